@@ -1,0 +1,158 @@
+import { readFile, rm } from 'node:fs/promises';
+import { RuntimeError } from '../../errors.ts';
+import { type CommandResult, run } from './command.ts';
+
+export interface RuncContainer {
+  id: string;
+  pid: number;
+  status: 'created' | 'running' | 'paused' | 'stopped' | string;
+  bundle: string;
+}
+
+/** The runc command line, with the engine's own state root so it never sees other containers. */
+export class Runc {
+  readonly binary: string;
+  readonly stateRoot: string;
+  readonly criu: string | undefined;
+
+  constructor(options: { binary?: string; stateRoot: string; criu?: string }) {
+    this.binary = options.binary ?? 'runc';
+    this.stateRoot = options.stateRoot;
+    this.criu = options.criu;
+  }
+
+  /** Starts a container detached, with its stdio on /dev/null. */
+  async run(id: string, bundle: string): Promise<void> {
+    const r = await this.detached(['run', '-d', '--bundle', bundle, id], `${bundle}/runc.log`);
+    if (r.code !== 0) throw new RuntimeError('runc run', r.stderr, { id });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.ok('runc pause', ['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.ok('runc resume', ['resume', id]);
+  }
+
+  async kill(id: string, signal: string): Promise<CommandResult> {
+    return this.exec(['kill', id, signal]);
+  }
+
+  async checkpoint(
+    id: string,
+    imagePath: string,
+    workPath: string,
+    timeoutMs: number,
+  ): Promise<CommandResult> {
+    return this.exec(
+      [
+        '--criu',
+        this.criuPath(),
+        'checkpoint',
+        '--image-path',
+        imagePath,
+        '--work-path',
+        workPath,
+        '--tcp-established',
+        '--file-locks',
+        id,
+      ],
+      { timeoutMs },
+    );
+  }
+
+  async restore(
+    id: string,
+    bundle: string,
+    imagePath: string,
+    workPath: string,
+    timeoutMs: number,
+  ): Promise<CommandResult> {
+    return this.detached(
+      [
+        '--criu',
+        this.criuPath(),
+        'restore',
+        '-d',
+        '--image-path',
+        imagePath,
+        '--work-path',
+        workPath,
+        '--tcp-established',
+        '--file-locks',
+        '--bundle',
+        bundle,
+        id,
+      ],
+      `${bundle}/runc.log`,
+      timeoutMs,
+    );
+  }
+
+  /** Kills and removes a container; a container that does not exist is not an error. */
+  async delete(id: string): Promise<void> {
+    const r = await this.exec(['delete', '-f', id]);
+    if (r.code !== 0 && !/does not exist|not exist/.test(r.stderr)) {
+      throw new RuntimeError('runc delete', r.stderr, { id });
+    }
+  }
+
+  async state(id: string): Promise<RuncContainer | null> {
+    const r = await this.exec(['state', id]);
+    if (r.code !== 0) return null;
+    return JSON.parse(r.stdout) as RuncContainer;
+  }
+
+  async list(): Promise<RuncContainer[]> {
+    const r = await this.exec(['list', '--format', 'json']);
+    if (r.code !== 0) throw new RuntimeError('runc list', r.stderr);
+    return (JSON.parse(r.stdout || 'null') as RuncContainer[] | null) ?? [];
+  }
+
+  private criuPath(): string {
+    if (!this.criu)
+      throw new RuntimeError('checkpoint', 'no CRIU >= 4 found (run: bash scripts/setup.sh)');
+    return this.criu;
+  }
+
+  private exec(args: string[], options: { timeoutMs?: number } = {}) {
+    return run(this.binary, ['--root', this.stateRoot, ...args], {
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+  }
+
+  /**
+   * `run -d` / `restore -d` hand runc's stdio to the container, which must be /dev/null (CRIU
+   * cannot dump a container holding a host pipe, and `run` would not return while we read it),
+   * so runc's own errors go to a log file that is read back on failure.
+   */
+  private async detached(
+    args: string[],
+    logFile: string,
+    timeoutMs = 30_000,
+  ): Promise<CommandResult> {
+    await rm(logFile, { force: true });
+    const r = await run(this.binary, ['--root', this.stateRoot, '--log', logFile, ...args], {
+      timeoutMs,
+      devNull: true,
+    });
+    if (r.code !== 0) {
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      r.stderr = `${
+        log
+          .split('\n')
+          .filter((l) => /error|fail/i.test(l))
+          .slice(-10)
+          .join('\n') || log.slice(-2000)
+      }${r.stderr}`;
+    }
+    return r;
+  }
+
+  private async ok(what: string, args: string[]): Promise<void> {
+    const r = await this.exec(args);
+    if (r.code !== 0)
+      throw new RuntimeError(what, r.stderr || r.stdout || `exit ${r.code}`, { args });
+  }
+}

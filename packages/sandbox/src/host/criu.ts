@@ -1,0 +1,210 @@
+/**
+ * Finding a CRIU that works on this host. `runc checkpoint`/`restore` need CRIU >= 4 here: Debian
+ * 12's 3.17 fails on current kernels (`vdso: Unexpected rt vDSO area bounds`), so on Debian 12
+ * `scripts/setup.sh` installs Debian 13's CRIU in a private root with a wrapper at
+ * `/opt/runtools/bin/criu`; newer distributions just `apt install criu`.
+ */
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** The wrapper `scripts/setup.sh` writes for CRIU from its private Debian trixie root. */
+export const PRIVATE_CRIU_WRAPPER = '/opt/runtools/bin/criu';
+
+/** Tried in order: the system `criu` (looked up on PATH), then the private root's wrapper. */
+export const DEFAULT_CRIU_CANDIDATES: readonly string[] = ['criu', PRIVATE_CRIU_WRAPPER];
+
+/** The oldest CRIU major version that works on the kernels this project runs on. */
+export const MIN_CRIU_MAJOR = 4;
+
+export interface FindCriuOptions {
+  /** Executables to try, best first; a name without a slash is looked up on `searchPath`. */
+  candidates?: readonly string[];
+  /** The PATH used for names without a slash (default: this process's PATH). */
+  searchPath?: string;
+  /** Time limit of each `criu` call (default 20 s). */
+  timeoutMs?: number;
+}
+
+/** What trying one CRIU candidate found out. */
+export interface CriuProbe {
+  /** The candidate as given (`criu`, `/opt/runtools/bin/criu`). */
+  candidate: string;
+  /** The executable it resolved to, when there is one. */
+  path?: string;
+  /** An executable exists. */
+  found: boolean;
+  /** From `criu --version` (e.g. `4.1.1`). */
+  version?: string;
+  /** The version is >= {@link MIN_CRIU_MAJOR} and `criu check` says "Looks good". */
+  works: boolean;
+  /** What `criu check` said: "Looks good." (possibly with a warning) or its error. */
+  check?: string;
+  /** Why it does not work, for people. */
+  problem?: string;
+}
+
+/** `Version: 4.1.1` (the first line of `criu --version`) -> `4.1.1`. */
+export function parseCriuVersion(output: string): string | undefined {
+  return /^Version:\s*(\S+)/m.exec(output)?.[1];
+}
+
+/** The major number of a version string, or NaN. */
+export function majorVersion(version: string): number {
+  const match = /^(\d+)/.exec(version);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Finds `name` on a PATH string like a shell does; a name with a slash is taken as a path. */
+export async function resolveExecutable(
+  name: string,
+  searchPath: string | undefined,
+): Promise<string | undefined> {
+  const paths = name.includes('/')
+    ? [resolve(name)]
+    : (searchPath ?? '')
+        .split(delimiter)
+        .filter((dir) => dir !== '')
+        .map((dir) => join(dir, name));
+  for (const path of paths) {
+    try {
+      await access(path, constants.X_OK);
+      return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+interface Output {
+  ok: boolean;
+  text: string;
+  error?: string;
+}
+
+async function runCriu(path: string, args: string[], timeoutMs: number): Promise<Output> {
+  try {
+    const pending = execFileAsync(path, args, {
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    pending.child.stdin?.end();
+    const { stdout, stderr } = await pending;
+    return { ok: true, text: `${stdout}\n${stderr}` };
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string; killed?: boolean };
+    const text = `${e.stdout ?? ''}\n${e.stderr ?? ''}`;
+    const error = e.killed ? `timed out after ${timeoutMs} ms` : e.message.split('\n')[0];
+    return { ok: false, text, error: error ?? 'failed' };
+  }
+}
+
+/**
+ * The line of CRIU's output worth showing: "Looks good..." or the first real error. CRIU logs
+ * `Can't setup RLIMIT_NOFILE` as an error on every call when root lacks CAP_SYS_RESOURCE; it is
+ * harmless and skipped.
+ */
+function criuSummary(text: string): string | undefined {
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.includes('RLIMIT_NOFILE'));
+  return (
+    lines.find((line) => line.startsWith('Looks good')) ??
+    lines.find((line) => /error/i.test(line)) ??
+    lines.at(-1)
+  );
+}
+
+/** Runs one candidate's `criu --version` and, when it is new enough, `criu check`. */
+export async function probeCriu(
+  candidate: string,
+  options: { searchPath?: string; timeoutMs?: number } = {},
+): Promise<CriuProbe> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const path = await resolveExecutable(candidate, options.searchPath);
+  if (!path) {
+    return {
+      candidate,
+      found: false,
+      works: false,
+      problem: candidate.includes('/')
+        ? `${candidate} does not exist or is not executable`
+        : `no ${candidate} on PATH`,
+    };
+  }
+  const versionRun = await runCriu(path, ['--version'], timeoutMs);
+  const version = parseCriuVersion(versionRun.text);
+  if (!version) {
+    const said = criuSummary(versionRun.text) ?? versionRun.error ?? 'no output';
+    return {
+      candidate,
+      path,
+      found: true,
+      works: false,
+      problem: `criu --version failed: ${said}`,
+    };
+  }
+  if (!(majorVersion(version) >= MIN_CRIU_MAJOR)) {
+    return {
+      candidate,
+      path,
+      found: true,
+      version,
+      works: false,
+      problem: `CRIU ${version} is older than ${MIN_CRIU_MAJOR} (fails on this kernel)`,
+    };
+  }
+  // "Looks good." or, with only warnings, "Looks good but some kernel features are missing ...".
+  const checkRun = await runCriu(path, ['check'], timeoutMs);
+  const check = criuSummary(checkRun.text) ?? checkRun.error;
+  const works = checkRun.text.includes('Looks good');
+  return {
+    candidate,
+    path,
+    found: true,
+    version,
+    works,
+    ...(check === undefined ? {} : { check }),
+    ...(works ? {} : { problem: `criu check failed: ${check ?? 'no output'}` }),
+  };
+}
+
+/**
+ * Tries the candidates in order and stops at the first that works; returns every probe made, so
+ * a caller can explain why none worked.
+ */
+export async function probeCriuCandidates(options: FindCriuOptions = {}): Promise<CriuProbe[]> {
+  const searchPath = options.searchPath ?? process.env.PATH;
+  const probes: CriuProbe[] = [];
+  const seen = new Set<string>();
+  for (const candidate of options.candidates ?? DEFAULT_CRIU_CANDIDATES) {
+    const path = await resolveExecutable(candidate, searchPath);
+    if (path && seen.has(path)) continue;
+    if (path) seen.add(path);
+    const probe = await probeCriu(candidate, {
+      ...(searchPath === undefined ? {} : { searchPath }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
+    probes.push(probe);
+    if (probe.works) break;
+  }
+  return probes;
+}
+
+/**
+ * A CRIU >= 4 that passes `criu check`: the system's `criu` when it qualifies, else the wrapper
+ * of `scripts/setup.sh`'s private root. `null` when none works (`criu check` needs root).
+ */
+export async function findCriu(
+  options: FindCriuOptions = {},
+): Promise<{ path: string; version: string } | null> {
+  const probes = await probeCriuCandidates(options);
+  const working = probes.find((probe) => probe.works);
+  return working?.path && working.version ? { path: working.path, version: working.version } : null;
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import type { SandboxEngine } from './engine.ts';
+import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+
+const COUNTER = 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done';
+
+describe('pause and resume', () => {
+  const dataDir = testDataDir('pause');
+  let engine: SandboxEngine;
+
+  before(async () => {
+    engine = await openTestEngine(dataDir);
+  });
+  after(async () => {
+    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
+    await engine?.close();
+    assertNoLeaks(dataDir);
+  });
+
+  const counter = async (id: string) =>
+    Number((await engine.get(id).files.read('/tmp/counter')).toString());
+
+  it('keeps a counter loop, files and memory across pause/resume, and frees its processes', async () => {
+    const sbx = await engine.create({ template: 'debian-13' });
+    await sbx.spawn(COUNTER);
+    await sbx.files.write('/root/before.txt', 'written before pause');
+    await waitFor(async () => (await counter(sbx.id).catch(() => 0)) > 3);
+    const paused = await sbx.pause();
+    assert.equal(paused.state, 'paused');
+    assert.ok((paused.snapshotBytes ?? 0) > 0);
+    // Nothing of the sandbox runs on the host while it is paused.
+    const runc = execFileSync('runc', ['--root', `${dataDir}/runc`, 'list', '-q'], {
+      encoding: 'utf8',
+    });
+    assert.doesNotMatch(runc, new RegExp(sbx.id));
+    const upper = execFileSync('cat', [`${dataDir}/sandboxes/${sbx.id}/upper/tmp/counter`], {
+      encoding: 'utf8',
+    });
+    const atPause = Number(upper);
+    await new Promise((r) => setTimeout(r, 600));
+    const resumed = await sbx.resume();
+    assert.equal(resumed.state, 'running');
+    const right = await counter(sbx.id);
+    assert.ok(
+      right >= atPause && right <= atPause + 3,
+      `counter ${right} continues from ${atPause}`,
+    );
+    await waitFor(async () => (await counter(sbx.id)) > right + 3);
+    assert.equal((await sbx.files.read('/root/before.txt')).toString(), 'written before pause');
+    await sbx.delete();
+  });
+
+  it('keeps a Python REPL variable across pause/resume', async () => {
+    const sbx = await engine.create({ template: 'debian-13' });
+    const pid = await sbx.spawn(['python3', '-q', '-u', '-i'], { stdin: true });
+    await sbx.processes.write(pid, 'x = 41\n');
+    await sbx.pause();
+    await sbx.resume();
+    await sbx.processes.write(pid, 'print(x + 1)\n');
+    await sbx.processes.closeStdin(pid);
+    const out: string[] = [];
+    await sbx.processes.attach(pid, { onStdout: (c) => out.push(c) });
+    assert.equal(out.join('').trim(), '42');
+    await sbx.delete();
+  });
+
+  it('delivers all output of a command that runs across a pause', async () => {
+    const sbx = await engine.create({ template: 'debian-13' });
+    const run = sbx.exec('for i in $(seq 1 10); do echo $i; sleep 0.1; done');
+    await new Promise((r) => setTimeout(r, 350));
+    await sbx.pause();
+    await sbx.resume();
+    const r = await run;
+    assert.equal(r.stdout, `${Array.from({ length: 10 }, (_, i) => i + 1).join('\n')}\n`);
+    assert.equal(r.exitCode, 0);
+    await sbx.delete();
+  });
+
+  it('refuses illegal transitions with sandbox_state', async () => {
+    const sbx = await engine.create({ template: 'debian-13' });
+    await assert.rejects(sbx.resume(), { code: 'sandbox_state' });
+    await sbx.pause();
+    await assert.rejects(sbx.pause(), { code: 'sandbox_state' });
+    await assert.rejects(sbx.exec('true'), { code: 'sandbox_state' });
+    await assert.rejects(sbx.files.read('/etc/hostname'), { code: 'sandbox_state' });
+    await sbx.delete();
+    await assert.rejects(sbx.resume(), { code: 'sandbox_state' });
+    await assert.rejects(sbx.delete(), { code: 'sandbox_state' });
+    await assert.rejects(sbx.exec('true'), { code: 'sandbox_state' });
+  });
+
+  it('keeps paused and running sandboxes across an engine restart', async () => {
+    const paused = await engine.create({ template: 'debian-13', metadata: { role: 'paused' } });
+    await paused.spawn(COUNTER);
+    await waitFor(async () => (await counter(paused.id).catch(() => 0)) > 2);
+    await paused.pause();
+    const running = await engine.create({ template: 'debian-13', metadata: { role: 'running' } });
+    const bg = await running.spawn('echo started; sleep 300');
+    await engine.close();
+
+    engine = await openTestEngine(dataDir);
+    assert.equal(engine.get(paused.id).state, 'paused');
+    assert.equal(engine.get(running.id).state, 'running');
+    assert.deepEqual(
+      engine.list({ metadata: { role: 'paused' } }).map((s) => s.id),
+      [paused.id],
+    );
+    const again = engine.get(paused.id);
+    const before = Number(
+      execFileSync('cat', [`${dataDir}/sandboxes/${paused.id}/upper/tmp/counter`], {
+        encoding: 'utf8',
+      }),
+    );
+    await again.resume();
+    await waitFor(async () => (await counter(paused.id)) > before + 2);
+    const procs = await engine.get(running.id).processes.list();
+    assert.ok(procs.find((p) => p.pid === bg)?.running, 'background process still there');
+    await engine.delete(paused.id);
+    await engine.delete(running.id);
+  });
+});

@@ -1,0 +1,122 @@
+import net from 'node:net';
+import { SandboxError } from './errors.ts';
+import { SupervisorConnection, SupervisorReplyError } from './supervisor/connection.ts';
+
+export interface PortsContext {
+  sandboxId: string;
+  socketPath(): string;
+  /** Makes the sandbox reachable (resumes a paused one); throws if it cannot be. */
+  ensureRunning(): Promise<void>;
+}
+
+export interface ExposedPort {
+  port: number;
+  /** Loopback address on the host that forwards to `port` inside the sandbox. */
+  host: string;
+  hostPort: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Reaching TCP ports inside a sandbox. rt-init relays each connection to 127.0.0.1:port inside,
+ * so this works whatever the sandbox's network mode (even `none`). Relays are cut before a
+ * checkpoint (CRIU cannot dump a connection that crosses the sandbox boundary); a new connection
+ * to a paused sandbox resumes it first.
+ */
+export class SandboxPorts {
+  private readonly ctx: PortsContext;
+  private readonly relays = new Set<net.Socket>();
+  private readonly exposed = new Map<number, { server: net.Server; info: ExposedPort }>();
+
+  constructor(ctx: PortsContext) {
+    this.ctx = ctx;
+  }
+
+  /** A connection to `port` inside the sandbox. */
+  async connect(port: number): Promise<net.Socket> {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new SandboxError(
+        'invalid_options',
+        `Port must be an integer from 1 to 65535, got ${port}.`,
+      );
+    }
+    await this.ctx.ensureRunning();
+    let socket: net.Socket;
+    try {
+      socket = await SupervisorConnection.relay(this.ctx.socketPath(), port);
+    } catch (err) {
+      if (err instanceof SupervisorReplyError) {
+        throw new SandboxError(
+          'port_unreachable',
+          `Nothing accepts connections on port ${port} in sandbox ${this.ctx.sandboxId} (${err.message}). Start a server listening on that port inside the sandbox.`,
+          { details: { sandboxId: this.ctx.sandboxId, port } },
+        );
+      }
+      throw err;
+    }
+    this.relays.add(socket);
+    socket.once('close', () => this.relays.delete(socket));
+    return socket;
+  }
+
+  /** Forwards a loopback port on the host to `port` in the sandbox (for a dev server's URL). */
+  async expose(port: number): Promise<ExposedPort> {
+    const existing = this.exposed.get(port);
+    if (existing) return existing.info;
+    const server = net.createServer((client) => {
+      client.pause();
+      this.connect(port).then(
+        (upstream) => {
+          client.pipe(upstream).pipe(client);
+          client.resume();
+          const end = () => {
+            client.destroy();
+            upstream.destroy();
+          };
+          client.once('error', end);
+          upstream.once('error', end);
+          client.once('close', end);
+          upstream.once('close', end);
+        },
+        () => client.destroy(),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const hostPort = (server.address() as net.AddressInfo).port;
+    const info: ExposedPort = {
+      port,
+      host: '127.0.0.1',
+      hostPort,
+      url: `http://127.0.0.1:${hostPort}`,
+      close: () => this.unexpose(port),
+    };
+    this.exposed.set(port, { server, info });
+    return info;
+  }
+
+  async unexpose(port: number): Promise<void> {
+    const e = this.exposed.get(port);
+    if (!e) return;
+    this.exposed.delete(port);
+    await new Promise<void>((r) => e.server.close(() => r()));
+  }
+
+  list(): ExposedPort[] {
+    return [...this.exposed.values()].map((e) => e.info);
+  }
+
+  /** Cuts every relayed connection (before a checkpoint). */
+  cutRelays(): void {
+    for (const s of this.relays) s.destroy();
+    this.relays.clear();
+  }
+
+  async closeAll(): Promise<void> {
+    this.cutRelays();
+    await Promise.all([...this.exposed.keys()].map((p) => this.unexpose(p)));
+  }
+}

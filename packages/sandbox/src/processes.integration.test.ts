@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { SandboxEngine } from './engine.ts';
+import type { Sandbox } from './sandbox.ts';
+import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+
+describe('processes in a sandbox', () => {
+  const dataDir = testDataDir('proc');
+  let engine: SandboxEngine;
+  let sbx: Sandbox;
+
+  before(async () => {
+    engine = await openTestEngine(dataDir);
+    sbx = await engine.create({ template: 'debian-13', env: { GREETING: 'hi' } });
+  });
+  after(async () => {
+    await sbx?.delete().catch(() => {});
+    await engine?.close();
+    assertNoLeaks(dataDir);
+  });
+
+  it('runs a command and returns its output and exit code', async () => {
+    const r = await sbx.exec('echo "$GREETING"; echo oops >&2; exit 3');
+    assert.equal(r.stdout, 'hi\n');
+    assert.equal(r.stderr, 'oops\n');
+    assert.equal(r.exitCode, 3);
+    assert.equal(r.timedOut, false);
+  });
+
+  it('runs an argv array without a shell, in the given cwd and env', async () => {
+    const r = await sbx.exec(['/bin/sh', '-c', 'pwd; echo $X'], { cwd: '/tmp', env: { X: 'y' } });
+    assert.equal(r.stdout, '/tmp\ny\n');
+  });
+
+  it('reports a command that cannot start as an exec_failed error', async () => {
+    await assert.rejects(sbx.exec(['no-such-binary']), { code: 'exec_failed' });
+    await assert.rejects(sbx.exec('true', { cwd: '/no/such/dir' }), { code: 'exec_failed' });
+  });
+
+  it('feeds stdin', async () => {
+    const r = await sbx.exec('tr a-z A-Z', { stdin: 'hello' });
+    assert.equal(r.stdout, 'HELLO');
+  });
+
+  it('streams output as it comes', async () => {
+    const seen: string[] = [];
+    await sbx.exec('for i in 1 2 3; do echo $i; sleep 0.05; done', {
+      onStdout: (c) => seen.push(c),
+    });
+    assert.ok(seen.length >= 2, `expected several chunks, got ${JSON.stringify(seen)}`);
+    assert.equal(seen.join(''), '1\n2\n3\n');
+  });
+
+  it('kills a command and its children on timeout', async () => {
+    const t0 = Date.now();
+    const r = await sbx.exec('sleep 30 & sleep 30', { timeoutMs: 300 });
+    assert.equal(r.timedOut, true);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.ok(Date.now() - t0 < 5000);
+    const ps = await sbx.exec('ps -eo comm= | grep -c "^sleep$" || true');
+    assert.equal(ps.stdout.trim(), '0');
+  });
+
+  it('kills a command when the abort signal fires', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const r = await sbx.exec('sleep 30', { signal: ac.signal });
+    assert.equal(r.signal, 'SIGKILL');
+  });
+
+  it('handles large output', async () => {
+    const r = await sbx.exec('head -c 5000000 /dev/zero | tr "\\0" a');
+    assert.equal(r.stdout.length, 5_000_000);
+  });
+
+  it('truncates output past maxOutputBytes and says so', async () => {
+    const r = await sbx.exec('head -c 10000 /dev/zero', { maxOutputBytes: 100 });
+    assert.equal(r.stdout.length, 100);
+    assert.equal(r.truncated, true);
+  });
+
+  it('runs background processes that can be listed, re-attached and killed', async () => {
+    const pid = await sbx.spawn('for i in $(seq 1 5); do echo line$i; sleep 0.05; done; sleep 30');
+    await waitFor(async () =>
+      (await sbx.processes.list()).find((p) => p.pid === pid && p.stdoutBytes >= 30),
+    );
+    const procs = await sbx.processes.list();
+    const p = procs.find((x) => x.pid === pid);
+    assert.ok(p?.running);
+    assert.deepEqual(p?.command.slice(0, 2), ['/bin/sh', '-c']);
+    // Re-attach: the output produced so far is replayed, from any offset.
+    const replay: string[] = [];
+    const attached = sbx.processes.attach(pid, {
+      onStdout: (c) => replay.push(c),
+      stdoutOffset: 6,
+    });
+    await waitFor(() => replay.join('').includes('line5'));
+    assert.ok(replay.join('').startsWith('line2'), replay.join(''));
+    await sbx.processes.kill(pid, 'SIGTERM');
+    const exit = await attached;
+    assert.equal(exit.signal, 'SIGTERM');
+    const after = (await sbx.processes.list()).find((x) => x.pid === pid);
+    assert.equal(after?.running, false);
+  });
+
+  it('writes to a background process stdin', async () => {
+    const pid = await sbx.spawn('read line; echo "got $line"', { stdin: true });
+    await sbx.processes.write(pid, 'abc\n');
+    const out: string[] = [];
+    const exit = await sbx.processes.attach(pid, { onStdout: (c) => out.push(c) });
+    assert.equal(exit.exitCode, 0);
+    assert.equal(out.join(''), 'got abc\n');
+  });
+
+  it('rejects signalling an unknown process with process_not_found', async () => {
+    await assert.rejects(sbx.processes.kill(999_999), { code: 'process_not_found' });
+  });
+
+  it('rejects bad input with invalid_options', async () => {
+    await assert.rejects(sbx.exec(''), { code: 'invalid_options' });
+    await assert.rejects(sbx.exec([]), { code: 'invalid_options' });
+    await assert.rejects(sbx.exec('true', { timeoutMs: -1 }), { code: 'invalid_options' });
+    await assert.rejects(sbx.exec('true', { env: { 'A=B': 'x' } }), { code: 'invalid_options' });
+  });
+
+  it('runs many commands concurrently', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => sbx.exec(`echo ${i}`)));
+    assert.deepEqual(
+      results.map((r) => r.stdout),
+      Array.from({ length: 50 }, (_, i) => `${i}\n`),
+    );
+  });
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { SandboxEngine, type SandboxEngineOptions } from '../engine.ts';
+
+/** Templates are shared between test files and runs: a cold build takes ~20 s. */
+export const TEST_TEMPLATES_DIR =
+  process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
+
+/** A fresh data directory under /var/tmp (not /tmp: it may be a tmpfs without overlay upper support). */
+export function testDataDir(name: string): string {
+  return mkdtempSync(join('/var/tmp', `rt-test-${name}-`));
+}
+
+export async function openTestEngine(
+  dataDir: string,
+  options: Omit<SandboxEngineOptions, 'dataDir'> = {},
+): Promise<SandboxEngine> {
+  return SandboxEngine.open({ dataDir, templatesDir: TEST_TEMPLATES_DIR, ...options });
+}
+
+/**
+ * Asserts that nothing of the engine is left on the host: no container in its runc state root,
+ * no mount below the data directory, no network namespace of its sandboxes. Then removes the dir.
+ */
+export function assertNoLeaks(dataDir: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p && p.startsWith(dataDir));
+  assert.deepEqual(mounts, [], 'mounts left below the test data dir');
+  let containers: unknown[] = [];
+  try {
+    containers =
+      JSON.parse(
+        execFileSync('runc', ['--root', join(dataDir, 'runc'), 'list', '--format', 'json'], {
+          encoding: 'utf8',
+        }) || 'null',
+      ) ?? [];
+  } catch {
+    containers = [];
+  }
+  assert.deepEqual(containers, [], 'runc containers left');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 5000, intervalMs = 20 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,1 @@
+export { RunToolsError } from './errors.ts';
