@@ -9,13 +9,14 @@
 #   - apt packages: runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
 #     ca-certificates jq tmux util-linux (apt-get update only when something must be installed;
 #     npm too when the machine has none, to run `npm ci`);
-#   - CRIU >= 4: a working system criu >= 4 if there is one, else Debian trixie's criu in a private
+#   - CRIU >= 4.2: a working system criu >= 4.2 if there is one, else Debian forky's criu in a private
 #     root at /opt/runtools/criu-root, run by the wrapper /opt/runtools/bin/criu (Debian 12's CRIU
-#     3.17 fails on current kernels, and trixie's needs glibc >= 2.38);
+#     3.17 fails on current kernels, 4.1 cannot dump inet sockets on kernels >= 6.16, and
+#     forky's needs a newer glibc than the host's);
 #   - `npm ci` when node_modules is missing or older than package-lock.json;
 #   - the sandbox supervisor (packages/sandbox/native/build.sh);
 #   - kernel/host checks: overlayfs, user namespaces, cgroups, `ip netns`.
-# The Debian mirror for the trixie root is read from the host's apt sources
+# The Debian mirror for the private root is read from the host's apt sources
 # (RUNTOOLS_DEBIAN_MIRROR overrides it).
 set -euo pipefail
 
@@ -23,7 +24,9 @@ RT_PREFIX=/opt/runtools
 CRIU_ROOT=$RT_PREFIX/criu-root
 CRIU_WRAPPER=$RT_PREFIX/bin/criu
 CRIU_VERSION_FILE=$CRIU_ROOT/.runtools-criu-version
-CRIU_SUITE=trixie
+# Debian 13's CRIU is 4.1, too old for kernels >= 6.16 (see version_at_least_4); the next Debian
+# release (forky) has 4.2.
+CRIU_SUITE=forky
 APT_PACKAGES=(runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
   ca-certificates jq tmux util-linux)
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -176,7 +179,9 @@ done
 # `criu --version` prints "Version: 4.1.1" (plus, as root without CAP_SYS_RESOURCE, a harmless
 # RLIMIT_NOFILE error line on stderr).
 criu_version() { "$1" --version 2>/dev/null | sed -n 's/^Version: *//p' | head -n1; }
-version_at_least_4() { [[ $1 =~ ^([0-9]+)\. ]] && ((BASH_REMATCH[1] >= 4)); }
+# CRIU >= 4.2: kernels >= 6.16 refuse SO_PASSCRED/SO_PASSSEC on TCP/UDP sockets, and CRIU 4.1 then
+# fails to dump any process with an inet socket ("Can't get 1:16 opt"); 4.2 handles it.
+version_at_least_4() { [[ $1 =~ ^([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] > 4 || (BASH_REMATCH[1] == 4 && BASH_REMATCH[2] >= 2))); }
 CRIU_CHECK_MSG=""
 # Runs `criu check`; sets CRIU_CHECK_MSG to what it said ("Looks good." or the error).
 criu_check() {
@@ -256,8 +261,8 @@ debian_mirror() {
   ' "${files[@]}" | sed 's:/*$::' | grep . || return 1
 }
 
-# The wrapper: trixie's criu run by the root's own dynamic loader with --library-path, so criu gets
-# trixie's libraries while what it spawns from PATH (iptables-restore, ip) keeps the host's.
+# The wrapper: the private root's criu run by the root's own dynamic loader with --library-path, so criu gets
+# the root's libraries while what it spawns from PATH (iptables-restore, ip) keeps the host's.
 # LD_LIBRARY_PATH would be inherited by those children and break them.
 write_wrapper() {
   local root=$1 dest=$2 ldso=$3 libdir=$4
@@ -344,7 +349,7 @@ build_criu_root() {
   log=$CRIU_TMP.log
   say "criu: building a private $CRIU_SUITE root with mmdebstrap from $mirror (10-30 s)"
   if ! mmdebstrap --mode=root --variant=minbase --include=criu --format=directory \
-    --aptopt='Acquire::Retries "3"' \
+    --aptopt='Acquire::Retries "3"' --aptopt='Acquire::Check-Valid-Until "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     "$CRIU_SUITE" "$CRIU_TMP" "deb $mirror $CRIU_SUITE main" >"$log" 2>&1; then
@@ -379,7 +384,7 @@ setup_criu() {
     [[ $c == "$CRIU_WRAPPER" ]] && continue
     v=$(criu_version "$c")
     if ! version_at_least_4 "$v"; then
-      reason="system criu ${v:-(unknown version)} at $c is older than 4"
+      reason="system criu ${v:-(unknown version)} at $c is older than 4.2"
       continue
     fi
     if criu_check "$c"; then
@@ -389,7 +394,7 @@ setup_criu() {
     reason="system criu $v at $c fails criu check: $CRIU_CHECK_MSG"
   done < <(type -ap criu | xargs -r readlink -f | awk '!seen[$0]++')
 
-  # 2. The private trixie root, if its wrapper works and criu's libraries all come from the root
+  # 2. The private $CRIU_SUITE root, if its wrapper works and criu's libraries all come from the root
   #    (the loader would silently fall back to a host library missing from the root).
   if [[ -x $CRIU_WRAPPER && -d $CRIU_ROOT ]]; then
     local errf
@@ -407,7 +412,7 @@ setup_criu() {
   elif [[ -n $reason ]]; then
     reason="$reason, and $CRIU_ROOT is not built"
   else
-    reason="no criu >= 4 found"
+    reason="no criu >= 4.2 found"
   fi
 
   if ((CHECK)); then
@@ -433,7 +438,7 @@ setup_criu() {
     fi
   fi
 
-  # 4. Build the private trixie root.
+  # 4. Build the private $CRIU_SUITE root.
   if build_criu_root; then
     say "criu: installed $CRIU_FOUND_VERSION (private $CRIU_SUITE root $CRIU_ROOT, wrapper $CRIU_WRAPPER; criu check: $CRIU_CHECK_MSG)"
     CHANGED+=(criu)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverSandboxSpec, SandboxDriver } from './driver.ts';
 import type { IdMap } from './drivers/oci/bundle.ts';
@@ -111,6 +111,10 @@ export class SandboxEngine {
     const dataDir = options.dataDir ?? '/var/lib/runtools';
     const idMap = options.idMap ?? { hostId: 100_000, size: 65_536 };
     await mkdir(join(dataDir, 'sandboxes'), { recursive: true });
+    // Sandbox roots live below the data dir and are entered as the sandbox's (unprivileged) root:
+    // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
+    const st = await stat(dataDir);
+    if (!(st.mode & 0o001)) await chmod(dataDir, (st.mode & 0o7777) | 0o711);
     let driver = options.driver;
     if (!driver) {
       const supervisorBinary = options.supervisorBinary ?? DEFAULT_SUPERVISOR;

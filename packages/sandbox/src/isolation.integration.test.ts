@@ -82,7 +82,7 @@ describe('sandbox isolation and limits', () => {
     assert.notEqual(unshare.exitCode, 0);
     // init_module (175) and finit_module (313) on x86_64, straight through syscall(2).
     const mod = await sbx.exec(
-      `perl -e '$r = syscall(313, 0, "", 0); print "$r $!\\n"; $r = syscall(175, 0, 0, ""); print "$r $!\\n"'`,
+      `perl -e 'my $s = ""; my $r = syscall(313, 0, $s, 0); print "$r $!\\n"; $r = syscall(175, 0, 0, $s); print "$r $!\\n"'`,
     );
     assert.match(mod.stdout, /^-1 Operation not permitted\n-1 Operation not permitted\n$/);
     const status = (await sbx.exec('grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status'))
@@ -118,7 +118,11 @@ describe('sandbox isolation and limits', () => {
   });
 
   it('contains a memory hog (memory limit) and stays usable', async () => {
-    const r = await sbx.exec(`python3 -c 'x = bytearray(512 * 1024 * 1024); print("survived")'`);
+    const r = await sbx.exec([
+      'python3',
+      '-c',
+      'x = bytearray(512 * 1024 * 1024); print("survived")',
+    ]);
     assert.notEqual(r.stdout, 'survived\n');
     assert.equal(r.signal, 'SIGKILL');
     assert.equal((await sbx.exec('echo alive')).stdout, 'alive\n');

@@ -12,9 +12,8 @@ void buf_reserve(struct buf *b, size_t extra)
 {
 	if (b->cap - b->len >= extra)
 		return;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap - b->len < extra)
-		cap *= 2;
+	size_t cap = MAX(b->cap * 2, b->len + extra);
+	cap = MAX(cap, (size_t)256);
 	b->d = xrealloc(b->d, cap);
 	b->cap = cap;
 }

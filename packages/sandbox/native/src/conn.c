@@ -156,6 +156,13 @@ static void conn_read(struct conn *c, int max_reads)
 		ssize_t n = read(c->w.fd, g_scratch, sizeof g_scratch);
 		if (n > 0) {
 			buf_append(&c->in, g_scratch, (size_t)n);
+			/* Size the buffer for the whole frame once its length is known, instead of
+			 * doubling past it (a 16 MiB frame would otherwise take 32 MiB). */
+			if (c->in.len >= 4) {
+				uint32_t len = le32(c->in.d);
+				if (len <= MAX_FRAME && c->in.len < 4 + (size_t)len)
+					buf_reserve(&c->in, 4 + (size_t)len - c->in.len);
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

@@ -140,7 +140,7 @@ static int mkdir_p(const char *path, mode_t mode, int include_last)
 				if (stat(p, &st) < 0)
 					err = e;
 				else if (!S_ISDIR(st.st_mode))
-					err = last ? EEXIST : ENOTDIR;
+					err = ENOTDIR; /* spec: EEXIST only without parents */
 			}
 			*s = save;
 			if (err)

@@ -50,21 +50,6 @@ char *xmemdup0(const void *p, size_t n)
 	return s;
 }
 
-char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	char *s = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;

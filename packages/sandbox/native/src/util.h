@@ -13,7 +13,6 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xmemdup0(const void *p, size_t n);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 uint64_t mono_ms(void);
 uint64_t real_ms(void);

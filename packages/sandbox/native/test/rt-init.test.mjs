@@ -109,7 +109,7 @@ function spawnPayload(req, argv, o = {}) {
   ]);
 }
 
-// Decodes one frame into a plain object; `rest` is where variable parts are read from.
+// Decodes one frame's payload into a plain object.
 function decode(type, p) {
   let o = 0;
   const r32 = () => {
@@ -138,11 +138,12 @@ function decode(type, p) {
     o += n;
     return s;
   };
+  const ru8 = () => p[o++];
   switch (type) {
     case T.SPAWNED:
       return { type, req: r32(), pid: r32() };
     case T.OUT:
-      return { type, pid: r32(), stream: p[(o += 1) - 1], offset: r64(), data: p.subarray(o) };
+      return { type, pid: r32(), stream: ru8(), offset: r64(), data: p.subarray(o) };
     case T.EXIT:
       return { type, pid: r32(), code: ri32(), signal: ri32(), timedOut: p[o] };
     case T.PROCS: {
@@ -151,7 +152,7 @@ function decode(type, p) {
       const procs = [];
       for (let i = 0; i < n; i++) {
         const pid = r32();
-        const running = p[o++];
+        const running = ru8();
         const code = ri32();
         const signal = ri32();
         const startedAt = r64();
@@ -435,10 +436,17 @@ async function stopInit(inst) {
   execFileSync('rm', ['-rf', inst.dir]);
 }
 
+// A zombie counts as dead: once rt-init has exited, its killed children are reparented to
+// the host's init, which may take its time to reap them.
 function alive(pid) {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = execFileSync('cat', [`/proc/${pid}/stat`], { stdio: 'pipe' }).toString();
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
   } catch {
     return false;
   }
@@ -451,6 +459,20 @@ async function waitDead(pid, timeoutMs = 5000) {
     await sleep(20);
   }
   return true;
+}
+
+// Gone entirely (not even a zombie): for processes in rt-init's tree, which it must reap.
+async function waitGone(pid, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
 }
 
 async function ping(inst) {
@@ -524,6 +546,32 @@ describe('rt-init', () => {
       c.close();
     });
 
+    test('EXIT does not wait for a background grandchild holding stdout', async () => {
+      const c = await connect(inst);
+      const t0 = Date.now();
+      const s = await c.spawn(['sh', '-c', '(sleep 1; echo late) & echo now'], {
+        flags: F_ATTACH,
+      });
+      const r = await c.output(s.pid);
+      assert.ok(Date.now() - t0 < 900, 'EXIT came before the grandchild finished');
+      assert.equal(r.out.toString(), 'now\n');
+      await sleep(1300);
+      // Its late write found the pipe closed; nothing more is delivered or kept.
+      assert.ok(!c.frames.some((f) => f.pid === s.pid));
+      const list = await c.call(T.LIST);
+      assert.equal(list.procs.find((p) => p.pid === s.pid).outTotal, 4);
+      c.close();
+    });
+
+    test('orphaned grandchildren are reaped', async () => {
+      const c = await connect(inst);
+      const s = await c.spawn(['sh', '-c', 'sleep 0.2 & echo $!'], { flags: F_ATTACH });
+      const r = await c.output(s.pid);
+      const orphan = Number(r.out.toString().trim());
+      assert.ok(await waitGone(orphan), 'the orphan exited and rt-init reaped it');
+      c.close();
+    });
+
     test('exec and chdir failures are ERR, and leave no record', async () => {
       const c = await connect(inst);
       const a = await c.spawn(['nosuchcmd-rt-init-test']);
@@ -562,13 +610,16 @@ describe('rt-init', () => {
       assert.equal(r.out.toString(), 'hello world');
       assert.equal(r.exit.code, 0);
 
-      // More than a pipe holds, in frames of 256 KiB.
-      const big = await c.spawn(['wc', '-c'], { flags: F_ATTACH | F_KEEP_STDIN });
+      // 12 MiB to a process that reads nothing for a while: more than rt-init queues per
+      // process, so the sending connection is paused until the queue drains.
+      const big = await c.spawn(['sh', '-c', 'sleep 0.5; exec wc -c'], {
+        flags: F_ATTACH | F_KEEP_STDIN,
+      });
       const chunk = Buffer.alloc(256 * 1024, 0x61);
-      for (let i = 0; i < 12; i++) c.send(T.STDIN, u32(big.pid), chunk);
+      for (let i = 0; i < 48; i++) c.send(T.STDIN, u32(big.pid), chunk);
       c.send(T.STDIN_CLOSE, u32(big.pid));
       const rb = await c.output(big.pid);
-      assert.equal(rb.out.toString().trim(), String(12 * chunk.length));
+      assert.equal(rb.out.toString().trim(), String(48 * chunk.length));
 
       // STDIN to an exited or unknown process is ignored; the connection stays usable.
       c.send(T.STDIN, u32(s.pid), Buffer.from('late'));
@@ -593,7 +644,7 @@ describe('rt-init', () => {
         { code: -1, signal: 9, timedOut: 1 },
       );
       assert.ok(took >= 250 && took < 3000, `took ${took} ms`);
-      assert.ok(await waitDead(bg), 'background child of the group is killed too');
+      assert.ok(await waitGone(bg), 'background child of the group is killed and reaped');
       c.close();
     });
 
@@ -607,7 +658,7 @@ describe('rt-init', () => {
       assert.equal(r.type, T.OK);
       const exit = await c.next((f) => f.type === T.EXIT && f.pid === s.pid);
       assert.ok(exit.signal === 15 || exit.code === 143, JSON.stringify(exit));
-      assert.ok(await waitDead(bg), 'background sleep is dead (and reaped)');
+      assert.ok(await waitGone(bg), 'background sleep is killed and reaped');
 
       const again = await c.call(T.SIGNAL, u32(s.pid), u32(15));
       assert.equal(again.type, T.ERR);
@@ -746,7 +797,7 @@ describe('rt-init', () => {
       // Now read slowly.
       c.sock.on('data', () => {
         c.sock.pause();
-        setTimeout(() => c.sock.resume(), 1);
+        setTimeout(() => c.sock.resume(), 2);
       });
       c.sock.resume();
       const r = await c.output(s.pid, undefined, 60000);
@@ -830,6 +881,18 @@ describe('rt-init', () => {
       assert.equal((await c.call(T.WRITE_CLOSE)).errno, E.EBADF);
     });
 
+    test('a frame of exactly 16 MiB is accepted', async () => {
+      const f = `${d}/max-frame.bin`;
+      const open = await c.call(T.WRITE_OPEN, str(f), u32(0o644), u32(0));
+      assert.equal(open.type, T.OK);
+      const data = Buffer.alloc(16 * 1024 * 1024 - 5, 0x5a); // + type + req = 16 MiB
+      c.send(T.WRITE_DATA, u32(open.req), data);
+      c.send(T.WRITE_CLOSE, u32(open.req));
+      assert.equal((await c.reply(open.req, 30000)).type, T.OK);
+      assert.equal((await stat(f)).size, data.length);
+      assert.equal((await c.call(T.REMOVE, str(f), u8(0))).type, T.OK);
+    });
+
     test('errors: EISDIR, ENOENT, relative paths', async () => {
       assert.equal((await readFile(d)).errno, E.EISDIR);
       const missing = await readFile(`${d}/nope`);
@@ -886,7 +949,6 @@ describe('rt-init', () => {
       assert.equal((await list(0)).length, 0);
 
       // Many entries span several ENTRIES frames.
-      for (let i = 0; i < 3000; i++) execFileSync('true');
       const many = `${d}/many`;
       execFileSync('sh', [
         '-c',
@@ -911,10 +973,12 @@ describe('rt-init', () => {
       assert.equal((await c.call(T.MKDIR, str(`${d}/x/y`), u32(0o755), u8(0))).errno, E.ENOENT);
       assert.equal((await c.call(T.MKDIR, str(`${d}/m/n/p`), u32(0o700), u8(0))).type, T.OK);
       await writeFile(`${d}/m/file`, Buffer.from('f'));
-      assert.equal(
-        (await c.call(T.MKDIR, str(`${d}/m/file/q`), u32(0o755), u8(1))).errno,
-        E.ENOTDIR,
-      );
+      const mkdir = async (path, parents) =>
+        (await c.call(T.MKDIR, str(path), u32(0o755), u8(parents))).errno;
+      assert.equal(await mkdir(`${d}/m/file/q`, 1), E.ENOTDIR);
+      // EEXIST only without parents.
+      assert.equal(await mkdir(`${d}/m/file`, 1), E.ENOTDIR);
+      assert.equal(await mkdir(`${d}/m/file`, 0), E.EEXIST);
     });
 
     test('REMOVE and RENAME', async () => {
@@ -947,8 +1011,11 @@ describe('rt-init', () => {
   describe('CONNECT', () => {
     let server;
     let port;
+    const serverSockets = new Set();
     before(async () => {
       server = net.createServer({ allowHalfOpen: true }, (s) => {
+        serverSockets.add(s);
+        s.on('close', () => serverSockets.delete(s));
         s.on('data', (d) => s.write(d));
         s.on('end', () => s.end('bye'));
         s.on('error', () => {});
@@ -956,7 +1023,11 @@ describe('rt-init', () => {
       await new Promise((r) => server.listen(0, '127.0.0.1', r));
       port = server.address().port;
     });
-    after(() => new Promise((r) => server.close(r)));
+    after(() => {
+      // close() waits for open connections; a failed test may have left one.
+      for (const s of serverSockets) s.destroy();
+      return new Promise((r) => server.close(r));
+    });
 
     test('relays raw bytes both ways and propagates half-close', async () => {
       const c = await connect(inst, { allowHalfOpen: true });
@@ -973,7 +1044,7 @@ describe('rt-init', () => {
       for (let i = 0; i < big.length; i++) big[i] = (i * 13) & 0xff;
       c.sock.write(big);
       c.sock.end(); // half-close: the server sees end, answers 'bye' and ends
-      const all = await c.waitRaw((d, ended) => ended, 30000);
+      const all = await c.waitRaw((_data, ended) => ended, 30000);
       assert.equal(all.length, 4 + big.length + 3);
       assert.ok(all.subarray(4, 4 + big.length).equals(big));
       assert.equal(all.subarray(4 + big.length).toString(), 'bye');

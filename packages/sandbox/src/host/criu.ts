@@ -1,8 +1,9 @@
 /**
- * Finding a CRIU that works on this host. `runc checkpoint`/`restore` need CRIU >= 4 here: Debian
- * 12's 3.17 fails on current kernels (`vdso: Unexpected rt vDSO area bounds`), so on Debian 12
- * `scripts/setup.sh` installs Debian 13's CRIU in a private root with a wrapper at
- * `/opt/runtools/bin/criu`; newer distributions just `apt install criu`.
+ * Finding a CRIU that works on this host. `runc checkpoint`/`restore` need CRIU >= 4.2 here:
+ * Debian 12's 3.17 fails on current kernels (`vdso: Unexpected rt vDSO area bounds`) and Debian
+ * 13's 4.1 cannot dump a process holding a TCP/UDP socket on kernels >= 6.16, so
+ * `scripts/setup.sh` installs the next Debian release's CRIU in a private root with a wrapper at
+ * `/opt/runtools/bin/criu`; distributions that ship CRIU >= 4.2 just `apt install criu`.
  */
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
@@ -11,14 +12,18 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-/** The wrapper `scripts/setup.sh` writes for CRIU from its private Debian trixie root. */
+/** The wrapper `scripts/setup.sh` writes for CRIU from its private Debian root. */
 export const PRIVATE_CRIU_WRAPPER = '/opt/runtools/bin/criu';
 
 /** Tried in order: the system `criu` (looked up on PATH), then the private root's wrapper. */
 export const DEFAULT_CRIU_CANDIDATES: readonly string[] = ['criu', PRIVATE_CRIU_WRAPPER];
 
-/** The oldest CRIU major version that works on the kernels this project runs on. */
+/**
+ * The oldest CRIU that works on the kernels this project runs on: kernels >= 6.16 refuse
+ * SO_PASSCRED/SO_PASSSEC on inet sockets and CRIU 4.1 then cannot dump a process holding one.
+ */
 export const MIN_CRIU_MAJOR = 4;
+export const MIN_CRIU_MINOR = 2;
 
 export interface FindCriuOptions {
   /** Executables to try, best first; a name without a slash is looked up on `searchPath`. */
@@ -56,6 +61,14 @@ export function parseCriuVersion(output: string): string | undefined {
 export function majorVersion(version: string): number {
   const match = /^(\d+)/.exec(version);
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/** True when `version` is at least MIN_CRIU_MAJOR.MIN_CRIU_MINOR. */
+export function isSupportedCriuVersion(version: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > MIN_CRIU_MAJOR || (major === MIN_CRIU_MAJOR && minor >= MIN_CRIU_MINOR);
 }
 
 /** Finds `name` on a PATH string like a shell does; a name with a slash is taken as a path. */
@@ -150,14 +163,14 @@ export async function probeCriu(
       problem: `criu --version failed: ${said}`,
     };
   }
-  if (!(majorVersion(version) >= MIN_CRIU_MAJOR)) {
+  if (!isSupportedCriuVersion(version)) {
     return {
       candidate,
       path,
       found: true,
       version,
       works: false,
-      problem: `CRIU ${version} is older than ${MIN_CRIU_MAJOR} (fails on this kernel)`,
+      problem: `CRIU ${version} is older than ${MIN_CRIU_MAJOR}.${MIN_CRIU_MINOR} (cannot checkpoint inet sockets on kernels >= 6.16)`,
     };
   }
   // "Looks good." or, with only warnings, "Looks good but some kernel features are missing ...".
@@ -198,7 +211,7 @@ export async function probeCriuCandidates(options: FindCriuOptions = {}): Promis
 }
 
 /**
- * A CRIU >= 4 that passes `criu check`: the system's `criu` when it qualifies, else the wrapper
+ * A CRIU >= 4.2 that passes `criu check`: the system's `criu` when it qualifies, else the wrapper
  * of `scripts/setup.sh`'s private root. `null` when none works (`criu check` needs root).
  */
 export async function findCriu(

@@ -129,6 +129,18 @@ export class OciDriver implements SandboxDriver {
       await this.runc.delete(id).catch(() => {});
       throw new CheckpointError(id, 'resume', `${r.stderr}\n${lastErrors(log)}`);
     }
+    if (!net) {
+      // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
+      // and without 127.0.0.1, so servers inside could no longer be reached. Bring it up.
+      const pid = (await this.runc.state(id))?.pid;
+      const up = pid
+        ? await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'])
+        : { code: 1, stderr: 'the restored container is not running', stdout: '' };
+      if (up.code !== 0) {
+        await this.runc.delete(id).catch(() => {});
+        throw new CheckpointError(id, 'resume', `bringing up loopback failed: ${up.stderr}`);
+      }
+    }
     return { id, socketPath: this.socketPath(id) };
   }
 
