@@ -151,24 +151,24 @@ describe('missing or unusable prerequisites', () => {
     assert.ok(!failedRequired(checks).some((c) => c.name === 'buildah'), 'buildah is optional');
   });
 
-  test('findCriu skips a CRIU older than 4 and takes the next candidate', async () => {
-    const old = await fakeCriu('criu-old', '3.17.1', 'Looks good.');
-    const good = await fakeCriu('criu-good', '4.1.1', 'Looks good.');
-    assert.deepEqual(await findCriu({ candidates: [old, good] }), { path: good, version: '4.1.1' });
+  test('findCriu skips a CRIU older than 4.2 and takes the next candidate', async () => {
+    const old = await fakeCriu('criu-old', '4.1.1', 'Looks good.');
+    const good = await fakeCriu('criu-good', '4.2.1', 'Looks good.');
+    assert.deepEqual(await findCriu({ candidates: [old, good] }), { path: good, version: '4.2.1' });
     const probe = await probeCriu(old);
     assert.equal(probe.found, true);
     assert.equal(probe.works, false);
-    assert.match(probe.problem ?? '', /older than 4/);
+    assert.match(probe.problem ?? '', /older than 4\.2/);
   });
 
-  test('a CRIU >= 4 whose check fails is found but does not work', async () => {
-    const broken = await fakeCriu('criu-broken', '4.1.1', 'Error (criu/vdso.c:613): vdso: boom');
+  test('a CRIU >= 4.2 whose check fails is found but does not work', async () => {
+    const broken = await fakeCriu('criu-broken', '4.2.1', 'Error (criu/vdso.c:613): vdso: boom');
     assert.equal(await findCriu({ candidates: [broken] }), null);
     const checks = await doctor({ criuCandidates: [broken] });
     const criu = byName(checks, 'criu');
     assert.equal(criu.found, true);
     assert.equal(criu.works, false);
-    assert.equal(criu.version, '4.1.1');
+    assert.equal(criu.version, '4.2.1');
     assert.match(criu.detail, /vdso: boom/);
     assert.equal(criu.fix, SETUP_FIX);
   });

@@ -303,7 +303,7 @@ async function checkCriu(
     works: false,
     detail:
       found.length > 0
-        ? `no working CRIU >= 4 (tried ${tried}): ${found.map((p) => `${p.path}: ${p.problem}`).join('; ')}${isRoot() ? '' : ' (criu check needs root)'}`
+        ? `no working CRIU >= 4.2 (tried ${tried}): ${found.map((p) => `${p.path}: ${p.problem}`).join('; ')}${isRoot() ? '' : ' (criu check needs root)'}`
         : `no CRIU found (tried ${tried || 'nothing'})`,
     fix: SETUP_FIX,
   };
