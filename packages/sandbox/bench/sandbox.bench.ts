@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { SandboxEngine } from '../src/engine.ts';
 import type { Sandbox } from '../src/sandbox.ts';
 

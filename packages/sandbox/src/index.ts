@@ -24,6 +24,7 @@ export type { ExposedPort } from './ports.ts';
 export { SandboxPorts } from './ports.ts';
 export type {
   AttachOptions,
+  BackgroundStarted,
   ExecOptions,
   ExecResult,
   ProcessExit,

@@ -103,6 +103,15 @@ describe('processes in a sandbox', () => {
     assert.equal(after?.running, false);
   });
 
+  it('starts a command in the background with exec({ background: true })', async () => {
+    const started = await sbx.exec('echo bg; sleep 0.1', { background: true });
+    assert.equal(started.background, true);
+    const out: string[] = [];
+    const exit = await sbx.processes.attach(started.pid, { onStdout: (c) => out.push(c) });
+    assert.equal(exit.exitCode, 0);
+    assert.equal(out.join(''), 'bg\n');
+  });
+
   it('writes to a background process stdin', async () => {
     const pid = await sbx.spawn('read line; echo "got $line"', { stdin: true });
     await sbx.processes.write(pid, 'abc\n');

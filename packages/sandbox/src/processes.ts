@@ -20,6 +20,17 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Output kept in the result, per stream (default 10 MiB); the rest is dropped and flagged. */
   maxOutputBytes?: number;
+  /**
+   * Start the command in the background and return its pid at once (like `spawn`); its output
+   * is kept for `processes.attach`.
+   */
+  background?: boolean;
+}
+
+/** What `exec(..., { background: true })` returns. */
+export interface BackgroundStarted {
+  pid: number;
+  background: true;
 }
 
 export interface ExecResult {
@@ -93,9 +104,22 @@ export class SandboxProcesses {
    * Runs `command` (a shell string for `/bin/sh -c`, or an argv array) and waits for it.
    * A non-zero exit is a result, not an error; a command that cannot start is an `ExecError`.
    */
-  async exec(command: string | string[], options: ExecOptions = {}): Promise<ExecResult> {
+  exec(
+    command: string | string[],
+    options: ExecOptions & { background: true },
+  ): Promise<BackgroundStarted>;
+  exec(command: string | string[], options?: ExecOptions): Promise<ExecResult>;
+  async exec(
+    command: string | string[],
+    options: ExecOptions = {},
+  ): Promise<ExecResult | BackgroundStarted> {
     this.ctx.assertRunning('exec in');
     const argv = toArgv(command);
+    if (options.background) {
+      const pid = await this.spawnRaw(argv, options, options.stdin !== undefined);
+      if (options.stdin !== undefined) await this.feedStdin(pid, options.stdin);
+      return { pid, background: true };
+    }
     const started = performance.now();
     const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     const out = new OutputCollector(max, options.onStdout);
@@ -108,7 +132,6 @@ export class SandboxProcesses {
       exitReject = rej;
     });
     exited.catch(() => {}); // awaited below; this only stops an early loss from going unhandled
-    const conn = await this.ctx.session.connection();
     const pid = await this.spawnRaw(argv, options, hasStdin, (pid) =>
       this.ctx.session.watch(pid, {
         onStdout: (d) => out.push(d),
@@ -117,11 +140,7 @@ export class SandboxProcesses {
         onLost: exitReject,
       }),
     );
-    if (hasStdin) {
-      const data = options.stdin as string | Uint8Array;
-      if (data.length) await conn.send(Req.STDIN, [{ u32: pid }, { bytes: toBytes(data) }]);
-      await conn.send(Req.STDIN_CLOSE, [{ u32: pid }]);
-    }
+    if (hasStdin) await this.feedStdin(pid, options.stdin as string | Uint8Array);
     const onAbort = () => void this.kill(pid, 'SIGKILL').catch(() => {});
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
@@ -244,6 +263,12 @@ export class SandboxProcesses {
   async closeStdin(pid: number): Promise<void> {
     this.ctx.assertRunning('write to a process in');
     const conn = await this.ctx.session.connection();
+    await conn.send(Req.STDIN_CLOSE, [{ u32: pid }]);
+  }
+
+  private async feedStdin(pid: number, data: string | Uint8Array): Promise<void> {
+    const conn = await this.ctx.session.connection();
+    if (data.length) await conn.send(Req.STDIN, [{ u32: pid }, { bytes: toBytes(data) }]);
     await conn.send(Req.STDIN_CLOSE, [{ u32: pid }]);
   }
 

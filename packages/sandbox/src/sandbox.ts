@@ -3,6 +3,7 @@ import { InvalidOptionsError, SandboxStateError } from './errors.ts';
 import { SandboxFiles } from './files.ts';
 import { SandboxPorts } from './ports.ts';
 import {
+  type BackgroundStarted,
   type ExecOptions,
   type ExecResult,
   SandboxProcesses,
@@ -120,9 +121,14 @@ export class Sandbox {
     return this.record;
   }
 
-  /** Runs a command and waits for it; see `SandboxProcesses.exec`. */
-  exec(command: string | string[], options?: ExecOptions): Promise<ExecResult> {
-    return this.processes.exec(command, options);
+  /** Runs a command and waits for it (or starts it in the background); see `SandboxProcesses.exec`. */
+  exec(
+    command: string | string[],
+    options: ExecOptions & { background: true },
+  ): Promise<BackgroundStarted>;
+  exec(command: string | string[], options?: ExecOptions): Promise<ExecResult>;
+  exec(command: string | string[], options?: ExecOptions): Promise<ExecResult | BackgroundStarted> {
+    return this.processes.exec(command, options as ExecOptions);
   }
 
   /** Starts a background process; see `SandboxProcesses.spawn`. */

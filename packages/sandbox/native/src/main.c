@@ -32,6 +32,8 @@ static struct watch listen_w, signal_w;
 static struct timer accept_retry, shutdown_timer;
 static int exit_pending;
 
+static void relisten(void);
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: rt-init --socket PATH [--keep-output BYTES]\n");
@@ -91,13 +93,17 @@ static void on_signal(struct watch *w, uint32_t ev)
 {
 	(void)ev;
 	struct signalfd_siginfo si;
-	int chld = 0, term = 0;
+	int chld = 0, term = 0, hup = 0;
 	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
 			chld = 1;
+		else if (si.ssi_signo == SIGHUP)
+			hup = 1;
 		else
 			term = 1;
 	}
+	if (hup && !g_shutting_down)
+		relisten();
 	if (chld)
 		procs_reap();
 	if (term)
@@ -139,24 +145,60 @@ static void ensure_std_fds(void)
 	}
 }
 
-static int listen_on(const char *path)
+/* Returns the listening fd, or -1 with errno set (the message names the failing step). */
+static int try_listen_on(const char *path, const char **step)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof a.sun_path)
-		die("socket path too long: %s", path);
+	if (strlen(path) >= sizeof a.sun_path) {
+		*step = "socket path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	strcpy(a.sun_path, path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		die("unlink %s: %m", path);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		*step = "unlink";
+		return -1;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("socket: %m");
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0)
-		die("bind %s: %m", path);
-	if (listen(fd, 512) < 0)
-		die("listen: %m");
-	if (chmod(path, 0666) < 0)
-		die("chmod %s: %m", path);
+	if (fd < 0) {
+		*step = "socket";
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 512) < 0 ||
+	    chmod(path, 0666) < 0) {
+		int e = errno;
+		*step = "bind/listen/chmod";
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	return fd;
+}
+
+static int listen_on(const char *path)
+{
+	const char *step = "";
+	int fd = try_listen_on(path, &step);
+	if (fd < 0)
+		die("%s %s: %m", step, path);
+	return fd;
+}
+
+static const char *g_socket_path;
+
+/* SIGHUP: listen again on a fresh socket file. A process in the sandbox may have deleted ours
+ * (an `rm -rf` of /.rt/run); open connections keep working, but the host could not connect again. */
+static void relisten(void)
+{
+	const char *step = "";
+	int fd = try_listen_on(g_socket_path, &step);
+	if (fd < 0) {
+		logmsg("relisten: %s %s: %m", step, g_socket_path);
+		return;
+	}
+	watch_close(&listen_w);
+	watch_setfd(&listen_w, fd);
+	watch_set(&listen_w, EPOLLIN);
 }
 
 int main(int argc, char **argv)
@@ -201,6 +243,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	/* Blocked signals are queued even for a pid namespace's init, which otherwise drops
 	 * signals it has no handler for. */
 	sigprocmask(SIG_BLOCK, &set, NULL);
@@ -217,6 +260,7 @@ int main(int argc, char **argv)
 	watch_setfd(&signal_w, sfd);
 	watch_set(&signal_w, EPOLLIN);
 	watch_init(&listen_w, on_listen);
+	g_socket_path = sock;
 	watch_setfd(&listen_w, listen_on(sock));
 	watch_set(&listen_w, EPOLLIN);
 

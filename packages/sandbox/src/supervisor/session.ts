@@ -95,7 +95,11 @@ export class SupervisorSession {
           w.watcher.onExit(exit);
         },
         onClose: () => {
-          if (this.conn === conn) this.conn = null;
+          if (this.conn !== conn) return;
+          this.conn = null;
+          // Not closed by us (pause/delete): rt-init went away or the socket broke. Reconnect
+          // so running commands carry on; if that fails, they are lost and must say so.
+          if (!this.suspended && this.watches.size) this.recover();
         },
       },
       timeoutMs,
@@ -111,6 +115,18 @@ export class SupervisorSession {
       ),
     );
     return conn;
+  }
+
+  private recover(): void {
+    this.connection().catch((err: Error) => {
+      if (this.suspended) return;
+      for (const [pid, w] of this.watches) {
+        this.watches.delete(pid);
+        w.watcher.onLost(
+          new SupervisorError(`lost the connection to the sandbox supervisor: ${err.message}`),
+        );
+      }
+    });
   }
 
   private deliver(chunk: OutputChunk): void {
