@@ -209,7 +209,10 @@ export class SandboxEngine {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await this.pool.drain();
-    for (const s of this.sandboxes.values()) await s.ports.closeAll();
+    for (const s of this.sandboxes.values()) {
+      await s.ports.closeAll();
+      s.release();
+    }
     await this.unlock();
   }
 

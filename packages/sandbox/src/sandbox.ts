@@ -1,5 +1,5 @@
 import type { DriverSandboxSpec, SandboxDriver } from './driver.ts';
-import { InvalidOptionsError, SandboxStateError } from './errors.ts';
+import { InvalidOptionsError, SandboxError, SandboxStateError } from './errors.ts';
 import { SandboxFiles } from './files.ts';
 import { SandboxPorts } from './ports.ts';
 import {
@@ -197,6 +197,16 @@ export class Sandbox {
 
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.record.state !== 'stopped') await this.delete();
+  }
+
+  /**
+   * @internal the engine is closing: drop the connection (the sandbox keeps running) and fail
+   * whatever still waits on a process, since nobody will deliver its exit any more.
+   */
+  release(): void {
+    this.session.close(
+      new SandboxError('engine_closed', `The sandbox engine was closed while waiting on sandbox ${this.id}.`),
+    );
   }
 
   /** @internal after creation, restore or engine restart: opens the supervisor connection. */
