@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
+import { before, describe, it } from 'node:test';
 import type { Sandbox } from './sandbox.ts';
-import { assertNoLeaks, openTestEngine, testDataDir } from './testing/test-engine.ts';
+import { useTestEngine } from './testing/test-engine.ts';
 
 describe('files in a sandbox', () => {
-  const dataDir = testDataDir('files');
-  let engine: SandboxEngine;
+  const t = useTestEngine('files');
   let sbx: Sandbox;
 
   before(async () => {
-    engine = await openTestEngine(dataDir);
-    sbx = await engine.create({ template: 'debian-13', cwd: '/root' });
-  });
-  after(async () => {
-    await sbx?.delete().catch(() => {});
-    await engine?.close();
-    assertNoLeaks(dataDir);
+    sbx = await t.engine.create({ template: 'debian-13', cwd: '/root' });
   });
 
   it('writes, reads, appends and stats a file', async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
 import type { Sandbox } from './sandbox.ts';
-import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 /** Host pids of processes in the sandbox whose command line contains `needle`. */
 function hostPidsOf(needle: string): number[] {
@@ -20,24 +19,19 @@ function hostPidsOf(needle: string): number[] {
 }
 
 describe('sandbox isolation and limits', () => {
-  const dataDir = testDataDir('iso');
-  let engine: SandboxEngine;
+  const t = useTestEngine('iso');
   let sbx: Sandbox;
   const secret = `/var/tmp/rt-host-secret-${process.pid}`;
 
   before(async () => {
     writeFileSync(secret, 'host-only');
-    engine = await openTestEngine(dataDir);
-    sbx = await engine.create({
+    sbx = await t.engine.create({
       template: 'debian-13',
       resources: { memoryMiB: 128, pids: 64, cpu: 1 },
     });
   });
   after(async () => {
     rmSync(secret, { force: true });
-    await sbx?.delete().catch(() => {});
-    await engine?.close();
-    assertNoLeaks(dataDir);
   });
 
   it('cannot see host processes', async () => {

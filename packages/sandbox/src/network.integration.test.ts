@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
-import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 // A test host of our own: a network namespace with a TCP echo server, reachable from the host
 // through a veth pair. Only its address (in 10.204.0.0/30) is ever used as a destination.
@@ -21,12 +20,10 @@ while (my $c = $s->accept) {
 }`;
 
 describe('sandbox networking', () => {
-  const dataDir = testDataDir('net');
-  let engine: SandboxEngine;
+  const t = useTestEngine('net');
   let peer: ReturnType<typeof spawn> | undefined;
 
   before(async () => {
-    engine = await openTestEngine(dataDir);
     const ip = (...a: string[]) => execFileSync('ip', a);
     ip('netns', 'add', PEER_NS);
     ip('link', 'add', 'rttest0', 'type', 'veth', 'peer', 'name', 'rttest1', 'netns', PEER_NS);
@@ -50,12 +47,9 @@ describe('sandbox networking', () => {
     );
   });
   after(async () => {
-    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
-    await engine?.close();
     if (peer?.pid) process.kill(peer.pid, 'SIGKILL');
     execFileSync('ip', ['link', 'del', 'rttest0'], { stdio: 'ignore' });
     execFileSync('ip', ['netns', 'del', PEER_NS], { stdio: 'ignore' });
-    assertNoLeaks(dataDir);
     const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     assert.doesNotMatch(left, /rt-n\d+/, 'sandbox network namespaces left');
   });
@@ -64,25 +58,28 @@ describe('sandbox networking', () => {
     `timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo ping >&3 && head -n1 <&3' 2>&1; echo rc=$?`;
 
   it('blocks all traffic with network none', async () => {
-    await using sbx = await engine.create({ template: 'debian-13' });
+    await using sbx = await t.engine.create({ template: 'debian-13' });
     const r = await sbx.exec(tcp(PEER_IP, PEER_PORT));
     assert.doesNotMatch(r.stdout, /^ping/m);
     assert.match(r.stdout, /unreachable/i);
   });
 
   it('reaches out through NAT with network egress, within its allowlist', async () => {
-    await using open = await engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+    await using open = await t.engine.create({
+      template: 'debian-13',
+      network: { mode: 'egress' },
+    });
     const ok = await waitFor(async () => {
       const r = await open.exec(tcp(PEER_IP, PEER_PORT));
       return /^ping$/m.test(r.stdout) ? r : undefined;
     });
     assert.match(ok.stdout, /rc=0/);
-    await using allowed = await engine.create({
+    await using allowed = await t.engine.create({
       template: 'debian-13',
       network: { mode: 'egress', allowOut: ['10.204.0.0/30'] },
     });
     assert.match((await allowed.exec(tcp(PEER_IP, PEER_PORT))).stdout, /^ping$/m);
-    await using denied = await engine.create({
+    await using denied = await t.engine.create({
       template: 'debian-13',
       network: { mode: 'egress', allowOut: ['192.0.2.0/24'] },
     });
@@ -90,7 +87,7 @@ describe('sandbox networking', () => {
   });
 
   it('cannot reach the host or other sandboxes from egress', async () => {
-    await using a = await engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+    await using a = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
     const gw = (await a.exec('awk \'$2 == "00000000" {print $3}\' /proc/net/route')).stdout.trim();
     assert.ok(gw, 'has a default route');
     // Any host service on the gateway address is refused (dropped: the connect times out).
@@ -99,7 +96,7 @@ describe('sandbox networking', () => {
   });
 
   it('proxies TCP and HTTP to a port inside the sandbox, even with network none', async () => {
-    await using sbx = await engine.create({ template: 'debian-13' });
+    await using sbx = await t.engine.create({ template: 'debian-13' });
     await assert.rejects(sbx.ports.connect(8080), { code: 'port_unreachable' });
     await sbx.spawn(['perl', '-e', PERL_HTTP]);
     const exposed = await sbx.ports.expose(8080);

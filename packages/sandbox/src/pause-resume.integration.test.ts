@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
-import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+import { describe, it } from 'node:test';
+import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 const COUNTER = 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done';
 
 describe('pause and resume', () => {
-  const dataDir = testDataDir('pause');
-  let engine: SandboxEngine;
-
-  before(async () => {
-    engine = await openTestEngine(dataDir);
-  });
-  after(async () => {
-    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
-    await engine?.close();
-    assertNoLeaks(dataDir);
-  });
+  const t = useTestEngine('pause');
 
   const counter = async (id: string) =>
-    Number((await engine.get(id).files.read('/tmp/counter')).toString());
+    Number((await t.engine.get(id).files.read('/tmp/counter')).toString());
 
   it('keeps a counter loop, files and memory across pause/resume, and frees its processes', async () => {
-    const sbx = await engine.create({ template: 'debian-13' });
+    const sbx = await t.engine.create({ template: 'debian-13' });
     await sbx.spawn(COUNTER);
     await sbx.files.write('/root/before.txt', 'written before pause');
     await waitFor(async () => (await counter(sbx.id).catch(() => 0)) > 3);
@@ -31,11 +20,11 @@ describe('pause and resume', () => {
     assert.equal(paused.state, 'paused');
     assert.ok((paused.snapshotBytes ?? 0) > 0);
     // Nothing of the sandbox runs on the host while it is paused.
-    const runc = execFileSync('runc', ['--root', `${dataDir}/runc`, 'list', '-q'], {
+    const runc = execFileSync('runc', ['--root', `${t.dataDir}/runc`, 'list', '-q'], {
       encoding: 'utf8',
     });
     assert.doesNotMatch(runc, new RegExp(sbx.id));
-    const upper = execFileSync('cat', [`${dataDir}/sandboxes/${sbx.id}/upper/tmp/counter`], {
+    const upper = execFileSync('cat', [`${t.dataDir}/sandboxes/${sbx.id}/upper/tmp/counter`], {
       encoding: 'utf8',
     });
     const atPause = Number(upper);
@@ -53,7 +42,7 @@ describe('pause and resume', () => {
   });
 
   it('keeps a Python REPL variable across pause/resume', async () => {
-    const sbx = await engine.create({ template: 'debian-13' });
+    const sbx = await t.engine.create({ template: 'debian-13' });
     const pid = await sbx.spawn(['python3', '-q', '-u', '-i'], { stdin: true });
     await sbx.processes.write(pid, 'x = 41\n');
     await sbx.pause();
@@ -67,7 +56,7 @@ describe('pause and resume', () => {
   });
 
   it('delivers all output of a command that runs across a pause', async () => {
-    const sbx = await engine.create({ template: 'debian-13' });
+    const sbx = await t.engine.create({ template: 'debian-13' });
     const run = sbx.exec('for i in $(seq 1 10); do echo $i; sleep 0.1; done');
     await new Promise((r) => setTimeout(r, 350));
     await sbx.pause();
@@ -79,7 +68,7 @@ describe('pause and resume', () => {
   });
 
   it('refuses illegal transitions with sandbox_state', async () => {
-    const sbx = await engine.create({ template: 'debian-13' });
+    const sbx = await t.engine.create({ template: 'debian-13' });
     await assert.rejects(sbx.resume(), { code: 'sandbox_state' });
     await sbx.pause();
     await assert.rejects(sbx.pause(), { code: 'sandbox_state' });
@@ -92,32 +81,32 @@ describe('pause and resume', () => {
   });
 
   it('keeps paused and running sandboxes across an engine restart', async () => {
-    const paused = await engine.create({ template: 'debian-13', metadata: { role: 'paused' } });
+    const paused = await t.engine.create({ template: 'debian-13', metadata: { role: 'paused' } });
     await paused.spawn(COUNTER);
     await waitFor(async () => (await counter(paused.id).catch(() => 0)) > 2);
     await paused.pause();
-    const running = await engine.create({ template: 'debian-13', metadata: { role: 'running' } });
+    const running = await t.engine.create({ template: 'debian-13', metadata: { role: 'running' } });
     const bg = await running.spawn('echo started; sleep 300');
-    await engine.close();
+    await t.engine.close();
 
-    engine = await openTestEngine(dataDir);
-    assert.equal(engine.get(paused.id).state, 'paused');
-    assert.equal(engine.get(running.id).state, 'running');
+    await t.restart();
+    assert.equal(t.engine.get(paused.id).state, 'paused');
+    assert.equal(t.engine.get(running.id).state, 'running');
     assert.deepEqual(
-      engine.list({ metadata: { role: 'paused' } }).map((s) => s.id),
+      t.engine.list({ metadata: { role: 'paused' } }).map((s) => s.id),
       [paused.id],
     );
-    const again = engine.get(paused.id);
+    const again = t.engine.get(paused.id);
     const before = Number(
-      execFileSync('cat', [`${dataDir}/sandboxes/${paused.id}/upper/tmp/counter`], {
+      execFileSync('cat', [`${t.dataDir}/sandboxes/${paused.id}/upper/tmp/counter`], {
         encoding: 'utf8',
       }),
     );
     await again.resume();
     await waitFor(async () => (await counter(paused.id)) > before + 2);
-    const procs = await engine.get(running.id).processes.list();
+    const procs = await t.engine.get(running.id).processes.list();
     assert.ok(procs.find((p) => p.pid === bg)?.running, 'background process still there');
-    await engine.delete(paused.id);
-    await engine.delete(running.id);
+    await t.engine.delete(paused.id);
+    await t.engine.delete(running.id);
   });
 });

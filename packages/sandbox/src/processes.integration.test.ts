@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
+import { before, describe, it } from 'node:test';
 import type { Sandbox } from './sandbox.ts';
-import { assertNoLeaks, openTestEngine, testDataDir, waitFor } from './testing/test-engine.ts';
+import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 describe('processes in a sandbox', () => {
-  const dataDir = testDataDir('proc');
-  let engine: SandboxEngine;
+  const t = useTestEngine('proc');
   let sbx: Sandbox;
 
   before(async () => {
-    engine = await openTestEngine(dataDir);
-    sbx = await engine.create({ template: 'debian-13', env: { GREETING: 'hi' } });
-  });
-  after(async () => {
-    await sbx?.delete().catch(() => {});
-    await engine?.close();
-    assertNoLeaks(dataDir);
+    sbx = await t.engine.create({ template: 'debian-13', env: { GREETING: 'hi' } });
   });
 
   it('runs a command and returns its output and exit code', async () => {

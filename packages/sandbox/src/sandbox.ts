@@ -205,7 +205,10 @@ export class Sandbox {
    */
   release(): void {
     this.session.close(
-      new SandboxError('engine_closed', `The sandbox engine was closed while waiting on sandbox ${this.id}.`),
+      new SandboxError(
+        'engine_closed',
+        `The sandbox engine was closed while waiting on sandbox ${this.id}.`,
+      ),
     );
   }
 

@@ -1,39 +1,28 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { SandboxEngine } from './engine.ts';
-import { assertNoLeaks, openTestEngine, testDataDir } from './testing/test-engine.ts';
+import { describe, it } from 'node:test';
+import { useTestEngine } from './testing/test-engine.ts';
 
 describe('volumes', () => {
-  const dataDir = testDataDir('vol');
-  let engine: SandboxEngine;
-
-  before(async () => {
-    engine = await openTestEngine(dataDir);
-  });
-  after(async () => {
-    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
-    await engine?.close();
-    assertNoLeaks(dataDir);
-  });
+  const t = useTestEngine('vol');
 
   it('persists data across sandboxes and refuses to delete a mounted volume', async () => {
-    await engine.volumes.create('cache');
-    await assert.rejects(engine.volumes.create('cache'), { code: 'volume_exists' });
-    await assert.rejects(engine.volumes.create('Bad Name'), { code: 'invalid_options' });
+    await t.engine.volumes.create('cache');
+    await assert.rejects(t.engine.volumes.create('cache'), { code: 'volume_exists' });
+    await assert.rejects(t.engine.volumes.create('Bad Name'), { code: 'invalid_options' });
     assert.deepEqual(
-      (await engine.volumes.list()).map((v) => v.name),
+      (await t.engine.volumes.list()).map((v) => v.name),
       ['cache'],
     );
 
-    const a = await engine.create({
+    const a = await t.engine.create({
       template: 'debian-13',
       volumes: [{ name: 'cache', mountPath: '/data' }],
     });
     await a.exec('echo kept > /data/file; mkdir -p /data/dir');
-    await assert.rejects(engine.volumes.delete('cache'), { code: 'volume_in_use' });
+    await assert.rejects(t.engine.volumes.delete('cache'), { code: 'volume_in_use' });
     await a.delete();
 
-    const b = await engine.create({
+    const b = await t.engine.create({
       template: 'debian-13',
       volumes: [{ name: 'cache', mountPath: '/mnt/cache', readOnly: true }],
     });
@@ -46,7 +35,7 @@ describe('volumes', () => {
     assert.equal((await b.files.read('/mnt/cache/file')).toString(), 'kept\n');
     await b.delete();
 
-    await engine.volumes.delete('cache');
-    await assert.rejects(engine.volumes.get('cache'), { code: 'volume_not_found' });
+    await t.engine.volumes.delete('cache');
+    await assert.rejects(t.engine.volumes.get('cache'), { code: 'volume_not_found' });
   });
 });

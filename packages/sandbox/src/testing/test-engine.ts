@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { SandboxEngine, type SandboxEngineOptions } from '../engine.ts';
 
 /** Templates are shared between test files and runs: a cold build takes ~20 s. */
@@ -56,4 +57,47 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** An engine on a fresh data directory for one test suite, and what it needs to restart. */
+export interface TestEngine {
+  readonly engine: SandboxEngine;
+  readonly dataDir: string;
+  /** Closes the engine and opens a new one on the same directory (an engine restart). */
+  restart(options?: Omit<SandboxEngineOptions, 'dataDir'>): Promise<SandboxEngine>;
+}
+
+/**
+ * Registers before/after hooks in the current suite: opens an engine on a fresh data directory,
+ * and afterwards deletes every sandbox, closes the engine and asserts nothing leaked.
+ */
+export function useTestEngine(
+  name: string,
+  options: Omit<SandboxEngineOptions, 'dataDir'> = {},
+): TestEngine {
+  const dataDir = testDataDir(name);
+  let engine: SandboxEngine | undefined;
+  const t: TestEngine = {
+    get engine() {
+      if (!engine) throw new Error('the test engine is not open');
+      return engine;
+    },
+    dataDir,
+    async restart(again = options) {
+      await engine?.close();
+      engine = await openTestEngine(dataDir, again);
+      return engine;
+    },
+  };
+  before(async () => {
+    engine = await openTestEngine(dataDir, options);
+  });
+  after(async () => {
+    if (engine) {
+      for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
+      await engine.close();
+    }
+    assertNoLeaks(dataDir);
+  });
+  return t;
 }

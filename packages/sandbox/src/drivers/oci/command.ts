@@ -14,11 +14,13 @@ export interface CommandResult {
 export function run(
   file: string,
   args: readonly string[],
-  options: { timeoutMs?: number; devNull?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { timeoutMs?: number; devNull?: boolean; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
-      stdio: options.devNull ? 'ignore' : ['ignore', 'pipe', 'pipe'],
+      stdio: options.devNull
+        ? 'ignore'
+        : [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
@@ -32,6 +34,7 @@ export function run(
       stderr += d;
     });
     child.once('error', reject);
+    child.stdin?.end(options.input);
     child.once('close', (code, signal) => {
       if (signal === 'SIGKILL' && options.timeoutMs) {
         stderr += `\n(killed after ${options.timeoutMs} ms)`;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { RuntimeError } from '../../errors.ts';
 import { run } from './command.ts';
@@ -164,18 +163,8 @@ export async function sandboxResolvConf(): Promise<string> {
 
 async function ipBatch(lines: string[], netns?: string): Promise<void> {
   const args = [...(netns ? ['-n', netns] : []), '-batch', '-'];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve() : reject(new RuntimeError('network setup (ip)', err, { lines })),
-    );
-    child.stdin.end(`${lines.join('\n')}\n`);
-  });
+  const r = await run('ip', args, { input: `${lines.join('\n')}\n` });
+  if (r.code !== 0) throw new RuntimeError('network setup (ip)', r.stderr, { lines });
 }
 
 async function ipt(args: string[]): Promise<void> {
@@ -184,16 +173,6 @@ async function ipt(args: string[]): Promise<void> {
 }
 
 async function restore(rules: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('iptables-restore', ['--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve() : reject(new RuntimeError('network setup (iptables-restore)', err)),
-    );
-    child.stdin.end(rules);
-  });
+  const r = await run('iptables-restore', ['--noflush'], { input: rules });
+  if (r.code !== 0) throw new RuntimeError('network setup (iptables-restore)', r.stderr);
 }
