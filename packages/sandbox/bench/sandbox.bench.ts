@@ -69,6 +69,18 @@ try {
     await (sbx as Sandbox).delete();
   }
   record('create_cold', cold, 'boot from template + first exec of /bin/true');
+  const quota: number[] = [];
+  for (let i = 0; i < Math.min(N, 10); i++) {
+    let sbx: Sandbox | undefined;
+    quota.push(
+      await time(async () => {
+        sbx = await engine.create({ template: TEMPLATE, resources: { diskMiB: 1024 } });
+        await sbx.exec(['/bin/true']);
+      }),
+    );
+    await (sbx as Sandbox).delete();
+  }
+  record('create_cold_disk_quota', quota, 'cold create with a 1 GiB disk quota (ext4 image)');
 
   const warm: number[] = [];
   for (let i = 0; i < N; i++) {

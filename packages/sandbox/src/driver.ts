@@ -10,7 +10,8 @@ export interface DriverSandboxSpec {
   /** The template's root filesystem, used read-only as the lower layer. */
   rootfs: string;
   hostname: string;
-  resources: { cpu: number; memoryMiB: number; pids: number };
+  /** `diskMiB`: the writable layer's size limit (none when absent). */
+  resources: { cpu: number; memoryMiB: number; pids: number; diskMiB?: number };
   network: { mode: 'none' | 'egress'; allowOut?: string[] };
   volumes: Array<{ hostPath: string; mountPath: string; readOnly: boolean }>;
 }

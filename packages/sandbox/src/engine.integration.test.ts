@@ -30,8 +30,8 @@ describe('sandbox engine', () => {
         code: 'invalid_options',
       },
     );
-    await assert.rejects(t.engine.create({ template: 'debian-13', resources: { diskMiB: 100 } }), {
-      code: 'not_supported',
+    await assert.rejects(t.engine.create({ template: 'debian-13', resources: { diskMiB: 1 } }), {
+      code: 'invalid_options',
     });
     await assert.rejects(
       t.engine.create({
@@ -61,6 +61,19 @@ describe('sandbox engine', () => {
       resources: { memoryMiB: 256 },
     });
     assert.ok(Date.parse(other.info().createdAt) >= before);
+  });
+
+  it('enforces a disk quota on the writable layer', async () => {
+    await using sbx = await t.engine.create({ template: 'debian-13', resources: { diskMiB: 32 } });
+    const big = await sbx.exec('dd if=/dev/zero of=/root/big bs=1M count=64 2>&1');
+    assert.notEqual(big.exitCode, 0);
+    assert.match(big.stdout, /No space left on device/);
+    await sbx.exec('rm /root/big');
+    assert.equal((await sbx.exec('echo fits > /root/small && cat /root/small')).stdout, 'fits\n');
+    // The quota survives pause/resume (the image stays mounted under the overlay).
+    await sbx.pause();
+    await sbx.resume();
+    assert.equal((await sbx.files.read('/root/small')).toString(), 'fits\n');
   });
 
   it('stops a sandbox past its timeout (onTimeout: kill)', async () => {

@@ -146,12 +146,6 @@ export class SandboxEngine {
   async create(input: CreateSandboxInput): Promise<Sandbox> {
     this.assertOpen();
     const options = parseOptions(createOptionsSchema, input, 'sandbox options');
-    if (options.resources.diskMiB !== undefined) {
-      throw new SandboxError(
-        'not_supported',
-        'resources.diskMiB (a disk quota for the sandbox) is not supported yet by the oci driver; omit it.',
-      );
-    }
     for (const v of options.volumes) await this.volumes.get(v.name);
     const warm = isPoolable(options) ? this.pool.take(options.template) : undefined;
     if (warm) {
@@ -386,7 +380,8 @@ function isPoolable(o: CreateSandboxOptions): boolean {
     o.volumes.length === 0 &&
     r.cpu === 1 &&
     r.memoryMiB === 512 &&
-    r.pids === 512
+    r.pids === 512 &&
+    r.diskMiB === undefined
   );
 }
 

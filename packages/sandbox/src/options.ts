@@ -39,8 +39,13 @@ export const resourcesSchema = z
       .min(8)
       .max(1 << 22)
       .default(512),
-    /** Disk quota of the sandbox's writable layer; not enforced yet (see README). */
-    diskMiB: z.number().int().positive().optional(),
+    /** Size limit of the sandbox's writable layer (what it writes on top of its template). */
+    diskMiB: z
+      .number()
+      .int()
+      .min(16)
+      .max(1024 * 1024)
+      .optional(),
   })
   .strict();
 

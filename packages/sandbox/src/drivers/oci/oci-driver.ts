@@ -1,4 +1,4 @@
-import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   DriverSandboxInfo,
@@ -60,9 +60,11 @@ export class OciDriver implements SandboxDriver {
     const host = this.opts.idMap.hostId;
     try {
       await mkdir(join(dir, 'bundle'), { recursive: true });
-      await Promise.all(['upper', 'work', 'rootfs', 'run'].map((d) => mkdir(join(dir, d))));
+      await Promise.all(['rootfs', 'run'].map((d) => mkdir(join(dir, d))));
+      const layers = await this.layerDir(spec.id, spec.resources.diskMiB);
+      await Promise.all(['upper', 'work'].map((d) => mkdir(join(layers, d))));
       // The upper dir is the sandbox's "/": owned by the sandbox's root, or "/" shows as nobody.
-      await chown(join(dir, 'upper'), host, host);
+      await chown(join(layers, 'upper'), host, host);
       await chown(join(dir, 'run'), host, host);
       await this.mountRoot(spec.id, spec.rootfs);
       let net: EgressNetwork | undefined;
@@ -221,26 +223,63 @@ export class OciDriver implements SandboxDriver {
     }
   }
 
+  /**
+   * Where the writable layer lives. With a disk quota it is a file system of its own: a sparse
+   * ext4 image of `diskMiB`, loop-mounted (mkfs + mount ~25 ms, paid only by sandboxes that ask
+   * for a quota), so a full disk is ENOSPC inside that sandbox and nowhere else.
+   */
+  private async layerDir(id: string, diskMiB?: number): Promise<string> {
+    const dir = this.dir(id);
+    const image = join(dir, 'disk.img');
+    if (diskMiB === undefined && !(await stat(image).catch(() => null))) return dir;
+    const mnt = join(dir, 'disk');
+    if (await isMountPoint(mnt)) return mnt;
+    if (diskMiB !== undefined && !(await stat(image).catch(() => null))) {
+      await writeFile(image, '');
+      await truncate(image, diskMiB * 1024 * 1024);
+      const host = this.opts.idMap.hostId;
+      const mkfs = await run('mkfs.ext4', [
+        '-q',
+        '-F',
+        '-m',
+        '0',
+        '-O',
+        '^has_journal',
+        '-E',
+        `root_owner=${host}:${host},lazy_itable_init=1`,
+        image,
+      ]);
+      if (mkfs.code !== 0) throw new RuntimeError('mkfs.ext4 (disk quota)', mkfs.stderr, { id });
+    }
+    await mkdir(mnt, { recursive: true });
+    const m = await run('mount', ['-o', 'loop,nosuid,nodev', image, mnt]);
+    if (m.code !== 0) throw new RuntimeError('mount disk image', m.stderr, { id });
+    return mnt;
+  }
+
   private async mountRoot(id: string, lower: string): Promise<void> {
     const dir = this.dir(id);
     const merged = join(dir, 'rootfs');
     if (await isMountPoint(merged)) return;
+    const layers = await this.layerDir(id);
     const r = await run('mount', [
       '-t',
       'overlay',
       'overlay',
       '-o',
-      `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`,
+      `lowerdir=${lower},upperdir=${join(layers, 'upper')},workdir=${join(layers, 'work')}`,
       merged,
     ]);
     if (r.code !== 0) throw new RuntimeError('mount overlay', r.stderr, { id });
   }
 
   private async unmountRoot(id: string): Promise<void> {
-    const merged = join(this.dir(id), 'rootfs');
-    while (await isMountPoint(merged)) {
-      const r = await run('umount', ['-l', merged]);
-      if (r.code !== 0) throw new RuntimeError('umount', r.stderr, { id });
+    for (const path of [join(this.dir(id), 'rootfs'), join(this.dir(id), 'disk')]) {
+      while (await isMountPoint(path)) {
+        // Lazy: a process that has not quite died yet may still hold the mount.
+        const r = await run('umount', ['-l', path]);
+        if (r.code !== 0) throw new RuntimeError('umount', r.stderr, { id });
+      }
     }
   }
 
