@@ -19,7 +19,11 @@ import {
 } from './options.ts';
 import { Sandbox, type SandboxHost, type SandboxInfo } from './sandbox.ts';
 import { type SandboxRecord, SandboxRecordStore } from './sandbox-record.ts';
-import { TemplateStore } from './templates/template-store.ts';
+import {
+  type TemplateInfo,
+  TemplateStore,
+  type TemplateStoreOptions,
+} from './templates/template-store.ts';
 import { VolumeStore } from './volumes.ts';
 import { WarmPool } from './warm-pool.ts';
 
@@ -28,6 +32,8 @@ export interface SandboxEngineOptions {
   dataDir?: string;
   /** Built templates; may be shared by several engines (default `<dataDir>/templates`). */
   templatesDir?: string;
+  /** Package sources for template builds (mirrors, npm registry, pip index). */
+  templateSources?: Pick<TemplateStoreOptions, 'mirrors' | 'npmRegistry' | 'pipIndexUrl'>;
   /** Warm sandboxes kept ready per template, e.g. `{ 'debian-13': 2 }`. */
   pool?: Record<string, number>;
   /** Host uid/gid range that sandbox uids map to (default 100000, 65536 ids). */
@@ -47,7 +53,8 @@ export type EngineEvent =
   | { type: 'timeout_failed'; sandboxId: string; error: string }
   | { type: 'recovered'; sandboxId: string; state: string }
   | { type: 'orphan_removed'; sandboxId: string }
-  | { type: 'pool_error'; template: string; error: string };
+  | { type: 'pool_error'; template: string; error: string }
+  | { type: 'template_gc_failed'; error: string };
 
 const DEFAULT_SUPERVISOR = join(import.meta.dirname, '..', 'native', 'build', 'rt-init');
 const MAX_TIMER = 2 ** 31 - 1;
@@ -87,6 +94,7 @@ export class SandboxEngine {
     this.templates = new TemplateStore({
       dir: options.templatesDir ?? join(this.dataDir, 'templates'),
       idBase: options.idMap.hostId,
+      ...options.templateSources,
     });
     this.volumes = new VolumeStore(this.dataDir, options.idMap.hostId, (name) =>
       [...this.sandboxes.values()]
@@ -188,6 +196,20 @@ export class SandboxEngine {
     await this.get(id).delete();
   }
 
+  /** Template versions that running or paused sandboxes use (`slug@version`). */
+  templatesInUse(): Set<string> {
+    return new Set(
+      [...this.sandboxes.values(), ...this.pool.all()]
+        .filter((s) => s.state !== 'stopped')
+        .map((s) => `${s.data.template}@${s.data.templateVersion}`),
+    );
+  }
+
+  /** Removes template versions that are not current and that no sandbox uses any more. */
+  collectTemplates(): Promise<string[]> {
+    return this.templates.gc(this.templatesInUse());
+  }
+
   /** Fills the warm pool now and waits until it is full (it otherwise fills in the background). */
   async warmUp(): Promise<void> {
     await this.pool.fill();
@@ -245,7 +267,9 @@ export class SandboxEngine {
     try {
       await sbx.attach();
       await sbx.update({ state: 'running' });
+      if (tpl.startCmd) await startTemplateService(sbx, tpl);
     } catch (err) {
+      this.pooledIds.delete(record.id);
       await this.driver.destroy(record.id).catch(() => {});
       throw err;
     }
@@ -277,6 +301,10 @@ export class SandboxEngine {
     forget: (id) => {
       // Keep the stopped object reachable briefly so callers holding the id get a clear state.
       setTimeout(() => this.sandboxes.delete(id), 60_000).unref();
+      // Old template versions go once their last sandbox has gone.
+      this.collectTemplates().catch((err: Error) =>
+        this.onEvent({ type: 'template_gc_failed', error: err.message }),
+      );
     },
     driverSpec: (record) => this.driverSpec(record),
     armTimeout: (s) => this.armTimeout(s),
@@ -371,6 +399,30 @@ export class SandboxEngine {
   private assertOpen(): void {
     if (this.closed) throw new SandboxStateError('engine', 'closed', 'create a sandbox with');
   }
+}
+
+/** Starts the template's `startCmd` and waits until its `readyCmd` succeeds (60 s at most). */
+async function startTemplateService(sbx: Sandbox, tpl: TemplateInfo): Promise<void> {
+  const pid = await sbx.spawn(tpl.startCmd as string);
+  if (!tpl.readyCmd) return;
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const r = await sbx.exec(tpl.readyCmd, { timeoutMs: 10_000 });
+    if (r.exitCode === 0) return;
+    last = `${r.stdout}${r.stderr}`.trim().slice(-2000);
+    const proc = (await sbx.processes.list()).find((p) => p.pid === pid);
+    if (proc && !proc.running) {
+      last = `startCmd exited with ${proc.exitCode ?? proc.signal}; ${last}`;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new SandboxError(
+    'template_not_ready',
+    `Template "${tpl.slug}": readyCmd did not succeed after startCmd (${last || 'no output'}).`,
+    { details: { template: tpl.slug, startCmd: tpl.startCmd, readyCmd: tpl.readyCmd } },
+  );
 }
 
 function isPoolable(o: CreateSandboxOptions): boolean {

@@ -40,9 +40,9 @@ export class WarmPool {
     while (this.filling) await this.filling;
   }
 
-  isPooled(id: string): boolean {
-    for (const list of this.ready.values()) if (list.some((s) => s.id === id)) return true;
-    return false;
+  /** The ready sandboxes (they hold their template version too). */
+  all(): Sandbox[] {
+    return [...this.ready.values()].flat();
   }
 
   /** Stops refilling and deletes the ready sandboxes. */

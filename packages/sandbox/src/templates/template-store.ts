@@ -1,205 +1,376 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { run } from '../drivers/oci/command.ts';
 import { SandboxError, TemplateNotFoundError } from '../errors.ts';
-import { hostDebianMirror } from './apt-mirror.ts';
-import { shiftIds } from './shift-ids.ts';
+import { removeTree } from '../host/remove-tree.ts';
+import { parseOptions } from '../options.ts';
+import { buildDockerfile, parseDockerfile } from './dockerfile-build.ts';
+import { buildSpec } from './spec-build.ts';
+import {
+  SYSTEM_TEMPLATES,
+  type TemplateSpec,
+  type TemplateSpecInput,
+  templateSpecSchema,
+} from './template-spec.ts';
 
-/** A built template: what a sandbox needs to boot from it. */
+/** A built template version: what a sandbox needs to boot from it. */
 export interface TemplateInfo {
   slug: string;
-  /** Content hash of the definition; a rebuild with another definition is another version. */
+  kind: 'system' | 'spec' | 'dockerfile';
+  /** Content hash of the definition: building the same definition again reuses this version. */
   version: string;
-  /** Root filesystem (owned by the sandbox uid range), used read-only. */
+  /** Root filesystem (owned by the sandbox uid range), used read-only by sandboxes. */
   rootfs: string;
   env: Record<string, string>;
   cwd: string;
+  startCmd?: string;
+  readyCmd?: string;
   createdAt: string;
   sizeBytes: number;
   buildMs: number;
-  /** Versions of the notable packages inside. */
-  packages: Record<string, string>;
+  /** Versions found inside: runtimes (`node`, `python`, …) and notable packages. */
+  versions: Record<string, string>;
 }
 
-/** A template the store can build itself from Debian packages. */
-export interface DebianTemplateDefinition {
-  slug: string;
-  suite: 'trixie' | 'bookworm';
-  packages: string[];
-  env?: Record<string, string>;
-  cwd?: string;
-  /** Packages whose versions are recorded in the manifest. */
-  report?: string[];
-}
+/** What a template is built from. */
+export type TemplateDefinition =
+  | { kind: 'spec'; spec: TemplateSpecInput }
+  | { kind: 'dockerfile'; slug: string; dockerfile: string; contextDir?: string };
 
-/**
- * The base system template of the sandbox engine. The full template system (more system
- * templates, specs, Dockerfiles) builds on this store.
- */
-export const BASE_TEMPLATES: DebianTemplateDefinition[] = [
-  {
-    slug: 'debian-13',
-    suite: 'trixie',
-    packages: ['bash', 'coreutils', 'ripgrep', 'procps', 'ca-certificates', 'python3-minimal'],
-    env: { HOME: '/root', LANG: 'C.UTF-8' },
-    cwd: '/root',
-    report: ['bash', 'ripgrep', 'python3-minimal'],
-  },
-];
+export interface BuildOptions {
+  /** Every line of the build log, as it comes. */
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
 
 export interface TemplateStoreOptions {
   dir: string;
   /** Host uid that is root in sandboxes: template roots are shifted to it. */
   idBase: number;
-  definitions?: DebianTemplateDefinition[];
-  mirror?: string;
+  mirrors?: { debian?: string; ubuntu?: string };
+  npmRegistry?: string;
+  pipIndexUrl?: string;
 }
 
-/** Builds (once, cached on disk) and finds templates. */
+/**
+ * Builds, caches, versions and finds templates. Layout: `<dir>/<slug>/<version>/{rootfs,
+ * manifest.json}` and `<dir>/<slug>/current`. A build goes to a temporary directory and is
+ * renamed into place only when it succeeded, so a failed build leaves nothing and the previous
+ * version stays current.
+ */
 export class TemplateStore {
   readonly dir: string;
-  private readonly idBase: number;
-  private readonly definitions: Map<string, DebianTemplateDefinition>;
+  private readonly opts: TemplateStoreOptions;
   private readonly building = new Map<string, Promise<TemplateInfo>>();
-  private mirror: string | undefined;
 
   constructor(options: TemplateStoreOptions) {
     this.dir = options.dir;
-    this.idBase = options.idBase;
-    this.mirror = options.mirror;
-    this.definitions = new Map((options.definitions ?? BASE_TEMPLATES).map((d) => [d.slug, d]));
+    this.opts = options;
   }
 
-  /** Slugs that exist or can be built. */
+  /** Slugs of the system templates and of every built template. */
   async slugs(): Promise<string[]> {
     const built = await readdir(this.dir).catch(() => [] as string[]);
     return [
-      ...new Set([...this.definitions.keys(), ...built.filter((n) => !n.startsWith('.'))]),
+      ...new Set([...Object.keys(SYSTEM_TEMPLATES), ...built.filter((n) => !n.startsWith('.'))]),
     ].sort();
   }
 
-  /** The current version of `slug`, building it first when it is a known definition. */
-  async get(slug: string, options: { onLog?: (line: string) => void } = {}): Promise<TemplateInfo> {
-    const def = this.definitions.get(slug);
-    if (def) {
-      const version = definitionHash(def, this.idBase);
-      const existing = await this.readManifest(slug, version);
-      if (existing) return existing;
-      let p = this.building.get(slug);
-      if (!p) {
-        p = this.build(def, version, options.onLog).finally(() => this.building.delete(slug));
-        this.building.set(slug, p);
-      }
-      return p;
+  /** The current version of every built template. */
+  async list(): Promise<TemplateInfo[]> {
+    const out: TemplateInfo[] = [];
+    for (const slug of await this.slugs()) {
+      const info = await this.current(slug);
+      if (info) out.push(info);
     }
-    const current = await readFile(join(this.dir, slug, 'current'), 'utf8').catch(() => null);
-    const info = current ? await this.readManifest(slug, current.trim()) : null;
+    return out;
+  }
+
+  /** The current version of `slug`; a system template is built first when needed (cached). */
+  async get(slug: string, options: BuildOptions = {}): Promise<TemplateInfo> {
+    const system = SYSTEM_TEMPLATES[slug];
+    if (system)
+      return this.buildSpec(
+        parseOptions(templateSpecSchema, system, 'template spec'),
+        'system',
+        options,
+      );
+    const info = await this.current(slug);
     if (!info) throw new TemplateNotFoundError(slug, await this.slugs());
     return info;
   }
 
-  /** Looks up a specific version (a sandbox keeps the version it was created from). */
+  /** A specific version (a sandbox keeps the version it was created from). */
   async version(slug: string, version: string): Promise<TemplateInfo> {
     const info = await this.readManifest(slug, version);
     if (!info) throw new TemplateNotFoundError(`${slug}@${version}`, await this.slugs());
     return info;
   }
 
+  /** Every built version of `slug`, newest first. */
+  async versions(slug: string): Promise<TemplateInfo[]> {
+    const names = await readdir(join(this.dir, slug)).catch(() => [] as string[]);
+    const infos = await Promise.all(names.map((v) => this.readManifest(slug, v)));
+    return infos
+      .filter((i): i is TemplateInfo => i !== null)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /**
+   * Builds a custom template (or reuses the version built from the same definition) and makes
+   * it the slug's current version. The log streams to `onLog`; failures are typed errors that
+   * name the failing step.
+   */
+  async build(definition: TemplateDefinition, options: BuildOptions = {}): Promise<TemplateInfo> {
+    if (definition.kind === 'spec') {
+      const spec = parseOptions(templateSpecSchema, definition.spec, 'template spec');
+      this.assertCustomSlug(spec.slug);
+      return this.buildSpec(spec, 'spec', options);
+    }
+    if (definition.kind === 'dockerfile') return this.buildDockerfile(definition, options);
+    throw new SandboxError(
+      'invalid_options',
+      'A template definition has kind "spec" or "dockerfile".',
+    );
+  }
+
+  /**
+   * Removes versions that are neither current nor used by a sandbox (`inUse`: `slug@version`).
+   * Returns what was removed.
+   */
+  async gc(inUse: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const slug of await this.slugs()) {
+      const current = (
+        await readFile(join(this.dir, slug, 'current'), 'utf8').catch(() => '')
+      ).trim();
+      for (const info of await this.versions(slug)) {
+        const key = `${slug}@${info.version}`;
+        if (info.version === current || inUse.has(key) || this.building.has(key)) continue;
+        await removeTree(join(this.dir, slug, info.version));
+        removed.push(key);
+      }
+    }
+    return removed;
+  }
+
+  /** Deletes a custom template and all its versions; refused while a sandbox uses one. */
+  async delete(slug: string, inUse: ReadonlySet<string>): Promise<void> {
+    this.assertCustomSlug(slug);
+    const versions = await this.versions(slug);
+    if (!versions.length) throw new TemplateNotFoundError(slug, await this.slugs());
+    const used = versions.filter((v) => inUse.has(`${slug}@${v.version}`));
+    if (used.length) {
+      throw new SandboxError(
+        'template_in_use',
+        `Template "${slug}" is used by running or paused sandboxes; delete them first.`,
+        {
+          details: { template: slug, versions: used.map((v) => v.version) },
+        },
+      );
+    }
+    await removeTree(join(this.dir, slug));
+  }
+
+  private async current(slug: string): Promise<TemplateInfo | null> {
+    const v = (await readFile(join(this.dir, slug, 'current'), 'utf8').catch(() => '')).trim();
+    return v ? this.readManifest(slug, v) : null;
+  }
+
   private async readManifest(slug: string, version: string): Promise<TemplateInfo | null> {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(slug) || !/^[0-9a-f]{16}$/.test(version)) return null;
     const text = await readFile(join(this.dir, slug, version, 'manifest.json'), 'utf8').catch(
       () => null,
     );
     return text ? (JSON.parse(text) as TemplateInfo) : null;
   }
 
-  private async build(
-    def: DebianTemplateDefinition,
-    version: string,
-    onLog?: (line: string) => void,
-  ): Promise<TemplateInfo> {
-    const started = Date.now();
-    const final = join(this.dir, def.slug, version);
-    const tmp = join(this.dir, '.build', `${def.slug}-${version}-${process.pid}`);
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp, { recursive: true });
-    try {
-      this.mirror ??= await hostDebianMirror();
-      onLog?.(`mmdebstrap ${def.suite} (${def.packages.join(', ')}) from ${this.mirror}`);
-      const rootfs = join(tmp, 'rootfs');
-      const r = await run(
-        'mmdebstrap',
-        [
-          '--variant=minbase',
-          '--mode=root',
-          '--format=directory',
-          `--include=${def.packages.join(',')}`,
-          '--dpkgopt=path-exclude=/usr/share/man/*',
-          '--dpkgopt=path-exclude=/usr/share/doc/*',
-          '--dpkgopt=path-exclude=/usr/share/locale/*',
-          '--aptopt=Acquire::Retries "3"',
-          def.suite,
-          rootfs,
-          this.mirror,
-        ],
-        { timeoutMs: 20 * 60_000 },
+  private assertCustomSlug(slug: string): void {
+    if (SYSTEM_TEMPLATES[slug]) {
+      throw new SandboxError(
+        'template_exists',
+        `"${slug}" is a system template; choose another slug for a custom template.`,
+        {
+          details: { template: slug },
+        },
       );
-      if (r.code !== 0) {
-        throw new SandboxError(
-          'template_build_failed',
-          `Building template ${def.slug} failed at step "mmdebstrap": ${r.stderr.trim().split('\n').slice(-15).join('\n')}`,
-          { details: { template: def.slug, step: 'mmdebstrap', output: r.stderr.slice(-8000) } },
-        );
-      }
-      const packages = await packageVersions(rootfs, def.report ?? []);
-      onLog?.('shifting file owners to the sandbox uid range');
-      await shiftIds(rootfs, this.idBase);
-      const du = await run('du', ['-sb', rootfs]);
-      const info: TemplateInfo = {
-        slug: def.slug,
-        version,
-        rootfs: join(final, 'rootfs'),
-        env: def.env ?? {},
-        cwd: def.cwd ?? '/',
-        createdAt: new Date().toISOString(),
-        sizeBytes: Number(du.stdout.split('\t')[0]) || 0,
-        buildMs: Date.now() - started,
-        packages,
-      };
-      await writeFile(join(tmp, 'manifest.json'), JSON.stringify(info, null, 2));
-      await mkdir(join(this.dir, def.slug), { recursive: true });
-      await rm(final, { recursive: true, force: true });
-      await rename(tmp, final);
-      await writeFile(join(this.dir, def.slug, 'current'), version);
-      onLog?.(`template ${def.slug} ready in ${info.buildMs} ms`);
-      return info;
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      throw err;
     }
   }
-}
 
-function definitionHash(def: DebianTemplateDefinition, idBase: number): string {
-  return createHash('sha256')
-    .update(JSON.stringify({ ...def, idBase, format: 1 }))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-async function packageVersions(rootfs: string, names: string[]): Promise<Record<string, string>> {
-  if (!names.length) return {};
-  const r = await run('dpkg-query', [
-    `--admindir=${join(rootfs, 'var/lib/dpkg')}`,
-    '-W',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-    '-f=${Package} ${Version}\\n',
-    ...names,
-  ]);
-  const out: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const [name, version] = line.split(' ');
-    if (name && version) out[name] = version;
+  private buildSpec(
+    spec: TemplateSpec,
+    kind: 'system' | 'spec',
+    options: BuildOptions,
+  ): Promise<TemplateInfo> {
+    const version = hash({ kind, spec, idBase: this.opts.idBase, format: 2 });
+    return this.buildVersion(spec.slug, version, options, async (rootfs) => {
+      const { versions } = await buildSpec(spec, {
+        outRootfs: rootfs,
+        idBase: this.opts.idBase,
+        mirrors: this.opts.mirrors,
+        npmRegistry: this.opts.npmRegistry,
+        pipIndexUrl: this.opts.pipIndexUrl,
+        onLog: options.onLog,
+        signal: options.signal,
+      });
+      return {
+        kind,
+        // Node.js ignores the system's CA store unless told; the system store is what the
+        // build extended with the host's extra CAs.
+        env: versions['extra-ca-certificates']
+          ? { NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', ...spec.env }
+          : spec.env,
+        cwd: spec.env.HOME ?? '/root',
+        ...(spec.startCmd ? { startCmd: spec.startCmd } : {}),
+        ...(spec.readyCmd ? { readyCmd: spec.readyCmd } : {}),
+        versions,
+      };
+    });
   }
-  return out;
+
+  private async buildDockerfile(
+    def: Extract<TemplateDefinition, { kind: 'dockerfile' }>,
+    options: BuildOptions,
+  ): Promise<TemplateInfo> {
+    parseOptions(templateSpecSchema.shape.slug, def.slug, 'template slug');
+    this.assertCustomSlug(def.slug);
+    const parsed = parseDockerfile(def.dockerfile); // a syntax error fails here, before any work
+    const bases: Record<string, string> = {};
+    for (const from of parsed.from) {
+      if (from === def.slug) {
+        throw new SandboxError(
+          'template_invalid',
+          `Template "${def.slug}" cannot be built FROM itself.`,
+          {
+            details: { template: def.slug },
+          },
+        );
+      }
+      if (SYSTEM_TEMPLATES[from] || (await this.current(from)))
+        bases[from] = (await this.get(from, options)).version;
+    }
+    const version = hash({
+      kind: 'dockerfile',
+      dockerfile: def.dockerfile,
+      context: def.contextDir ? await hashDir(def.contextDir) : null,
+      bases,
+      idBase: this.opts.idBase,
+      format: 2,
+    });
+    return this.buildVersion(def.slug, version, options, async (rootfs) => {
+      const result = await buildDockerfile({
+        slug: def.slug,
+        dockerfile: def.dockerfile,
+        ...(def.contextDir ? { contextDir: def.contextDir } : {}),
+        resolveTemplate: async (slug) => {
+          if (!bases[slug]) return null;
+          const t = await this.version(slug, bases[slug]);
+          return { rootfs: t.rootfs, version: t.version };
+        },
+        idBase: this.opts.idBase,
+        outRootfs: rootfs,
+        buildahRoot: join(this.dir, '.buildah'),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return { kind: 'dockerfile', env: result.env, cwd: result.cwd, versions: {} };
+    });
+  }
+
+  /** Builds one version at most once at a time, into a temp dir renamed into place on success. */
+  private buildVersion(
+    slug: string,
+    version: string,
+    options: BuildOptions,
+    produce: (
+      rootfs: string,
+    ) => Promise<Pick<TemplateInfo, 'kind' | 'env' | 'cwd' | 'startCmd' | 'readyCmd' | 'versions'>>,
+  ): Promise<TemplateInfo> {
+    const key = `${slug}@${version}`;
+    const running = this.building.get(key);
+    if (running) return running;
+    const p = (async () => {
+      const existing = await this.readManifest(slug, version);
+      if (existing) {
+        await this.setCurrent(slug, version);
+        options.onLog?.(`template ${slug} ${version} is already built (cached)`);
+        return existing;
+      }
+      const started = Date.now();
+      await this.sweepBuilds();
+      const tmp = join(this.dir, '.build', `${slug}-${version}-${process.pid}-${started}`);
+      await mkdir(tmp, { recursive: true });
+      try {
+        const made = await produce(join(tmp, 'rootfs'));
+        const du = await run('du', ['-sb', join(tmp, 'rootfs')]);
+        const info: TemplateInfo = {
+          slug,
+          version,
+          ...made,
+          rootfs: join(this.dir, slug, version, 'rootfs'),
+          createdAt: new Date().toISOString(),
+          sizeBytes: Number(du.stdout.split('\t')[0]) || 0,
+          buildMs: Date.now() - started,
+        };
+        await writeFile(join(tmp, 'manifest.json'), JSON.stringify(info, null, 2));
+        await mkdir(join(this.dir, slug), { recursive: true });
+        await removeTree(join(this.dir, slug, version));
+        await rename(tmp, join(this.dir, slug, version));
+        await this.setCurrent(slug, version);
+        options.onLog?.(
+          `template ${slug} ${version} ready in ${(info.buildMs / 1000).toFixed(1)} s`,
+        );
+        return info;
+      } catch (err) {
+        options.onLog?.(`template ${slug} failed: ${(err as Error).message.split('\n')[0]}`);
+        throw err;
+      } finally {
+        await removeTree(tmp);
+      }
+    })().finally(() => this.building.delete(key));
+    this.building.set(key, p);
+    return p;
+  }
+
+  /** Removes what builds of dead processes left in `.build` (a crash mid-build). */
+  private async sweepBuilds(): Promise<void> {
+    for (const name of await readdir(join(this.dir, '.build')).catch(() => [] as string[])) {
+      const pid = Number(/-(\d+)-\d+$/.exec(name)?.[1]);
+      if (pid && pid !== process.pid && !isAlive(pid))
+        await removeTree(join(this.dir, '.build', name));
+    }
+  }
+
+  private async setCurrent(slug: string, version: string): Promise<void> {
+    const file = join(this.dir, slug, 'current');
+    await writeFile(`${file}.tmp`, version);
+    await rename(`${file}.tmp`, file);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function hash(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+}
+
+/** Content hash of a build context: every file's path, mode and bytes. */
+async function hashDir(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.map((e) => join(e.parentPath, e.name)).sort();
+  for (const file of files) {
+    const st = await stat(file);
+    h.update(`${relative(dir, file)}\0${st.mode}\0`);
+    if (st.isFile()) h.update(await readFile(file));
+  }
+  return h.digest('hex');
 }

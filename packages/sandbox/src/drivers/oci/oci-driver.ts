@@ -7,6 +7,7 @@ import type {
   SandboxDriver,
 } from '../../driver.ts';
 import { CheckpointError, RuntimeError } from '../../errors.ts';
+import { removeTree } from '../../host/remove-tree.ts';
 import { type BundleSpec, bundleConfig, type IdMap, SOCKET_NAME } from './bundle.ts';
 import { run } from './command.ts';
 import {
@@ -155,7 +156,7 @@ export class OciDriver implements SandboxDriver {
       this.usedNetIndexes.delete(net.index);
     }
     await this.unmountRoot(id);
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
     await rm(`/sys/fs/cgroup/unified/runtools/${id}`, { recursive: true, force: true }).catch(
       () => {},
     );
