@@ -449,6 +449,41 @@ setup_criu() {
 setup_criu
 
 # ---------------------------------------------------------------------------------------------
+# Ubuntu's archive keyring, for templates with `os: ubuntu-*` (mmdebstrap verifies the mirror
+# with it). Debian 12 has no ubuntu-keyring package; the next Debian release's one is taken from
+# the same mirror with a private apt configuration that leaves the host's apt state alone.
+UBUNTU_KEYRING=/usr/share/keyrings/ubuntu-archive-keyring.gpg
+setup_ubuntu_keyring() {
+  if [[ -f $UBUNTU_KEYRING ]]; then
+    say "ubuntu-keyring: ok"
+    return 0
+  fi
+  if ((CHECK)); then
+    problem "ubuntu-keyring: MISSING (Ubuntu templates need it; fix: $FIX)" ubuntu-keyring
+    return 0
+  fi
+  local tmp mirror opts
+  tmp=$(mktemp -d /tmp/runtools-keyring.XXXXXX)
+  mirror=$(debian_mirror) || mirror=http://deb.debian.org/debian
+  mkdir -p "$tmp/state/lists/partial" "$tmp/cache/archives/partial"
+  echo "deb $mirror $CRIU_SUITE main" >"$tmp/sources.list"
+  opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State=$tmp/state" -o "Dir::Cache=$tmp/cache" -o Acquire::Check-Valid-Until=false
+    -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  if apt-get "${opts[@]}" -qq update >"$tmp/log" 2>&1 &&
+    (cd "$tmp" && apt-get "${opts[@]}" -qq download ubuntu-keyring >>"$tmp/log" 2>&1) &&
+    dpkg -i "$tmp"/ubuntu-keyring_*.deb >>"$tmp/log" 2>&1; then
+    say "ubuntu-keyring: installed ($(dpkg-query -W -f='${Version}' ubuntu-keyring))"
+    CHANGED+=(ubuntu-keyring)
+  else
+    show_log "$tmp/log"
+    problem "ubuntu-keyring: FAILED to install (Ubuntu templates will not build)" ubuntu-keyring
+  fi
+  rm -rf "$tmp"
+}
+setup_ubuntu_keyring
+
+# ---------------------------------------------------------------------------------------------
 # node_modules (npm ci). npm's hidden lockfile is rewritten by every install; the directory's
 # own mtime is not (it can be older than package-lock.json right after `npm ci`).
 

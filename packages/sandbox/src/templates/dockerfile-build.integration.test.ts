@@ -12,11 +12,12 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunToolsError } from '@runtools/sdk/errors';
 import {
@@ -131,6 +132,11 @@ after(() => {
   for (const m of mounts) execFileSync('umount', ['-l', m]);
   rmSync(work, { recursive: true, force: true });
   rmSync(buildahRunRoot(buildahRoot), { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(buildahRunRoot(buildahRoot)));
+  } catch {
+    // other buildah roots are in use
+  }
 });
 
 describe('parseDockerfile', () => {
@@ -175,6 +181,12 @@ describe('parseDockerfile', () => {
       ],
     );
     assert.equal(r.instructions[2]?.args, 'echo a &&   echo b');
+    assert.deepEqual(r.bases, ['debian-13']);
+    const multi = parseDockerfile(
+      'FROM debian-13 AS a\nFROM a\nCOPY --from=nodejs-20 /usr/bin/node /usr/bin/\nCOPY --from=a /x /x\nCOPY --from=0 /y /y\n',
+    );
+    assert.deepEqual(multi.from, ['debian-13', 'a']);
+    assert.deepEqual(multi.bases, ['debian-13', 'nodejs-20']);
   });
 
   it('rejects syntax errors with the line number', () => {
@@ -194,6 +206,7 @@ describe('parseDockerfile', () => {
     invalidAt('FROM Not_An-Image!\n', 1, /not a valid image/);
     invalidAt('FROM $NOPE\n', 1, /\$NOPE/);
     invalidAt('FROM debian-13\nRUN <<EOF\necho hi\nEOF\n', 2, /heredoc/);
+    invalidAt('FROM debian-13\nCOPY --from=Bad! /a /a\n', 2, /neither a build stage nor an image/);
   });
 });
 

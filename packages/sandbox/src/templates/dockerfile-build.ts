@@ -140,12 +140,16 @@ interface Stage {
   /** The base after ARG substitution. */
   image: string;
   alias?: string;
+  /** Index in `stages` of the earlier stage this one is built on (`FROM <stage name>`). */
+  stage?: number;
 }
 
 interface ParsedDockerfile {
   escape: string;
   instructions: DockerfileInstruction[];
   stages: Stage[];
+  /** Images the build needs, neither scratch nor a stage: FROM bases and `COPY --from=<image>`. */
+  bases: Array<{ name: string; line: number }>;
 }
 
 function invalid(line: number, what: string): SandboxError {
@@ -156,11 +160,18 @@ function invalid(line: number, what: string): SandboxError {
 
 /** Parses FROM lines (first stage and multi-stage) without building: for content hashing and validation. Throws a typed error for a syntax error. */
 export function parseDockerfile(text: string): {
+  /** The image of every FROM, in order, after ARG defaults (`scratch` and stage names included). */
   from: string[];
+  /** The images the build uses, deduplicated: FROM bases and `COPY --from=<image>`, without `scratch` and stage names. */
+  bases: string[];
   instructions: DockerfileInstruction[];
 } {
   const parsed = parse(text);
-  return { from: parsed.stages.map((s) => s.image), instructions: parsed.instructions };
+  return {
+    from: parsed.stages.map((s) => s.image),
+    bases: [...new Set(parsed.bases.map((b) => b.name))],
+    instructions: parsed.instructions,
+  };
 }
 
 function parse(text: string): ParsedDockerfile {
@@ -201,7 +212,23 @@ function parse(text: string): ParsedDockerfile {
       `line continuation (${escapeChar}) at the end of the file: the instruction starting here never ends`,
     );
   }
-  return { escape: escapeChar, instructions, stages: validate(instructions) };
+  const stages = validate(instructions);
+  const bases: ParsedDockerfile['bases'] = [];
+  for (const stage of stages) {
+    if (stage.image !== 'scratch' && stage.stage === undefined) {
+      bases.push({ name: stage.image, line: stage.line });
+    }
+  }
+  const aliases = new Set(stages.flatMap((st) => (st.alias ? [st.alias] : [])));
+  for (const ins of instructions) {
+    const from = ins.keyword === 'COPY' ? copyFromFlag(ins.args) : undefined;
+    if (from === undefined || /^\d+$/.test(from) || aliases.has(from.toLowerCase())) continue;
+    if (!isImageReference(from)) {
+      throw invalid(ins.line, `COPY --from=${from} names neither a build stage nor an image`);
+    }
+    bases.push({ name: from, line: ins.line });
+  }
+  return { escape: escapeChar, instructions, stages, bases };
 }
 
 function toInstruction(
@@ -277,10 +304,11 @@ function validate(instructions: DockerfileInstruction[]): Stage[] {
         );
       }
       const image = substituteArgs(line, written, globalArgs);
-      if (image.toLowerCase() !== 'scratch' && !aliases.has(image.toLowerCase())) {
-        if (!isImageReference(image)) {
-          throw invalid(line, `"${image}" is not a valid image or template name`);
-        }
+      const ref = aliases.has(image.toLowerCase())
+        ? stages.findIndex((st) => st.alias === image.toLowerCase())
+        : undefined;
+      if (image.toLowerCase() !== 'scratch' && ref === undefined && !isImageReference(image)) {
+        throw invalid(line, `"${image}" is not a valid image or template name`);
       }
       if (alias !== undefined) {
         if (!/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(alias)) {
@@ -297,6 +325,7 @@ function validate(instructions: DockerfileInstruction[]): Stage[] {
         flags,
         image: image.toLowerCase() === 'scratch' ? 'scratch' : image,
         ...(alias ? { alias: alias.toLowerCase() } : {}),
+        ...(ref !== undefined ? { stage: ref } : {}),
       });
       return;
     }
@@ -437,7 +466,13 @@ async function build(
   root: string,
 ): Promise<DockerfileBuildResult> {
   const { signal, onLog } = input;
-  const log = (line: string) => onLog?.(line);
+  const log = (line: string) => {
+    try {
+      onLog?.(line);
+    } catch {
+      // a broken log consumer does not break the build
+    }
+  };
   const bx = (args: string[], opts: RunOptions = {}) =>
     runCommand('buildah', [...buildahGlobalArgs(root), ...args], {
       timeoutMs: SHORT_TIMEOUT_MS,
@@ -454,6 +489,7 @@ async function build(
   const exportCtr = `rt-export-${id}`;
   let built = false;
   let exported = false;
+  let placed = false;
   try {
     // 1. Make every base local.
     const bases = await resolveBases(input, parsed, bx, keep, log);
@@ -517,6 +553,7 @@ async function build(
     await shiftIds(partial, input.idBase);
     signal?.throwIfAborted();
     await rename(partial, input.outRootfs);
+    placed = true;
 
     await bx(['umount', exportCtr]);
     await check(bx(['rm', exportCtr], { timeoutMs: STORAGE_TIMEOUT_MS }), 'buildah rm');
@@ -527,7 +564,7 @@ async function build(
     return { ...config, from: bases.final, bases: bases.external };
   } catch (err) {
     await rm(partial, { recursive: true, force: true }).catch(() => {});
-    await rm(input.outRootfs, { recursive: true, force: true }).catch(() => {});
+    if (placed) await rm(input.outRootfs, { recursive: true, force: true }).catch(() => {});
     if (exported) await bx(['rm', exportCtr], { timeoutMs: STORAGE_TIMEOUT_MS }).catch(() => {});
     if (built) await bx(['rmi', tag], { timeoutMs: STORAGE_TIMEOUT_MS }).catch(() => {});
     await removeLeftovers(bx, before, keep).catch(() => {});
@@ -553,7 +590,6 @@ async function resolveBases(
 ): Promise<ResolvedBases> {
   const local = new Map<string, string>();
   const byName = new Map<string, DockerfileBase>();
-  const aliases = new Set<string>();
   const stageBases: DockerfileBase[] = [];
   const resolveOne = async (name: string, line: number): Promise<DockerfileBase> => {
     const known = byName.get(name);
@@ -574,24 +610,18 @@ async function resolveBases(
     byName.set(name, base);
     return base;
   };
-  for (const stage of parsed.stages) {
+  for (const { name, line } of parsed.bases) {
     input.signal?.throwIfAborted();
-    let base: DockerfileBase;
-    if (stage.image === 'scratch') base = { kind: 'scratch', name: 'scratch' };
-    else if (aliases.has(stage.image.toLowerCase())) {
-      const from = parsed.stages.find((s) => s.alias === stage.image.toLowerCase());
-      base = stageBases[parsed.stages.indexOf(from as Stage)] as DockerfileBase;
-    } else base = await resolveOne(stage.image, stage.line);
-    stageBases.push(base);
-    if (stage.alias) aliases.add(stage.alias);
+    await resolveOne(name, line);
   }
-  // COPY --from=<image> names an image (not a stage) too.
-  for (const ins of parsed.instructions) {
-    const from = ins.keyword === 'COPY' ? copyFromFlag(ins.args) : undefined;
-    if (from === undefined || /^\d+$/.test(from) || aliases.has(from.toLowerCase())) continue;
-    if (!isImageReference(from))
-      throw invalid(ins.line, `COPY --from=${from}: not a stage or an image`);
-    await resolveOne(from, ins.line);
+  for (const stage of parsed.stages) {
+    stageBases.push(
+      stage.image === 'scratch'
+        ? { kind: 'scratch', name: 'scratch' }
+        : stage.stage !== undefined
+          ? (stageBases[stage.stage] as DockerfileBase)
+          : (byName.get(stage.image) as DockerfileBase),
+    );
   }
   return { local, external: [...byName.values()], final: stageBases.at(-1) as DockerfileBase };
 }
@@ -613,12 +643,13 @@ function rewrite(parsed: ParsedDockerfile, local: Map<string, string>): string {
 
 /** Each instruction on one line (continuations joined, as buildah's parser joins them). */
 function rewriteInstructions(parsed: ParsedDockerfile, local: Map<string, string>): string[] {
-  const aliases = new Set(parsed.stages.flatMap((s) => (s.alias ? [s.alias] : [])));
   return parsed.instructions.map((ins, index) => {
     const stage = parsed.stages.find((s) => s.index === index);
     if (stage) {
-      const lower = stage.image.toLowerCase();
-      const image = local.get(stage.image) ?? (aliases.has(lower) ? lower : stage.image);
+      const image =
+        stage.stage !== undefined
+          ? (parsed.stages[stage.stage]?.alias as string)
+          : (local.get(stage.image) ?? stage.image);
       return ['FROM', ...stage.flags, image, ...(stage.alias ? ['AS', stage.alias] : [])].join(' ');
     }
     let args = ins.args;

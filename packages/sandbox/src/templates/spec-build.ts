@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { run } from '../drivers/oci/command.ts';
 import { SandboxError } from '../errors.ts';
@@ -60,6 +60,7 @@ export async function buildSpec(
       ? (options.mirrors?.debian ?? (await hostDebianMirror()))
       : (options.mirrors?.ubuntu ?? UBUNTU_MIRROR);
   await assertMirrorReachable(spec.slug, mirror, os.suite);
+  const keyring = os.family === 'ubuntu' ? await ubuntuKeyring(spec.slug) : undefined;
 
   const apt = [...new Set([...BASE_PACKAGES, ...plan.apt, ...spec.apt])];
   if (spec.pip.length) apt.push('python3-pip');
@@ -102,6 +103,7 @@ export async function buildSpec(
     '--dpkgopt=path-exclude=/usr/share/locale/*',
     '--aptopt=Acquire::Retries "3"',
     '--aptopt=Acquire::Check-Valid-Until "false"',
+    ...(keyring ? [`--keyring=${keyring}`] : []),
     ...hooks.map(([step, cmd]) => `--customize-hook=echo ${sh(STEP_MARK + step)} && ${cmd}`),
     os.suite,
     options.outRootfs,
@@ -297,6 +299,18 @@ async function readVersions(rootfs: string): Promise<Record<string, string>> {
     if (name && version && status?.startsWith('ii')) versions[name] = version;
   }
   return versions;
+}
+
+const UBUNTU_KEYRING = '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
+
+/** Ubuntu's archive key, without which apt refuses Ubuntu's mirror (Debian: `ubuntu-keyring`). */
+async function ubuntuKeyring(template: string): Promise<string> {
+  if (await stat(UBUNTU_KEYRING).catch(() => null)) return UBUNTU_KEYRING;
+  throw new SandboxError(
+    'host_prerequisite',
+    `Template "${template}": Ubuntu's archive keyring (${UBUNTU_KEYRING}) is not installed. Fix: bash scripts/setup.sh (installs ubuntu-keyring).`,
+    { details: { template, fix: 'bash scripts/setup.sh' } },
+  );
 }
 
 async function hostExtraCas(): Promise<string[]> {

@@ -237,7 +237,7 @@ export class TemplateStore {
     this.assertCustomSlug(def.slug);
     const parsed = parseDockerfile(def.dockerfile); // a syntax error fails here, before any work
     const bases: Record<string, string> = {};
-    for (const from of parsed.from) {
+    for (const from of parsed.bases) {
       if (from === def.slug) {
         throw new SandboxError(
           'template_invalid',
@@ -266,7 +266,7 @@ export class TemplateStore {
         resolveTemplate: async (slug) => {
           if (!bases[slug]) return null;
           const t = await this.version(slug, bases[slug]);
-          return { rootfs: t.rootfs, version: t.version };
+          return { rootfs: t.rootfs, version: t.version, env: t.env, cwd: t.cwd };
         },
         idBase: this.opts.idBase,
         outRootfs: rootfs,
