@@ -35,11 +35,16 @@ const UBUNTU_MIRROR = 'http://archive.ubuntu.com/ubuntu';
 
 /** A build that failed at a step: the error names the step and carries its output. */
 export function buildFailed(template: string, step: string, output: string): SandboxError {
-  const tail = output.trim().split('\n').slice(-20).join('\n');
+  const lines = output.trim().split('\n');
+  // apt's and npm's own error lines say what went wrong; the tail is often just cleanup.
+  const errors = lines.filter((l) => /^(E:|npm error|ERROR:|error:)/i.test(l.trim())).slice(-10);
+  const tail = [...errors, ...(errors.length ? ['...'] : []), ...lines.slice(-10)].join('\n');
+  // Keep the start of the step's output when it is short enough; otherwise the errors and the tail.
+  const kept = output.length <= 8000 ? output : `${errors.join('\n')}\n...\n${output.slice(-6000)}`;
   return new SandboxError(
     'template_build_failed',
     `Building template "${template}" failed at step "${step}":\n${tail}`,
-    { details: { template, step, output: output.slice(-8000) } },
+    { details: { template, step, output: kept } },
   );
 }
 
@@ -64,6 +69,7 @@ export async function buildSpec(
 
   const apt = [...new Set([...BASE_PACKAGES, ...plan.apt, ...spec.apt])];
   if (spec.pip.length) apt.push('python3-pip');
+  if (spec.npm.length) apt.push('nodejs', 'npm'); // npm packages need npm, runtime or not
   const hooks: Array<[string, string]> = [];
   // Certificate authorities the build host added (a TLS-intercepting egress proxy, a company CA):
   // without them npm and pip inside the new root cannot reach their registries, and neither
@@ -109,19 +115,28 @@ export async function buildSpec(
     options.outRootfs,
     `deb ${mirror} ${os.suite} main${os.family === 'ubuntu' ? ' universe' : ''}`,
   ];
-  options.onLog?.(`${STEP_MARK}apt: ${os.suite} with ${apt.length} packages from ${mirror}`);
+  // The log in order (stdout and stderr interleaved), to report the failing step's own output.
+  const log: string[] = [];
+  const onLine = (line: string) => {
+    log.push(line);
+    if (log.length > 4000) log.splice(0, 1000);
+    options.onLog?.(line);
+  };
+  onLine(`${STEP_MARK}apt: ${os.suite} with ${apt.length} packages from ${mirror}`);
   const r = await run('mmdebstrap', args, {
     timeoutMs: 30 * 60_000,
-    onLine: options.onLog,
+    onLine,
     signal: options.signal,
   });
   if (r.code !== 0) {
-    const out = `${r.stdout}\n${r.stderr}`;
-    const marks = out.split('\n').filter((l) => l.startsWith(STEP_MARK));
-    const step = marks.length
-      ? (marks.at(-1) as string).slice(STEP_MARK.length)
-      : `apt: install ${spec.apt.join(' ') || 'base packages'}`;
-    throw buildFailed(spec.slug, step, out);
+    const at = log.findLastIndex((l) => l.startsWith(STEP_MARK));
+    const step = at >= 0 ? (log[at] as string).slice(STEP_MARK.length) : 'apt';
+    const own = log.slice(Math.max(at, 0) + 1).join('\n');
+    throw buildFailed(
+      spec.slug,
+      step.startsWith('apt:') ? `apt: install ${spec.apt.join(' ') || 'base packages'}` : step,
+      own,
+    );
   }
   const versions = await readVersions(options.outRootfs);
   if (extraCas.length) versions['extra-ca-certificates'] = String(extraCas.length);
