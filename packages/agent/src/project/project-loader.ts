@@ -1,0 +1,189 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type AgentDefinition,
+  AgentDefinitionError,
+  isAgentDefinition,
+  type ProjectConfig,
+  projectConfigSchema,
+  RunToolsError,
+} from '@runtools/sdk';
+
+/** A problem with one file of a project; a project load reports all of them at once. */
+export interface ProjectProblem {
+  /** Path relative to the project root. */
+  file: string;
+  code: string;
+  message: string;
+}
+
+export interface ProjectAgent {
+  agent: AgentDefinition & { template: string };
+  /** Path relative to the project root. */
+  file: string;
+}
+
+export interface ProjectTemplate {
+  slug: string;
+  /** The Dockerfile's directory: the build context. */
+  dir: string;
+  dockerfile: string;
+}
+
+export interface LoadedProject {
+  root: string;
+  config: ProjectConfig;
+  agents: ProjectAgent[];
+  templates: ProjectTemplate[];
+  /** Broken files; what loaded fine is still in `agents`/`templates`. */
+  problems: ProjectProblem[];
+}
+
+/** A project that cannot be used as it is (`invalid_project`), with every problem listed. */
+export class ProjectLoadError extends RunToolsError {
+  readonly problems: ProjectProblem[];
+  constructor(problems: ProjectProblem[]) {
+    super(
+      'invalid_project',
+      `The project has ${problems.length} problem(s):\n${problems.map((p) => `  ${p.file}: ${p.message}`).join('\n')}`,
+      { details: { problems } },
+    );
+    this.name = 'ProjectLoadError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Loads a project: `runtools.config.ts`, `agents/NAME.ts` and `agents/NAME/index.ts` (default
+ * export `defineAgent(...)`), `templates/NAME/Dockerfile`. TypeScript is loaded by Node itself.
+ * Every broken file is reported (not only the first), and two agents with one slug are refused.
+ * Each load imports the files afresh, so an edited agent file is picked up without a restart.
+ */
+export async function loadProject(root: string): Promise<LoadedProject> {
+  const problems: ProjectProblem[] = [];
+  const config = await loadConfig(root, problems);
+  const agents: ProjectAgent[] = [];
+  for (const file of await agentFiles(root)) {
+    const rel = relative(root, file);
+    try {
+      const mod = (await import(`${pathToFileURL(file).href}?v=${(await stat(file)).mtimeMs}`)) as {
+        default?: unknown;
+      };
+      if (!isAgentDefinition(mod.default)) {
+        problems.push({
+          file: rel,
+          code: 'invalid_agent',
+          message:
+            'the default export is not an agent: export default defineAgent({ ... }) from @runtools/sdk',
+        });
+        continue;
+      }
+      agents.push({
+        agent: { ...mod.default, template: mod.default.template ?? config.defaultTemplate },
+        file: rel,
+      });
+    } catch (err) {
+      problems.push(describeImportError(rel, err));
+    }
+  }
+  const bySlug = new Map<string, string>();
+  for (const a of agents) {
+    const other = bySlug.get(a.agent.slug);
+    if (other) {
+      problems.push({
+        file: a.file,
+        code: 'duplicate_agent',
+        message: `slug "${a.agent.slug}" is already used by ${other}; slugs must be unique`,
+      });
+    } else bySlug.set(a.agent.slug, a.file);
+  }
+  const unique = agents.filter((a) => bySlug.get(a.agent.slug) === a.file);
+  return { root, config, agents: unique, templates: await templateDirs(root), problems };
+}
+
+/** Like `loadProject`, but any problem is a `ProjectLoadError`. */
+export async function loadProjectStrict(root: string): Promise<LoadedProject> {
+  const project = await loadProject(root);
+  if (project.problems.length) throw new ProjectLoadError(project.problems);
+  return project;
+}
+
+async function loadConfig(root: string, problems: ProjectProblem[]): Promise<ProjectConfig> {
+  const file = join(root, 'runtools.config.ts');
+  const st = await stat(file).catch(() => null);
+  if (!st) return projectConfigSchema.parse({});
+  try {
+    const mod = (await import(`${pathToFileURL(file).href}?v=${st.mtimeMs}`)) as {
+      default?: unknown;
+    };
+    const r = projectConfigSchema.safeParse(mod.default ?? {});
+    if (r.success) return r.data;
+    problems.push({
+      file: 'runtools.config.ts',
+      code: 'invalid_config',
+      message: r.error.issues
+        .map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`)
+        .join('; '),
+    });
+  } catch (err) {
+    problems.push(describeImportError('runtools.config.ts', err));
+  }
+  return projectConfigSchema.parse({});
+}
+
+async function agentFiles(root: string): Promise<string[]> {
+  const dir = join(root, 'agents');
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const files: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (
+      e.isFile() &&
+      /\.(ts|mts|js|mjs)$/.test(e.name) &&
+      !/\.(test|d)\.[mc]?[tj]s$/.test(e.name)
+    ) {
+      files.push(join(dir, e.name));
+    } else if (e.isDirectory()) {
+      for (const index of ['index.ts', 'index.mts', 'index.js', 'index.mjs']) {
+        if (await stat(join(dir, e.name, index)).catch(() => null)) {
+          files.push(join(dir, e.name, index));
+          break;
+        }
+      }
+    }
+  }
+  return files;
+}
+
+async function templateDirs(root: string): Promise<ProjectTemplate[]> {
+  const dir = join(root, 'templates');
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const out: ProjectTemplate[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!e.isDirectory()) continue;
+    const text = await readFile(join(dir, e.name, 'Dockerfile'), 'utf8').catch(() => null);
+    if (text !== null) out.push({ slug: e.name, dir: join(dir, e.name), dockerfile: text });
+  }
+  return out;
+}
+
+function describeImportError(file: string, err: unknown): ProjectProblem {
+  if (err instanceof AgentDefinitionError || (err as { code?: string })?.code === 'invalid_agent') {
+    const issues = (err as AgentDefinitionError).issues ?? [];
+    return {
+      file,
+      code: 'invalid_agent',
+      message: issues.length
+        ? issues.map((i) => `field "${i.field}": ${i.message}`).join('; ')
+        : (err as Error).message,
+    };
+  }
+  const e = err as Error & { code?: string };
+  // Syntax errors carry the position in their stack's first line; keep the message short.
+  const where = /:(\d+)(?::(\d+))?\)?$/m.exec(e.stack?.split('\n')[0] ?? '');
+  return {
+    file,
+    code: e.code === 'ERR_MODULE_NOT_FOUND' ? 'module_not_found' : 'load_failed',
+    message: `${e.name}: ${e.message}${where ? ` (line ${where[1]})` : ''}`,
+  };
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { RunToolsError } from './errors.ts';
+
+const slug = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(
+    /^[a-z0-9][a-z0-9-]*$/,
+    'lowercase letters, digits and "-", starting with a letter or digit',
+  );
+
+/**
+ * Which model an agent uses. A string picks the provider by name: `claude-*` → Anthropic,
+ * `gpt-*`, `o1`…`o4*`, `chatgpt-*` → OpenAI, `gemini-*` → Google, anything else (e.g. `llama-*`)
+ * → the OpenAI-compatible provider configured for the project. An object names a custom
+ * OpenAI-compatible endpoint (a local Llama server, a gateway) or a provider explicitly.
+ */
+export const modelSchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      provider: z.literal('custom'),
+      endpoint: z.url({ message: 'an http(s) URL such as http://localhost:8000/v1' }),
+      /** The model name sent to the endpoint (default: "default"). */
+      model: z.string().min(1).optional(),
+      /** The key itself, or `env:NAME` to read it from the server's environment. */
+      apiKey: z.string().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      provider: z.enum(['anthropic', 'openai', 'google', 'openai-compatible']),
+      model: z.string().min(1),
+      baseURL: z.url().optional(),
+      apiKey: z.string().optional(),
+    })
+    .strict(),
+]);
+
+export const agentDefinitionSchema = z
+  .object({
+    slug,
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().max(2000).optional(),
+    model: modelSchema,
+    systemPrompt: z.string().min(1, 'a system prompt is required'),
+    /** Core tool names: bash, read_file, edit_file, grep, glob, web_search. */
+    tools: z.array(z.string().min(1)).default([]),
+    /** Sandbox template the agent's tools run in (default: the project's, else `debian-13`). */
+    template: z.string().min(1).optional(),
+    maxSteps: z.number().int().min(1).max(1000).default(25),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600 * 1000)
+      .default(10 * 60 * 1000),
+    temperature: z.number().min(0).max(2).optional(),
+    /** Environment variables for the agent's sandbox. */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  })
+  .strict();
+
+export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;
+export type AgentDefinition = z.output<typeof agentDefinitionSchema> & {
+  readonly [agentMarker]: true;
+};
+export type ModelSpec = z.output<typeof modelSchema>;
+
+const agentMarker = Symbol.for('runtools.agent');
+
+/** An agent file that does not hold a valid agent (`invalid_agent`). */
+export class AgentDefinitionError extends RunToolsError {
+  readonly issues: Array<{ field: string; message: string }>;
+  constructor(message: string, issues: Array<{ field: string; message: string }>, file?: string) {
+    super('invalid_agent', message, { details: { issues, ...(file ? { file } : {}) } });
+    this.name = 'AgentDefinitionError';
+    this.issues = issues;
+  }
+}
+
+/**
+ * Defines an agent. Put it in `agents/NAME.ts` (or `agents/NAME/index.ts`) as the default export:
+ *
+ * ```ts
+ * import { defineAgent } from '@runtools/sdk';
+ * export default defineAgent({
+ *   slug: 'code-assistant',
+ *   model: 'claude-sonnet-4-5',
+ *   systemPrompt: 'You are a careful coding assistant.',
+ *   tools: ['bash', 'read_file', 'edit_file', 'grep', 'glob'],
+ *   template: 'nodejs-20',
+ * });
+ * ```
+ * A wrong field throws an `AgentDefinitionError` naming the field and what was expected.
+ */
+export function defineAgent(input: AgentDefinitionInput): AgentDefinition {
+  const r = agentDefinitionSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => ({
+      field: i.path.join('.') || '(agent)',
+      message: i.message,
+    }));
+    throw new AgentDefinitionError(
+      `Invalid agent definition: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      issues,
+    );
+  }
+  return Object.freeze({ ...r.data, [agentMarker]: true as const });
+}
+
+/** True for a value made by `defineAgent` (in any copy of this package). */
+export function isAgentDefinition(value: unknown): value is AgentDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[agentMarker] === true
+  );
+}
