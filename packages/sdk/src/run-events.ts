@@ -32,7 +32,14 @@ export type RunEvent = EventBase &
         metadata?: Record<string, unknown>;
       }
     | { type: 'step'; step: number; usage: Usage; finishReason: string }
-    | { type: 'complete'; text: string; usage: Usage; steps: number }
+    | {
+        type: 'complete';
+        text: string;
+        usage: Usage;
+        steps: number;
+        /** `max_steps` when the run stopped at the agent's step limit rather than a final answer. */
+        stopReason?: 'max_steps';
+      }
     | { type: 'error'; code: string; message: string }
   );
 
