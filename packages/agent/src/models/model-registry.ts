@@ -53,6 +53,7 @@ export function resolveModel(
       return createOpenAICompatible({
         name: c.name,
         baseURL: c.baseURL,
+        includeUsage: true,
         ...(c.apiKey ? { apiKey: keyValue(c.apiKey, env, 'openaiCompatible.apiKey') } : {}),
       }).chatModel(spec);
     }
@@ -62,6 +63,7 @@ export function resolveModel(
     return createOpenAICompatible({
       name: 'custom',
       baseURL: spec.endpoint,
+      includeUsage: true, // without it a streamed answer reports no token usage
       ...(spec.apiKey ? { apiKey: keyValue(spec.apiKey, env, 'model.apiKey') } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
     }).chatModel(spec.model ?? 'default');
@@ -72,6 +74,7 @@ export function resolveModel(
     return createOpenAICompatible({
       name: 'openai-compatible',
       baseURL: spec.baseURL,
+      includeUsage: true,
       ...(spec.apiKey ? { apiKey: keyValue(spec.apiKey, env, 'model.apiKey') } : {}),
     }).chatModel(spec.model);
   }

@@ -1,0 +1,7 @@
+export type {
+  RecordedMessage,
+  RecordedRequest,
+  ScriptedTurn,
+  TestModelServerOptions,
+} from './test-model-server.ts';
+export { TestModelServer } from './test-model-server.ts';
