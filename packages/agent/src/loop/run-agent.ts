@@ -1,0 +1,283 @@
+import type { Sandbox } from '@runtools/sandbox';
+import type { AgentDefinition, ProjectConfig, RunEvent, RunEventInput, Usage } from '@runtools/sdk';
+import { RunToolsError } from '@runtools/sdk/errors';
+import { type LanguageModel, type ModelMessage, streamText, type ToolSet, tool } from 'ai';
+import { type ModelEnvironment, resolveModel } from '../models/model-registry.ts';
+import { createCoreTools } from '../tools/core-tools.ts';
+import type { AgentTool, WebSearchConfig } from '../tools/tool.ts';
+import { initialState, type LoopState, snapshot } from './loop-state.ts';
+
+export interface RunAgentOptions {
+  agent: AgentDefinition;
+  /** The user's input; not needed when resuming. */
+  input?: string;
+  /** Where the tools run. */
+  sandbox: Sandbox;
+  /** Continue a run from a saved state (its last completed step). */
+  resume?: LoopState;
+  /** Receives every event, in order, with its run-scoped `seq` and timestamp. */
+  onEvent?: (event: RunEvent) => void | Promise<void>;
+  /** Called after every completed step with a state to persist (for pause and restarts). */
+  onCheckpoint?: (state: LoopState) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Overrides the model from the agent's definition (tests, the scripted model). */
+  model?: LanguageModel;
+  env?: ModelEnvironment;
+  projectConfig?: Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'>;
+  /** Overrides the tools named by the agent. */
+  tools?: Record<string, AgentTool>;
+}
+
+export type RunOutcome = 'completed' | 'max_steps' | 'cancelled' | 'timeout' | 'failed';
+
+export interface RunAgentResult {
+  outcome: RunOutcome;
+  text: string;
+  usage: Usage;
+  steps: number;
+  state: LoopState;
+  error?: { code: string; message: string };
+}
+
+/**
+ * Runs an agent: think (a streamed model call) → act (each tool call runs in the sandbox and its
+ * result joins the context) → repeat, until a final answer, `maxSteps`, the timeout, or the abort
+ * signal. Emits `thinking`, `text`, `tool_call`, `tool_result`, `step`, then `complete` or
+ * `error`. A tool that fails becomes an error result the model sees; the run goes on.
+ */
+export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
+  const { agent, sandbox } = options;
+  const state = options.resume
+    ? snapshot(options.resume)
+    : initialState(requireInput(options.input));
+  const emit = async (e: RunEventInput) => {
+    state.lastSeq += 1;
+    await options.onEvent?.({ ...e, seq: state.lastSeq, ts: new Date().toISOString() } as RunEvent);
+  };
+
+  const timeout = AbortSignal.timeout(agent.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  let tools: Record<string, AgentTool>;
+  let model: LanguageModel;
+  try {
+    tools = options.tools ?? createCoreTools(agent.tools);
+    model = options.model ?? resolveModel(agent.model, options.env ?? {}, options.projectConfig);
+  } catch (err) {
+    return fail(err);
+  }
+  const toolSet: ToolSet = Object.fromEntries(
+    Object.values(tools).map((t) => [
+      t.name,
+      tool({ description: t.description, inputSchema: t.inputSchema }),
+    ]),
+  );
+
+  async function fail(err: unknown): Promise<RunAgentResult> {
+    const outcome: RunOutcome = timeout.aborted
+      ? 'timeout'
+      : signal.aborted
+        ? 'cancelled'
+        : 'failed';
+    const code =
+      outcome === 'timeout'
+        ? 'timeout'
+        : outcome === 'cancelled'
+          ? 'cancelled'
+          : RunToolsError.isInstance(err)
+            ? err.code
+            : 'model_error';
+    const message =
+      outcome === 'timeout'
+        ? `The run exceeded its time limit of ${agent.timeoutMs} ms.`
+        : outcome === 'cancelled'
+          ? 'The run was cancelled.'
+          : ((err as Error)?.message ?? String(err));
+    await emit({ type: 'error', code, message });
+    return {
+      outcome,
+      text: state.lastText,
+      usage: state.usage,
+      steps: state.steps,
+      state,
+      error: { code, message },
+    };
+  }
+
+  while (state.steps < agent.maxSteps) {
+    if (signal.aborted) return fail(signal.reason);
+    const step = state.steps + 1;
+    const calls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
+    let text = '';
+    let usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+    let finishReason = 'unknown';
+    let responseMessages: ModelMessage[];
+    try {
+      const result = streamText({
+        model,
+        instructions: agent.systemPrompt,
+        messages: state.messages,
+        tools: toolSet,
+        abortSignal: signal,
+        maxRetries: 2,
+        // Errors arrive as stream parts and end the run with an `error` event; don't also log them.
+        onError: () => {},
+        ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
+      });
+      for await (const part of result.stream) {
+        switch (part.type) {
+          case 'reasoning-delta':
+            if (part.text) await emit({ type: 'thinking', step, delta: part.text });
+            break;
+          case 'text-delta':
+            if (part.text) {
+              text += part.text;
+              await emit({ type: 'text', step, delta: part.text });
+            }
+            break;
+          case 'tool-call':
+            calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+            break;
+          case 'finish-step':
+            usage = toUsage(part.usage);
+            finishReason = part.finishReason;
+            break;
+          case 'error':
+            throw part.error;
+          default:
+        }
+      }
+      // An aborted stream just ends (an `abort` part, no error).
+      if (signal.aborted) return fail(signal.reason);
+      responseMessages = (await result.responseMessages) as ModelMessage[];
+    } catch (err) {
+      return fail(err);
+    }
+
+    state.messages.push(...responseMessages);
+    state.usage = addUsage(state.usage, usage);
+    if (text) state.lastText = text;
+
+    const results: ModelMessage = { role: 'tool', content: [] };
+    for (const call of calls) {
+      await emit({
+        type: 'tool_call',
+        step,
+        id: call.toolCallId,
+        name: call.toolName,
+        input: call.input,
+      });
+      const started = performance.now();
+      const r = await executeTool(tools[call.toolName], call, {
+        sandbox,
+        signal,
+        state: state.toolState,
+        ...(options.projectConfig?.webSearch
+          ? { webSearch: options.projectConfig.webSearch as WebSearchConfig }
+          : {}),
+      });
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      await emit({
+        type: 'tool_result',
+        step,
+        id: call.toolCallId,
+        name: call.toolName,
+        output: r.output,
+        isError: r.isError === true,
+        durationMs,
+        ...(r.metadata ? { metadata: r.metadata } : {}),
+      });
+      (results.content as Array<unknown>).push({
+        type: 'tool-result',
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        output: r.isError
+          ? { type: 'error-text', value: r.output }
+          : { type: 'text', value: r.output },
+      });
+      if (signal.aborted) return fail(signal.reason);
+    }
+    if (calls.length) state.messages.push(results);
+    state.steps = step;
+    await emit({ type: 'step', step, usage, finishReason });
+    await options.onCheckpoint?.(snapshot(state));
+
+    if (!calls.length) {
+      await emit({
+        type: 'complete',
+        text: state.lastText,
+        usage: state.usage,
+        steps: state.steps,
+      });
+      return {
+        outcome: 'completed',
+        text: state.lastText,
+        usage: state.usage,
+        steps: state.steps,
+        state,
+      };
+    }
+  }
+  await emit({
+    type: 'complete',
+    text: state.lastText,
+    usage: state.usage,
+    steps: state.steps,
+    stopReason: 'max_steps',
+  });
+  return {
+    outcome: 'max_steps',
+    text: state.lastText,
+    usage: state.usage,
+    steps: state.steps,
+    state,
+  };
+}
+
+async function executeTool(
+  t: AgentTool | undefined,
+  call: { toolName: string; input: unknown },
+  ctx: Parameters<AgentTool['execute']>[1],
+): Promise<{ output: string; isError?: boolean; metadata?: Record<string, unknown> }> {
+  if (!t) return { output: `Unknown tool "${call.toolName}".`, isError: true };
+  const parsed = t.inputSchema.safeParse(call.input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
+      .join('; ');
+    return { output: `Invalid input for ${t.name}: ${issues}`, isError: true };
+  }
+  try {
+    return await t.execute(parsed.data, ctx);
+  } catch (err) {
+    // A tool that throws is a failed call the model can react to, not a crashed run.
+    return { output: `${t.name} failed: ${(err as Error)?.message ?? String(err)}`, isError: true };
+  }
+}
+
+function toUsage(u: {
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  totalTokens?: number | undefined;
+}): Usage {
+  const inputTokens = u.inputTokens ?? 0;
+  const outputTokens = u.outputTokens ?? 0;
+  return { inputTokens, outputTokens, totalTokens: u.totalTokens ?? inputTokens + outputTokens };
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+  };
+}
+
+function requireInput(input: string | undefined): string {
+  if (typeof input !== 'string' || !input.trim()) {
+    throw new RunToolsError(
+      'invalid_input',
+      'A run needs a non-empty input (or a state to resume).',
+    );
+  }
+  return input;
+}
