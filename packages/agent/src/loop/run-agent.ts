@@ -159,15 +159,18 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
 
     const results: ModelMessage = { role: 'tool', content: [] };
     for (const call of calls) {
+      const t = tools[call.toolName];
+      const parsed = t?.inputSchema.safeParse(call.input);
+      // The event carries the input as validated, or the raw one when it is invalid.
       await emit({
         type: 'tool_call',
         step,
         id: call.toolCallId,
         name: call.toolName,
-        input: call.input,
+        input: parsed?.success ? parsed.data : call.input,
       });
       const started = performance.now();
-      const r = await executeTool(tools[call.toolName], call, {
+      const r = await executeTool(t, call, parsed, {
         sandbox,
         signal,
         state: state.toolState,
@@ -235,11 +238,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
 
 async function executeTool(
   t: AgentTool | undefined,
-  call: { toolName: string; input: unknown },
+  call: { toolName: string },
+  parsed: ReturnType<AgentTool['inputSchema']['safeParse']> | undefined,
   ctx: Parameters<AgentTool['execute']>[1],
 ): Promise<{ output: string; isError?: boolean; metadata?: Record<string, unknown> }> {
-  if (!t) return { output: `Unknown tool "${call.toolName}".`, isError: true };
-  const parsed = t.inputSchema.safeParse(call.input);
+  if (!t || !parsed) return { output: `Unknown tool "${call.toolName}".`, isError: true };
   if (!parsed.success) {
     const issues = parsed.error.issues
       .map((i) => `${i.path.join('.') || 'input'}: ${i.message}`)
