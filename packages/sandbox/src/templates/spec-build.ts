@@ -31,6 +31,13 @@ export interface SpecBuildResult {
 }
 
 const STEP_MARK = '==> runtools step: ';
+/**
+ * Build steps inside the new root get a clean environment: the caller's variables (an
+ * `npm_config_prefix` set by `npm run`, `PIP_*` settings of the host) would otherwise steer npm
+ * and pip inside the root (npm then installs into /usr and collides with Debian's node).
+ */
+const CLEAN_ENV =
+  'env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const UBUNTU_MIRROR = 'http://archive.ubuntu.com/ubuntu';
 
 /** A build that failed at a step: the error names the step and carries its output. */
@@ -87,7 +94,7 @@ export async function buildSpec(
     const step = `npm install -g ${npm.join(' ')}`;
     hooks.push([
       step,
-      `chroot "$1" env HOME=/root NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-fund --no-audit --loglevel=warn${reg} ${npm.map(sh).join(' ')}`,
+      `chroot "$1" ${CLEAN_ENV} NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-fund --no-audit --loglevel=warn${reg} ${npm.map(sh).join(' ')}`,
     ]);
   }
   if (spec.pip.length) {
@@ -95,7 +102,7 @@ export async function buildSpec(
     const step = `pip install ${spec.pip.join(' ')}`;
     hooks.push([
       step,
-      `chroot "$1" python3 -m pip install --break-system-packages --no-cache-dir --disable-pip-version-check${index} ${spec.pip.map(sh).join(' ')}`,
+      `chroot "$1" ${CLEAN_ENV} python3 -m pip install --break-system-packages --no-cache-dir --disable-pip-version-check${index} ${spec.pip.map(sh).join(' ')}`,
     ]);
   }
   const args = [
