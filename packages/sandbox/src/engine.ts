@@ -224,6 +224,7 @@ export class SandboxEngine {
     this.closed = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.pool.drain();
     for (const s of this.sandboxes.values()) {
       await s.ports.closeAll();
@@ -301,16 +302,27 @@ export class SandboxEngine {
     forget: (id) => {
       // Keep the stopped object reachable briefly so callers holding the id get a clear state.
       setTimeout(() => this.sandboxes.delete(id), 60_000).unref();
-      // Old template versions go once their last sandbox has gone.
-      this.collectTemplates().catch((err: Error) =>
-        this.onEvent({ type: 'template_gc_failed', error: err.message }),
-      );
+      this.scheduleTemplateGc();
     },
     driverSpec: (record) => this.driverSpec(record),
     armTimeout: (s) => this.armTimeout(s),
     disarmTimeout: (id) => this.disarmTimeout(id),
     expiresAt: (id) => this.timers.get(id)?.at,
   };
+
+  private gcTimer: NodeJS.Timeout | null = null;
+
+  /** Old template versions go once their last sandbox has gone; batched, not per delete. */
+  private scheduleTemplateGc(): void {
+    if (this.gcTimer || this.closed) return;
+    this.gcTimer = setTimeout(() => {
+      this.gcTimer = null;
+      this.collectTemplates().catch((err: Error) =>
+        this.onEvent({ type: 'template_gc_failed', error: err.message }),
+      );
+    }, 1000);
+    this.gcTimer.unref();
+  }
 
   private armTimeout(sbx: Sandbox): void {
     this.disarmTimeout(sbx.id);
