@@ -1,0 +1,103 @@
+/**
+ * Row shapes of every table, as both dialects return them: timestamps are ISO 8601 text (UTC,
+ * `Date.toISOString()`, so they sort as strings), JSON columns are text, counters are integers.
+ * Keeping the column types this plain is what lets one set of queries run on SQLite and PostgreSQL.
+ */
+export interface RuntimesTable {
+  id: string;
+  slug: string;
+  version: number;
+  definition: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  api_slug: string;
+  runtime_id: string;
+  template_slug: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  deployment_id: string;
+  status: string;
+  input: string;
+  metadata: string;
+  output: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  checkpoint: string | null;
+  last_seq: number;
+  attempts: number;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  lease_expires_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface RunEventsTable {
+  run_id: string;
+  seq: number;
+  type: string;
+  payload: string;
+  ts: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  prefix: string;
+  hash: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  deployment_id: string | null;
+  url: string;
+  events: string;
+  secret: string;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  run_id: string | null;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  ts: string;
+}
+
+export interface Schema {
+  runtimes: RuntimesTable;
+  deployments: DeploymentsTable;
+  runs: RunsTable;
+  run_events: RunEventsTable;
+  api_keys: ApiKeysTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+}

@@ -1,0 +1,27 @@
+export { type Database, type DatabaseConfig, type Dialect, openDatabase } from './db/database.ts';
+export { migrations } from './db/migrations.ts';
+export type { ApiKey, ApiKeyRepository } from './store/api-keys.ts';
+export type { Deployment, DeploymentInput, DeploymentRepository } from './store/deployments.ts';
+export type { Page, PageRequest } from './store/pagination.ts';
+export type { RunEventRepository } from './store/run-events.ts';
+export {
+  type ClaimOptions,
+  type CreateRunInput,
+  type ListRunsFilter,
+  type Run,
+  type RunRepository,
+  type RunStatus,
+  runStatuses,
+  runTransitions,
+  type TransitionOptions,
+} from './store/runs.ts';
+export type { Runtime, RuntimeRepository } from './store/runtimes.ts';
+export { createStore, type Store } from './store/store.ts';
+export type {
+  AttemptResult,
+  DeliveryAttempt,
+  DeliveryStatus,
+  WebhookDelivery,
+  WebhookDeliveryRepository,
+} from './store/webhook-deliveries.ts';
+export type { Webhook, WebhookInput, WebhookRepository } from './store/webhooks.ts';

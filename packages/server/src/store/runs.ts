@@ -1,0 +1,320 @@
+import { RunToolsError } from '@runtools/sdk';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import type { Database, Dialect } from '../db/database.ts';
+import type { RunsTable, Schema } from '../db/schema.ts';
+import { newId, nowIso } from './ids.ts';
+import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
+
+export const runStatuses = [
+  'queued',
+  'running',
+  'paused',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+/**
+ * The run state machine. `running -> queued` hands a run back to the queue (a draining server);
+ * `paused -> queued` is resume (any worker may claim it). Terminal states have no way out.
+ */
+export const runTransitions: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  queued: ['running', 'cancelled', 'failed'],
+  running: ['paused', 'completed', 'failed', 'cancelled', 'queued'],
+  paused: ['queued', 'running', 'cancelled', 'failed'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+const terminal: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+/** Statuses in which no worker holds the run. */
+const unclaimed: readonly RunStatus[] = ['queued', 'paused', ...terminal];
+
+export interface Run {
+  id: string;
+  deploymentId: string;
+  status: RunStatus;
+  input: unknown;
+  metadata: Record<string, unknown>;
+  output: unknown;
+  error: { code: string; message: string } | null;
+  /** The agent loop's last checkpoint (its `LoopState`), or null before the first step. */
+  checkpoint: unknown;
+  /** Seq of the last event appended to the run's log (0 when none). */
+  lastSeq: number;
+  /** How many times a worker has claimed the run; more than 1 means it was resumed or reclaimed. */
+  attempts: number;
+  claimedBy: string | null;
+  claimedAt: string | null;
+  leaseExpiresAt: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface CreateRunInput {
+  deploymentId: string;
+  input: unknown;
+  metadata?: Record<string, unknown>;
+}
+
+export interface ListRunsFilter extends PageRequest {
+  deploymentId?: string;
+  status?: RunStatus | readonly RunStatus[];
+}
+
+export interface TransitionOptions {
+  /** The run's final output (with `completed`). */
+  output?: unknown;
+  /** Why the run failed (with `failed`), e.g. `{ code: 'server_restart', message }`. */
+  error?: { code: string; message: string };
+  /** Only succeed while this worker holds the claim (a worker whose lease was taken loses). */
+  worker?: string;
+}
+
+export interface ClaimOptions {
+  /** How long the claim lasts without a `heartbeat`; after it, another worker may reclaim. */
+  leaseMs: number;
+}
+
+type RunRow = Selectable<RunsTable>;
+
+/** Runs: the durable queue and state machine of agent runs. */
+export class RunRepository {
+  readonly #db: Kysely<Schema>;
+  readonly #dialect: Dialect;
+
+  constructor(database: Database) {
+    this.#db = database.db;
+    this.#dialect = database.dialect;
+  }
+
+  /** Creates a run in status `queued`. */
+  async create(input: CreateRunInput): Promise<Run> {
+    const row: RunRow = {
+      id: newId('run'),
+      deployment_id: input.deploymentId,
+      status: 'queued',
+      input: JSON.stringify(input.input ?? null),
+      metadata: JSON.stringify(input.metadata ?? {}),
+      output: null,
+      error_code: null,
+      error_message: null,
+      checkpoint: null,
+      last_seq: 0,
+      attempts: 0,
+      claimed_by: null,
+      claimed_at: null,
+      lease_expires_at: null,
+      created_at: nowIso(),
+      started_at: null,
+      finished_at: null,
+    };
+    await this.#db.insertInto('runs').values(row).execute();
+    return toRun(row);
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    const row = await this.#db
+      .selectFrom('runs')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toRun(row);
+  }
+
+  /** Like `get`, but a missing run is a `run_not_found` error. */
+  async require(id: string): Promise<Run> {
+    const run = await this.get(id);
+    if (run === undefined) throw notFound(id);
+    return run;
+  }
+
+  /** Runs newest first, optionally of one deployment and/or in some statuses. */
+  async list(filter: ListRunsFilter = {}): Promise<Page<Run>> {
+    const limit = pageLimit(filter);
+    let query = this.#db
+      .selectFrom('runs')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (filter.deploymentId !== undefined) {
+      query = query.where('deployment_id', '=', filter.deploymentId);
+    }
+    if (filter.status !== undefined) {
+      const statuses: readonly RunStatus[] =
+        typeof filter.status === 'string' ? [filter.status] : filter.status;
+      query = query.where('status', 'in', statuses);
+    }
+    if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
+    return toPage(await query.execute(), limit, toRun);
+  }
+
+  /**
+   * Moves a run to `to`, enforced in the UPDATE's WHERE clause so two concurrent callers cannot
+   * both win. An illegal transition is a `run_state` error whose details carry the current status;
+   * with `worker` set, a run claimed by someone else is a `run_claim_lost` error.
+   */
+  async transition(id: string, to: RunStatus, options: TransitionOptions = {}): Promise<Run> {
+    const from = runStatuses.filter((s) => runTransitions[s].includes(to));
+    const now = nowIso();
+    let query = this.#db
+      .updateTable('runs')
+      .set((eb) => ({
+        status: to,
+        ...(to === 'running' ? { started_at: eb.fn.coalesce('started_at', eb.val(now)) } : {}),
+        ...(terminal.includes(to) ? { finished_at: now } : {}),
+        ...(unclaimed.includes(to) ? { claimed_by: null, lease_expires_at: null } : {}),
+        ...(options.output !== undefined ? { output: JSON.stringify(options.output) } : {}),
+        ...(options.error !== undefined
+          ? { error_code: options.error.code, error_message: options.error.message }
+          : {}),
+      }))
+      .where('id', '=', id)
+      .where('status', 'in', from);
+    if (options.worker !== undefined) query = query.where('claimed_by', '=', options.worker);
+    const row = await query.returningAll().executeTakeFirst();
+    if (row !== undefined) return toRun(row);
+
+    const current = await this.require(id);
+    if (from.includes(current.status) && options.worker !== undefined) {
+      throw new RunToolsError(
+        'run_claim_lost',
+        `Run ${id} is no longer claimed by worker ${options.worker} (claimed by ${current.claimedBy ?? 'nobody'}).`,
+        { details: { runId: id, status: current.status, claimedBy: current.claimedBy } },
+      );
+    }
+    throw runState(current, to);
+  }
+
+  /**
+   * Stores the agent loop's state after a completed step, so the run can continue from it after a
+   * restart. Only while the run is running or paused (and, with `worker`, still claimed by it).
+   */
+  async saveCheckpoint(id: string, checkpoint: unknown, options: { worker?: string } = {}) {
+    let query = this.#db
+      .updateTable('runs')
+      .set({ checkpoint: JSON.stringify(checkpoint) })
+      .where('id', '=', id)
+      .where('status', 'in', ['running', 'paused']);
+    if (options.worker !== undefined) query = query.where('claimed_by', '=', options.worker);
+    const result = await query.executeTakeFirst();
+    if (result.numUpdatedRows === 0n) {
+      const current = await this.require(id);
+      if (options.worker !== undefined && current.claimedBy !== options.worker) {
+        throw new RunToolsError(
+          'run_claim_lost',
+          `Run ${id} is no longer claimed by ${options.worker}.`,
+          {
+            details: { runId: id, status: current.status, claimedBy: current.claimedBy },
+          },
+        );
+      }
+      throw runState(current, current.status);
+    }
+  }
+
+  /**
+   * Atomically takes the oldest claimable run for `worker`: a queued run, or a running one whose
+   * lease expired (its worker died; continue from `checkpoint`). Returns undefined when there is
+   * none. Two workers, even in different processes on one PostgreSQL, never get the same run.
+   */
+  async claim(worker: string, options: ClaimOptions): Promise<Run | undefined> {
+    const now = nowIso();
+    const lease = nowIso(options.leaseMs);
+    const isClaimable = (eb: ExpressionBuilder<Schema, 'runs'>) =>
+      eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<', now)]),
+      ]);
+    const oldestClaimable = (db: Kysely<Schema>) =>
+      db
+        .selectFrom('runs')
+        .select('id')
+        .where(isClaimable)
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(1);
+    const take = (db: Kysely<Schema>) =>
+      db.updateTable('runs').set((eb) => ({
+        status: 'running',
+        claimed_by: worker,
+        claimed_at: now,
+        lease_expires_at: lease,
+        attempts: eb('attempts', '+', 1),
+        started_at: eb.fn.coalesce('started_at', eb.val(now)),
+      }));
+
+    if (this.#dialect === 'postgres') {
+      // Row locks: a concurrent claimer skips the row this transaction holds and takes the next
+      // one, instead of waiting for it or taking it too.
+      const row = await this.#db.transaction().execute(async (tx) => {
+        const candidate = await oldestClaimable(tx).forUpdate().skipLocked().executeTakeFirst();
+        if (candidate === undefined) return undefined;
+        return take(tx).where('id', '=', candidate.id).returningAll().executeTakeFirst();
+      });
+      return row === undefined ? undefined : toRun(row);
+    }
+    // SQLite has a single writer: one UPDATE that picks the row and re-checks it is atomic.
+    const row = await take(this.#db)
+      .where('id', '=', oldestClaimable(this.#db))
+      .where(isClaimable)
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : toRun(row);
+  }
+
+  /** Extends `worker`'s lease on a running run; false when the claim was lost (stop working on it). */
+  async heartbeat(id: string, worker: string, options: ClaimOptions): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('runs')
+      .set({ lease_expires_at: nowIso(options.leaseMs) })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('claimed_by', '=', worker)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+}
+
+function notFound(id: string): RunToolsError {
+  return new RunToolsError('run_not_found', `Run ${id} does not exist.`, {
+    details: { runId: id },
+  });
+}
+
+function runState(current: Run, to: RunStatus): RunToolsError {
+  return new RunToolsError(
+    'run_state',
+    `Run ${current.id} is ${current.status}; it cannot become ${to}.`,
+    { details: { runId: current.id, status: current.status, to } },
+  );
+}
+
+function parseJson(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    deploymentId: row.deployment_id,
+    status: row.status as RunStatus,
+    input: parseJson(row.input),
+    metadata: parseJson(row.metadata) as Record<string, unknown>,
+    output: parseJson(row.output),
+    error:
+      row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
+    checkpoint: parseJson(row.checkpoint),
+    lastSeq: Number(row.last_seq),
+    attempts: Number(row.attempts),
+    claimedBy: row.claimed_by,
+    claimedAt: row.claimed_at,
+    leaseExpiresAt: row.lease_expires_at,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

@@ -1,0 +1,33 @@
+import type { Database } from '../db/database.ts';
+import { ApiKeyRepository } from './api-keys.ts';
+import { DeploymentRepository } from './deployments.ts';
+import { RunEventRepository } from './run-events.ts';
+import { RunRepository } from './runs.ts';
+import { RuntimeRepository } from './runtimes.ts';
+import { WebhookDeliveryRepository } from './webhook-deliveries.ts';
+import { WebhookRepository } from './webhooks.ts';
+
+/** Every repository over one open database: what the API, scheduler and webhook sender share. */
+export interface Store {
+  readonly database: Database;
+  readonly runtimes: RuntimeRepository;
+  readonly deployments: DeploymentRepository;
+  readonly runs: RunRepository;
+  readonly events: RunEventRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly webhooks: WebhookRepository;
+  readonly webhookDeliveries: WebhookDeliveryRepository;
+}
+
+export function createStore(database: Database): Store {
+  return {
+    database,
+    runtimes: new RuntimeRepository(database),
+    deployments: new DeploymentRepository(database),
+    runs: new RunRepository(database),
+    events: new RunEventRepository(database),
+    apiKeys: new ApiKeyRepository(database),
+    webhooks: new WebhookRepository(database),
+    webhookDeliveries: new WebhookDeliveryRepository(database),
+  };
+}

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { RunToolsError } from '@runtools/sdk';
+import type { Kysely, Selectable } from 'kysely';
+import { isForeignKeyViolation } from '../db/constraint-errors.ts';
+import type { Database } from '../db/database.ts';
+import type { Schema, WebhooksTable } from '../db/schema.ts';
+import { newId, nowIso } from './ids.ts';
+import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
+
+/** A webhook subscription, for one deployment or (deploymentId null) for all of them. */
+export interface Webhook {
+  id: string;
+  deploymentId: string | null;
+  url: string;
+  /** Event types delivered, e.g. `run.completed`. */
+  events: string[];
+  /** Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
+  secret: string;
+  createdAt: string;
+}
+
+export interface WebhookInput {
+  url: string;
+  events: string[];
+  deploymentId?: string | null;
+}
+
+export class WebhookRepository {
+  readonly #db: Kysely<Schema>;
+
+  constructor(database: Database) {
+    this.#db = database.db;
+  }
+
+  async create(input: WebhookInput): Promise<Webhook> {
+    const row: Selectable<WebhooksTable> = {
+      id: newId('whk'),
+      deployment_id: input.deploymentId ?? null,
+      url: input.url,
+      events: JSON.stringify(input.events),
+      secret: `whsec_${randomBytes(24).toString('base64')}`,
+      created_at: nowIso(),
+    };
+    try {
+      await this.#db.insertInto('webhooks').values(row).execute();
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+      throw new RunToolsError(
+        'deployment_not_found',
+        `Deployment ${input.deploymentId} does not exist.`,
+        { cause: error, details: { deploymentId: input.deploymentId } },
+      );
+    }
+    return toWebhook(row);
+  }
+
+  async get(id: string): Promise<Webhook | undefined> {
+    const row = await this.#db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toWebhook(row);
+  }
+
+  /** Webhooks newest first; with `deploymentId`, that deployment's own ones (not the global ones). */
+  async list(request: PageRequest & { deploymentId?: string } = {}): Promise<Page<Webhook>> {
+    const limit = pageLimit(request);
+    let query = this.#db
+      .selectFrom('webhooks')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
+    if (request.deploymentId !== undefined) {
+      query = query.where('deployment_id', '=', request.deploymentId);
+    }
+    if (request.cursor !== undefined) query = query.where('id', '<', request.cursor);
+    return toPage(await query.execute(), limit, toWebhook);
+  }
+
+  /** Every webhook that should receive `eventType` for a run of `deploymentId` (global included). */
+  async subscribers(deploymentId: string, eventType: string): Promise<Webhook[]> {
+    const rows = await this.#db
+      .selectFrom('webhooks')
+      .selectAll()
+      .where((eb) =>
+        eb.or([eb('deployment_id', 'is', null), eb('deployment_id', '=', deploymentId)]),
+      )
+      .orderBy('id')
+      .execute();
+    return rows.map(toWebhook).filter((w) => w.events.includes(eventType));
+  }
+
+  async update(id: string, patch: { url?: string; events?: string[] }): Promise<Webhook> {
+    const row = await this.#db
+      .updateTable('webhooks')
+      .set({
+        ...(patch.url !== undefined ? { url: patch.url } : {}),
+        ...(patch.events !== undefined ? { events: JSON.stringify(patch.events) } : {}),
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
+    if (row === undefined) {
+      throw new RunToolsError('webhook_not_found', `Webhook ${id} does not exist.`, {
+        details: { webhookId: id },
+      });
+    }
+    return toWebhook(row);
+  }
+
+  /** Deletes a webhook and its delivery history; false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.#db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}
+
+function toWebhook(row: Selectable<WebhooksTable>): Webhook {
+  return {
+    id: row.id,
+    deploymentId: row.deployment_id,
+    url: row.url,
+    events: JSON.parse(row.events) as string[],
+    secret: row.secret,
+    createdAt: row.created_at,
+  };
+}
