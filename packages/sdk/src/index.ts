@@ -16,3 +16,4 @@ export {
   projectConfigSchema,
 } from './project-config.ts';
 export type { RunEvent, RunEventInput, RunEventType, Usage } from './run-events.ts';
+export { generateWebhookSecret, signWebhook, verifyWebhook } from './webhook-verify.ts';

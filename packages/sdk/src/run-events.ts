@@ -41,6 +41,8 @@ export type RunEvent = EventBase &
         stopReason?: 'max_steps';
       }
     | { type: 'error'; code: string; message: string }
+    /** The run changed status (queued, running, paused, completed, failed, cancelled). */
+    | { type: 'status'; status: string; reason?: string }
   );
 
 export type RunEventType = RunEvent['type'];

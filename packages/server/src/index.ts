@@ -1,5 +1,10 @@
 export { type Database, type DatabaseConfig, type Dialect, openDatabase } from './db/database.ts';
 export { migrations } from './db/migrations.ts';
+export { type AppOptions, createApp, openApiPath } from './http/create-app.ts';
+export { statusForCode } from './http/errors.ts';
+export { jsonLogger, type Logger, silentLogger } from './http/logger.ts';
+export { defaultRateLimit, type RateLimitOptions } from './http/rate-limit.ts';
+export { type ServeOptions, type Server, serve } from './http/serve.ts';
 export type { ApiKey, ApiKeyRepository } from './store/api-keys.ts';
 export type { Deployment, DeploymentInput, DeploymentRepository } from './store/deployments.ts';
 export type { Page, PageRequest } from './store/pagination.ts';
@@ -25,3 +30,14 @@ export type {
   WebhookDeliveryRepository,
 } from './store/webhook-deliveries.ts';
 export type { Webhook, WebhookInput, WebhookRepository } from './store/webhooks.ts';
+export {
+  type Clock,
+  type DispatcherLogger,
+  defaultRetryDelaysMs,
+  type Timers,
+  WebhookDispatcher,
+  type WebhookDispatcherOptions,
+  type WebhookEvent,
+  type WebhookEventType,
+  webhookEventTypes,
+} from './webhooks/webhook-dispatcher.ts';

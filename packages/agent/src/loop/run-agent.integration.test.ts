@@ -299,7 +299,7 @@ export default defineAgent({
   ] as const) {
     it(`runs through the ${name} provider against the test server`, async () => {
       server.push(
-        { toolCalls: [{ name: 'bash', input: { command: 'echo via-' + name } }] },
+        { toolCalls: [{ name: 'bash', input: { command: `echo via-${name}` } }] },
         { reasoning: 'ok', text: `done with ${name}` },
       );
       const events: RunEvent[] = [];

@@ -49,14 +49,16 @@ export class WebhookDeliveryRepository {
     this.#db = database.db;
   }
 
-  /** Queues a delivery, due now. */
-  async create(input: {
-    webhookId: string;
-    runId?: string | null;
-    eventType: string;
-    payload: string;
-  }): Promise<WebhookDelivery> {
-    const now = nowIso();
+  /** Queues a delivery, due `now` (default: the current time). */
+  async create(
+    input: {
+      webhookId: string;
+      runId?: string | null;
+      eventType: string;
+      payload: string;
+    },
+    now = nowIso(),
+  ): Promise<WebhookDelivery> {
     const row: Selectable<WebhookDeliveriesTable> = {
       id: newId('whd'),
       webhook_id: input.webhookId,
@@ -110,11 +112,32 @@ export class WebhookDeliveryRepository {
     return rows.map(toDelivery);
   }
 
+  /**
+   * Takes the due deliveries for one sender: each is moved to `leaseUntil` with a conditional
+   * update, so of two senders (or two server processes) only one gets a given delivery. A sender
+   * that dies mid-attempt leaves the delivery pending, and it is due again once the lease passes:
+   * at-least-once, never lost.
+   */
+  async claimDue(now: string, leaseUntil: string, limit = 100): Promise<WebhookDelivery[]> {
+    const claimed: WebhookDelivery[] = [];
+    for (const delivery of await this.due(now, limit)) {
+      const row = await this.#db
+        .updateTable('webhook_deliveries')
+        .set({ next_attempt_at: leaseUntil, updated_at: now })
+        .where('id', '=', delivery.id)
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '=', delivery.nextAttemptAt)
+        .returningAll()
+        .executeTakeFirst();
+      if (row !== undefined) claimed.push(toDelivery(row));
+    }
+    return claimed;
+  }
+
   /** Records one attempt and moves the delivery on: succeeded (2xx), retry later, or failed. */
-  async recordAttempt(id: string, result: AttemptResult): Promise<WebhookDelivery> {
+  async recordAttempt(id: string, result: AttemptResult, now = nowIso()): Promise<WebhookDelivery> {
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     const status: DeliveryStatus = ok ? 'succeeded' : result.nextAttemptAt ? 'pending' : 'failed';
-    const now = nowIso();
     return this.#db.transaction().execute(async (tx) => {
       const row = await tx
         .updateTable('webhook_deliveries')
@@ -155,9 +178,8 @@ export class WebhookDeliveryRepository {
     return rows.map(toAttempt);
   }
 
-  /** Manual redelivery: the delivery becomes pending and due now, whatever its status was. */
-  async redeliver(id: string): Promise<WebhookDelivery> {
-    const now = nowIso();
+  /** Manual redelivery: the delivery becomes pending and due `now`, whatever its status was. */
+  async redeliver(id: string, now = nowIso()): Promise<WebhookDelivery> {
     const row = await this.#db
       .updateTable('webhook_deliveries')
       .set({ status: 'pending', next_attempt_at: now, updated_at: now })

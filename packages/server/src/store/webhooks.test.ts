@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { createStore } from './store.ts';
 
-describeEachDatabase('webhooks', ({ open }) => {
+describeEachDatabase('webhooks', ({ open, openAgain }) => {
   async function setup() {
     const store = createStore(await open());
     const runtime = await store.runtimes.create({ slug: 'helper', definition: {} });
@@ -107,5 +107,50 @@ describeEachDatabase('webhooks', ({ open }) => {
     assert.equal(gaveUp.status, 'failed');
     assert.equal((await store.webhookDeliveries.redeliver(failed.id)).status, 'pending');
     assert.equal((await store.webhookDeliveries.list({ webhookId: hook.id })).items.length, 2);
+  });
+
+  it('claims a due delivery for one sender only, until its lease passes', async () => {
+    const { store } = await setup();
+    const again = createStore(await openAgain(store.database));
+    const hook = await store.webhooks.create({ url: 'https://x', events: ['run.failed'] });
+    const t0 = '2030-01-01T00:00:00.000Z';
+    const lease = '2030-01-01T00:00:40.000Z';
+    const delivery = await store.webhookDeliveries.create(
+      { webhookId: hook.id, runId: null, eventType: 'run.failed', payload: '{}' },
+      t0,
+    );
+    assert.equal(delivery.nextAttemptAt, t0);
+    assert.deepEqual(await store.webhookDeliveries.claimDue('2029-12-31T23:59:59.000Z', lease), []);
+    const [first, second] = await Promise.all([
+      store.webhookDeliveries.claimDue(t0, lease),
+      again.webhookDeliveries.claimDue(t0, lease),
+    ]);
+    assert.equal(first.length + second.length, 1, 'exactly one sender gets it');
+    assert.equal([...first, ...second][0]?.nextAttemptAt, lease);
+    assert.deepEqual(await store.webhookDeliveries.claimDue(t0, lease), []);
+    // The sender died without recording an attempt: the delivery is due again after the lease.
+    const reclaimed = await store.webhookDeliveries.claimDue(lease, '2030-01-01T00:01:20.000Z');
+    assert.deepEqual(
+      reclaimed.map((d) => [d.id, d.status, d.attempts]),
+      [[delivery.id, 'pending', 0]],
+    );
+    const done = await store.webhookDeliveries.recordAttempt(
+      delivery.id,
+      { statusCode: 200, durationMs: 3, nextAttemptAt: null },
+      '2030-01-01T00:00:41.000Z',
+    );
+    assert.equal(done.status, 'succeeded');
+    assert.deepEqual(
+      (await store.webhookDeliveries.attempts(delivery.id)).map((a) => a.ts),
+      ['2030-01-01T00:00:41.000Z'],
+    );
+    const redelivered = await store.webhookDeliveries.redeliver(
+      delivery.id,
+      '2030-01-02T00:00:00.000Z',
+    );
+    assert.deepEqual(
+      [redelivered.status, redelivered.nextAttemptAt],
+      ['pending', '2030-01-02T00:00:00.000Z'],
+    );
   });
 });

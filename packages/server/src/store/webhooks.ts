@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { RunToolsError } from '@runtools/sdk';
+import { generateWebhookSecret, RunToolsError } from '@runtools/sdk';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation } from '../db/constraint-errors.ts';
 import type { Database } from '../db/database.ts';
@@ -38,7 +37,7 @@ export class WebhookRepository {
       deployment_id: input.deploymentId ?? null,
       url: input.url,
       events: JSON.stringify(input.events),
-      secret: `whsec_${randomBytes(24).toString('base64')}`,
+      secret: generateWebhookSecret(),
       created_at: nowIso(),
     };
     try {

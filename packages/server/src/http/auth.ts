@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { RunToolsError } from '@runtools/sdk';
+import type { MiddlewareHandler } from 'hono';
+import type { ApiKeyRepository } from '../store/api-keys.ts';
+import type { AppEnv } from './app-env.ts';
+
+export interface AuthOptions {
+  apiKeys: ApiKeyRepository;
+  /** A key from the environment (RUNTOOLS_API_KEY) accepted besides the stored ones. */
+  bootstrapKey?: string | undefined;
+}
+
+const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Requires `Authorization: Bearer KEY`, where KEY is a stored, unrevoked API key or the bootstrap
+ * key. Anything else is a 401 `unauthorized`, with the same message whatever was wrong.
+ */
+export function requireApiKey(options: AuthOptions): MiddlewareHandler<AppEnv> {
+  const bootstrap =
+    options.bootstrapKey === undefined || options.bootstrapKey === ''
+      ? undefined
+      : sha256(options.bootstrapKey);
+  return async (c, next) => {
+    const match = bearer.exec(c.req.header('authorization') ?? '');
+    const presented = match?.[1];
+    if (presented === undefined) {
+      throw unauthorized('Send an API key as "Authorization: Bearer KEY".');
+    }
+    // Hashing first makes both sides 32 bytes, so the comparison's time says nothing of the key.
+    if (bootstrap !== undefined && timingSafeEqual(sha256(presented), bootstrap)) {
+      c.set('principal', { kind: 'bootstrap' });
+      c.set('principalId', 'bootstrap');
+      return next();
+    }
+    const apiKey = await options.apiKeys.verify(presented);
+    if (apiKey === undefined) throw unauthorized('The API key is unknown or revoked.');
+    c.set('principal', { kind: 'api_key', apiKey });
+    c.set('principalId', apiKey.id);
+    return next();
+  };
+}
+
+function unauthorized(message: string): RunToolsError {
+  return new RunToolsError('unauthorized', message);
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -1,0 +1,90 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { Store } from '../store/store.ts';
+import type { AppEnv } from './app-env.ts';
+import { requireApiKey } from './auth.ts';
+import { closeUnreadBody } from './close-unread-body.ts';
+import { errorResponse, handleError } from './errors.ts';
+import { jsonLogger, type Logger } from './logger.ts';
+import { notFoundHandler } from './not-found.ts';
+import { defaultRateLimit, type RateLimitOptions, rateLimit } from './rate-limit.ts';
+import { newRouter } from './router.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { deploymentRoutes } from './routes/deployments.ts';
+import { healthRoutes } from './routes/health.ts';
+import { runRoutes } from './routes/runs.ts';
+import { runtimeRoutes } from './routes/runtimes.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
+
+export interface AppOptions {
+  store: Store;
+  /** A key accepted besides the stored ones: RUNTOOLS_API_KEY, read by the caller at the edge. */
+  bootstrapKey?: string | undefined;
+  /** Largest request body in bytes (default 1 MiB); larger is a 413. */
+  bodyLimitBytes?: number;
+  /** Per-key token bucket (default: bursts of 100, 20 per second); `false` turns it off. */
+  rateLimit?: RateLimitOptions | false;
+  logger?: Logger;
+}
+
+export const openApiPath = '/v1/openapi.json';
+
+/**
+ * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`
+ * resources behind API-key auth, a per-key rate limit and a body size limit. Every error is
+ * `{ error: { code, message, details? } }`.
+ *
+ * @example
+ * const app = createApp({ store, bootstrapKey: process.env.RUNTOOLS_API_KEY });
+ * await using server = await serve({ app, port: 8080 });
+ */
+export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
+  const { store } = options;
+  const logger = options.logger ?? jsonLogger;
+  const maxSize = options.bodyLimitBytes ?? 1024 * 1024;
+  const app = newRouter();
+
+  app.use('*', closeUnreadBody());
+  app.onError((error, c) => handleError(error, c, logger));
+  app.notFound(notFoundHandler(() => app.routes));
+
+  app.route('/', healthRoutes());
+  app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`rtk_…`) or the server’s RUNTOOLS_API_KEY.',
+  });
+  app.doc31(openApiPath, {
+    openapi: '3.1.0',
+    info: { title: 'RunTools API', version: '0.1.0' },
+    security: [{ Bearer: [] }],
+  });
+
+  app.use('/v1/*', requireApiKey({ apiKeys: store.apiKeys, bootstrapKey: options.bootstrapKey }));
+  if (options.rateLimit !== false)
+    app.use('/v1/*', rateLimit(options.rateLimit ?? defaultRateLimit));
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize,
+      onError: (c) => {
+        const response = errorResponse(
+          c,
+          'payload_too_large',
+          `The body is larger than ${maxSize} bytes.`,
+          { maxBytes: maxSize },
+        );
+        // The rest of the body is never read, so this connection cannot carry another request.
+        response.headers.set('connection', 'close');
+        return response;
+      },
+    }),
+  );
+
+  app.route('/v1', runtimeRoutes(store));
+  app.route('/v1', deploymentRoutes(store));
+  app.route('/v1', apiKeyRoutes(store));
+  app.route('/v1', webhookRoutes(store));
+  app.route('/v1', runRoutes(store));
+  return app;
+}

@@ -1,0 +1,126 @@
+import { z } from '@hono/zod-openapi';
+import { RunToolsError } from '@runtools/sdk';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from './logger.ts';
+
+/**
+ * The one place that maps error codes to HTTP status. Codes not listed fall back by suffix
+ * (`*_not_found` → 404, `*_state`, `*_taken`, `*_in_use` → 409) and then to 500.
+ */
+const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
+  invalid_json: 400,
+  invalid_input: 400,
+  invalid_options: 400,
+  invalid_agent: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  run_state: 409,
+  sandbox_state: 409,
+  run_claim_lost: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+};
+
+export function statusForCode(code: string): ContentfulStatusCode {
+  const known = statusByCode[code];
+  if (known !== undefined) return known;
+  if (code.endsWith('_not_found')) return 404;
+  if (code.endsWith('_state') || code.endsWith('_taken') || code.endsWith('_in_use')) return 409;
+  return 500;
+}
+
+/** Codes for the errors Hono and its validators raise as `HTTPException`s. */
+const codeByStatus: Readonly<Record<number, string>> = {
+  400: 'invalid_input',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+/** The body of every error response. */
+export const errorResponseSchema = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'deployment_not_found' }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .openapi('Error');
+
+export type ErrorBody = z.infer<typeof errorResponseSchema>;
+
+export function errorBody(
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Answers with the error shape; the status comes from `statusForCode`. */
+export function errorResponse(
+  c: Context,
+  code: string,
+  message: string,
+  details?: Record<string, unknown>,
+): Response {
+  return c.json(errorBody(code, message, details), statusForCode(code));
+}
+
+/**
+ * Turns anything thrown by a handler into a response. RunTools errors keep their code and
+ * details (unless their code maps to 5xx); Hono's exceptions (malformed JSON, unsupported media type) get a code from their
+ * status; anything else is logged and answered with a generic 500 that reveals nothing.
+ */
+export function handleError(error: unknown, c: Context, logger: Logger): Response {
+  if (RunToolsError.isInstance(error)) {
+    const status = statusForCode(error.code);
+    // A code the API does not map is a failure it did not plan for: its message may name files
+    // or hosts, so it is logged and answered like any other unexpected error.
+    if (status >= 500) return internalError(error, c, logger);
+    const details = Object.keys(error.details).length > 0 ? { ...error.details } : undefined;
+    const response = c.json(errorBody(error.code, error.message, details), status);
+    const retryAfter = error.details.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.headers.set('retry-after', String(retryAfter));
+    return response;
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const code =
+      error.message === 'Malformed JSON in request body'
+        ? 'invalid_json'
+        : (codeByStatus[error.status] ?? 'invalid_input');
+    return c.json(errorBody(code, error.message || code), statusForCode(code));
+  }
+  return internalError(error, c, logger);
+}
+
+function internalError(error: unknown, c: Context, logger: Logger): Response {
+  logger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+  return c.json(errorBody('internal_error', 'An unexpected error occurred.'), 500);
+}
+
+/** A field-by-field 400 for a body, query or path that failed its zod schema. */
+export function validationError(error: z.ZodError, target: string): RunToolsError {
+  const issues = error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || `(${target})`,
+    message: issue.message,
+  }));
+  const summary = issues
+    .slice(0, 5)
+    .map((i) => `${i.field}: ${i.message}`)
+    .join('; ');
+  return new RunToolsError('invalid_input', `Invalid ${target}: ${summary}`, {
+    details: { issues },
+  });
+}

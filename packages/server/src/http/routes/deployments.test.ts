@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { describeEachDatabase } from '../../testing/test-databases.ts';
+import { startTestServer, type TestServer } from '../../testing/test-server.ts';
+
+interface DeploymentJson {
+  id: string;
+  api_slug: string;
+  runtime_id: string;
+  template: string;
+}
+
+async function createRuntime(server: TestServer): Promise<string> {
+  const response = await server.request('POST', '/v1/runtimes', {
+    body: { slug: 'helper', model: 'claude-sonnet-4-5', systemPrompt: 'Be brief.' },
+  });
+  return (response.body as { id: string }).id;
+}
+
+describeEachDatabase('http /v1/deployments', ({ open }) => {
+  it('creates, gets, lists, updates and deletes deployments', async () => {
+    await using server = await startTestServer(await open());
+    const runtimeId = await createRuntime(server);
+    const created = await server.request('POST', '/v1/deployments', {
+      body: { api_slug: 'helper', runtime_id: runtimeId, template: 'debian-13' },
+    });
+    assert.equal(created.status, 201);
+    const deployment = created.body as DeploymentJson;
+    assert.deepEqual(
+      [deployment.api_slug, deployment.runtime_id, deployment.template],
+      ['helper', runtimeId, 'debian-13'],
+    );
+    assert.deepEqual((await server.request('GET', `/v1/deployments/${deployment.id}`)).body, {
+      ...deployment,
+    });
+    const list = await server.request('GET', '/v1/deployments?limit=1');
+    assert.deepEqual(list.body, { data: [deployment], nextCursor: null });
+    const patched = await server.request('PATCH', `/v1/deployments/${deployment.id}`, {
+      body: { template: 'nodejs-20' },
+    });
+    assert.equal(patched.status, 200);
+    assert.equal((patched.body as DeploymentJson).template, 'nodejs-20');
+    assert.equal((patched.body as DeploymentJson).api_slug, 'helper');
+    assert.equal((await server.request('DELETE', `/v1/deployments/${deployment.id}`)).status, 204);
+    const gone = await server.request('GET', `/v1/deployments/${deployment.id}`);
+    assert.equal(gone.status, 404);
+    assert.deepEqual(gone.body, {
+      error: {
+        code: 'deployment_not_found',
+        message: `Deployment ${deployment.id} does not exist.`,
+        details: { deploymentId: deployment.id },
+      },
+    });
+  });
+
+  it('answers 409 for a duplicate api_slug, on create and on update', async () => {
+    await using server = await startTestServer(await open());
+    const runtimeId = await createRuntime(server);
+    const body = { api_slug: 'helper', runtime_id: runtimeId, template: 'debian-13' };
+    assert.equal((await server.request('POST', '/v1/deployments', { body })).status, 201);
+    const duplicate = await server.request('POST', '/v1/deployments', { body });
+    assert.equal(duplicate.status, 409);
+    assert.equal(
+      (duplicate.body as { error: { code: string } }).error.code,
+      'deployment_slug_taken',
+    );
+    const other = await server.request('POST', '/v1/deployments', {
+      body: { ...body, api_slug: 'other' },
+    });
+    const renamed = await server.request(
+      'PATCH',
+      `/v1/deployments/${(other.body as DeploymentJson).id}`,
+      { body: { api_slug: 'helper' } },
+    );
+    assert.equal(renamed.status, 409);
+  });
+
+  it('validates the body, naming the field, and answers 404 for an unknown runtime', async () => {
+    await using server = await startTestServer(await open());
+    const bad = await server.request('POST', '/v1/deployments', {
+      body: { api_slug: 'Has Spaces', runtime_id: 'rtm_x', template: 'debian-13' },
+    });
+    assert.equal(bad.status, 400);
+    const issues = (bad.body as { error: { details: { issues: Array<{ field: string }> } } }).error
+      .details.issues;
+    assert.deepEqual(
+      issues.map((i) => i.field),
+      ['api_slug'],
+    );
+    const unknown = await server.request('POST', '/v1/deployments', {
+      body: { api_slug: 'ok', runtime_id: 'rtm_missing', template: 'debian-13' },
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.body as { error: { code: string } }).error.code, 'runtime_not_found');
+  });
+});

@@ -1,0 +1,140 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { RunToolsError } from '@runtools/sdk';
+import type { Deployment } from '../../store/deployments.ts';
+import type { Store } from '../../store/store.ts';
+import { idParamSchema, idSchema, textSchema } from '../common-schemas.ts';
+import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+
+const slug = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-", starting with one of them');
+
+const deploymentInputSchema = z
+  .object({
+    /** Served at `/v1/run/{api_slug}`. */
+    api_slug: slug,
+    runtime_id: idSchema,
+    /** The sandbox template's slug. */
+    template: textSchema(200),
+  })
+  .strict();
+
+const deploymentSchema = z
+  .object({
+    id: z.string(),
+    api_slug: z.string(),
+    runtime_id: z.string(),
+    template: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Deployment');
+
+function toJson(deployment: Deployment): z.infer<typeof deploymentSchema> {
+  return {
+    id: deployment.id,
+    api_slug: deployment.apiSlug,
+    runtime_id: deployment.runtimeId,
+    template: deployment.templateSlug,
+    created_at: deployment.createdAt,
+    updated_at: deployment.updatedAt,
+  };
+}
+
+const create = createRoute({
+  method: 'post',
+  path: '/deployments',
+  summary: 'Serve a runtime in a sandbox template at /v1/run/{api_slug}',
+  request: { body: jsonBody(deploymentInputSchema.openapi('DeploymentInput')) },
+  responses: {
+    201: jsonResponse(deploymentSchema, 'The new deployment.'),
+    ...errorResponses(400, 404, 409, 413, 415),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/deployments/{id}',
+  request: { params: idParamSchema },
+  responses: { 200: jsonResponse(deploymentSchema, 'The deployment.'), ...errorResponses(404) },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/deployments',
+  request: { query: pageQuerySchema },
+  responses: {
+    200: jsonResponse(pageResponseSchema(deploymentSchema), 'A page of deployments.'),
+    ...errorResponses(400),
+  },
+});
+
+const update = createRoute({
+  method: 'patch',
+  path: '/deployments/{id}',
+  summary: 'Change the slug, runtime or template of a deployment',
+  request: {
+    params: idParamSchema,
+    body: jsonBody(deploymentInputSchema.partial().openapi('DeploymentPatch')),
+  },
+  responses: {
+    200: jsonResponse(deploymentSchema, 'The updated deployment.'),
+    ...errorResponses(400, 404, 409, 413, 415),
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/deployments/{id}',
+  summary: 'Delete a deployment (its runs stay, as history)',
+  request: { params: idParamSchema },
+  responses: { 204: { description: 'Deleted.' }, ...errorResponses(404) },
+});
+
+/** `/v1/deployments`: a runtime plus a template, served as an API. */
+export function deploymentRoutes(store: Store) {
+  return newRouter()
+    .openapi(create, async (c) => {
+      const body = c.req.valid('json');
+      const deployment = await store.deployments.create({
+        apiSlug: body.api_slug,
+        runtimeId: body.runtime_id,
+        templateSlug: body.template,
+      });
+      return c.json(toJson(deployment), 201);
+    })
+    .openapi(get, async (c) => {
+      const { id } = c.req.valid('param');
+      const deployment = await store.deployments.get(id);
+      if (deployment === undefined) throw notFound(id);
+      return c.json(toJson(deployment), 200);
+    })
+    .openapi(list, async (c) => {
+      const query = c.req.valid('query');
+      return c.json(toPageResponse(await store.deployments.list(query), toJson), 200);
+    })
+    .openapi(update, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const deployment = await store.deployments.update(id, {
+        apiSlug: body.api_slug,
+        runtimeId: body.runtime_id,
+        templateSlug: body.template,
+      });
+      return c.json(toJson(deployment), 200);
+    })
+    .openapi(remove, async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await store.deployments.delete(id))) throw notFound(id);
+      return c.body(null, 204);
+    });
+}
+
+function notFound(id: string): RunToolsError {
+  return new RunToolsError('deployment_not_found', `Deployment ${id} does not exist.`, {
+    details: { deploymentId: id },
+  });
+}

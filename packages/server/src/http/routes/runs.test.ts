@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { describeEachDatabase } from '../../testing/test-databases.ts';
+import { startTestServer } from '../../testing/test-server.ts';
+
+describeEachDatabase('http /v1/runs', ({ open }) => {
+  it('lists and gets runs from the store, filtered and paginated', async () => {
+    await using server = await startTestServer(await open());
+    const { runs } = server.store;
+    const a = await runs.create({ deploymentId: 'dep_a', input: { q: 1 }, metadata: { k: 'v' } });
+    const b = await runs.create({ deploymentId: 'dep_b', input: 'hi' });
+    await runs.transition(b.id, 'cancelled');
+    const got = await server.request('GET', `/v1/runs/${a.id}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual(
+      {
+        ...(got.body as object),
+        created_at: undefined,
+      },
+      {
+        id: a.id,
+        deployment_id: 'dep_a',
+        status: 'queued',
+        input: { q: 1 },
+        metadata: { k: 'v' },
+        output: null,
+        error: null,
+        last_seq: 0,
+        attempts: 0,
+        created_at: undefined,
+        started_at: null,
+        finished_at: null,
+      },
+    );
+    const ids = async (query: string) =>
+      (
+        (await server.request('GET', `/v1/runs${query}`)).body as { data: Array<{ id: string }> }
+      ).data.map((r) => r.id);
+    assert.deepEqual(await ids(''), [b.id, a.id]);
+    assert.deepEqual(await ids('?status=cancelled'), [b.id]);
+    assert.deepEqual(await ids('?deployment_id=dep_a'), [a.id]);
+    assert.deepEqual(await ids('?limit=1'), [b.id]);
+    assert.equal((await server.request('GET', '/v1/runs?status=exploded')).status, 400);
+    const missing = await server.request('GET', '/v1/runs/run_nope');
+    assert.equal(missing.status, 404);
+    assert.equal((missing.body as { error: { code: string } }).error.code, 'run_not_found');
+    assert.equal((await server.request('POST', '/v1/runs')).status, 405);
+  });
+});

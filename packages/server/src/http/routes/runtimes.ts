@@ -1,0 +1,125 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { agentDefinitionSchema, RunToolsError } from '@runtools/sdk';
+import type { Runtime } from '../../store/runtimes.ts';
+import type { Store } from '../../store/store.ts';
+import { idParamSchema, textSchema } from '../common-schemas.ts';
+import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+
+const runtimeSchema = z
+  .object({
+    id: z.string(),
+    slug: z.string(),
+    version: z.number().int(),
+    definition: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Runtime');
+
+function toJson(runtime: Runtime): z.infer<typeof runtimeSchema> {
+  return {
+    id: runtime.id,
+    slug: runtime.slug,
+    version: runtime.version,
+    definition: runtime.definition as Record<string, unknown>,
+    created_at: runtime.createdAt,
+    updated_at: runtime.updatedAt,
+  };
+}
+
+const definitionBody = jsonBody(agentDefinitionSchema);
+
+const create = createRoute({
+  method: 'post',
+  path: '/runtimes',
+  summary: 'Create a runtime (the next version of its slug) from an agent definition',
+  request: { body: definitionBody },
+  responses: {
+    201: jsonResponse(runtimeSchema, 'The new runtime version.'),
+    ...errorResponses(400, 413, 415),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/runtimes/{id}',
+  request: { params: idParamSchema },
+  responses: { 200: jsonResponse(runtimeSchema, 'The runtime.'), ...errorResponses(404) },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/runtimes',
+  summary: 'Runtimes newest first; with `slug`, the versions of one agent',
+  request: {
+    query: pageQuerySchema.extend({ slug: textSchema(64).optional() }),
+  },
+  responses: {
+    200: jsonResponse(pageResponseSchema(runtimeSchema), 'A page of runtimes.'),
+    ...errorResponses(400),
+  },
+});
+
+const update = createRoute({
+  method: 'put',
+  path: '/runtimes/{id}',
+  summary: "Replace one version's definition (its slug cannot change)",
+  request: { params: idParamSchema, body: definitionBody },
+  responses: {
+    200: jsonResponse(runtimeSchema, 'The updated runtime.'),
+    ...errorResponses(400, 404, 413, 415),
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/runtimes/{id}',
+  responses: { 204: { description: 'Deleted.' }, ...errorResponses(404, 409) },
+  request: { params: idParamSchema },
+});
+
+/** `/v1/runtimes`: agent definitions, versioned by slug. */
+export function runtimeRoutes(store: Store) {
+  return newRouter()
+    .openapi(create, async (c) => {
+      const definition = c.req.valid('json');
+      const runtime = await store.runtimes.create({ slug: definition.slug, definition });
+      return c.json(toJson(runtime), 201);
+    })
+    .openapi(get, async (c) => {
+      const { id } = c.req.valid('param');
+      const runtime = await store.runtimes.get(id);
+      if (runtime === undefined) throw notFound(id);
+      return c.json(toJson(runtime), 200);
+    })
+    .openapi(list, async (c) => {
+      const query = c.req.valid('query');
+      return c.json(toPageResponse(await store.runtimes.list(query), toJson), 200);
+    })
+    .openapi(update, async (c) => {
+      const { id } = c.req.valid('param');
+      const definition = c.req.valid('json');
+      const current = await store.runtimes.get(id);
+      if (current === undefined) throw notFound(id);
+      if (current.slug !== definition.slug) {
+        throw new RunToolsError(
+          'invalid_input',
+          `slug: a runtime's slug cannot change (it is '${current.slug}'); create a runtime instead.`,
+          { details: { issues: [{ field: 'slug', message: `must be '${current.slug}'` }] } },
+        );
+      }
+      return c.json(toJson(await store.runtimes.update(id, { definition })), 200);
+    })
+    .openapi(remove, async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await store.runtimes.delete(id))) throw notFound(id);
+      return c.body(null, 204);
+    });
+}
+
+function notFound(id: string): RunToolsError {
+  return new RunToolsError('runtime_not_found', `Runtime ${id} does not exist.`, {
+    details: { runtimeId: id },
+  });
+}

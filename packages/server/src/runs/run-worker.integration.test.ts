@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before, it } from 'node:test';
+import { TestModelServer } from '@runtools/agent/testing';
+import { SandboxEngine } from '@runtools/sandbox';
+import type { RunEvent } from '@runtools/sdk';
+import { createStore, type Store } from '../store/store.ts';
+import { describeEachDatabase } from '../testing/test-databases.ts';
+import { RunWorker } from './run-worker.ts';
+
+const TEMPLATES_DIR = process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describeEachDatabase('run worker', (dbs) => {
+  const dataDir = mkdtempSync('/var/tmp/rt-test-worker-');
+  let engine: SandboxEngine;
+  let model: TestModelServer;
+  let store: Store;
+  let deploymentId: string;
+
+  before(async () => {
+    engine = await SandboxEngine.open({ dataDir, templatesDir: TEMPLATES_DIR });
+    model = await TestModelServer.start();
+    store = createStore(await dbs.open());
+    const runtime = await store.runtimes.create({
+      slug: 'writer',
+      definition: {
+        slug: 'writer',
+        model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+        systemPrompt: 'You write files.',
+        tools: ['bash', 'edit_file'],
+      },
+    });
+    deploymentId = (
+      await store.deployments.create({
+        apiSlug: 'writer',
+        runtimeId: runtime.id,
+        templateSlug: 'debian-13',
+      })
+    ).id;
+  });
+  after(async () => {
+    await model?.close();
+    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
+    await engine?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('claims a queued run, executes it in a sandbox and stores every event before fanning it out', async () => {
+    model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'echo from-the-sandbox' } }] },
+      { text: 'All done.' },
+    );
+    const live: RunEvent[] = [];
+    const worker = new RunWorker({
+      store,
+      engine,
+      workerId: 'w1',
+      onEvent: (_id, e) => live.push(e),
+    });
+    const run = await store.runs.create({ deploymentId, input: 'say hi' });
+    worker.start();
+    const done = await waitFor(async () => {
+      const r = await store.runs.get(run.id);
+      return r && ['completed', 'failed'].includes(r.status) ? r : undefined;
+    });
+    await worker.stop();
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal((done.output as { text: string }).text, 'All done.');
+    const stored = await store.events.listSince(run.id);
+    assert.deepEqual(
+      stored.map((e) => e.seq),
+      stored.map((_, i) => i + 1),
+    );
+    assert.deepEqual(live, stored, 'subscribers saw exactly what was stored, in order');
+    const types = stored
+      .map((e) => e.type)
+      .filter((t, i, a) => !(t === 'text' && a[i - 1] === 'text'));
+    assert.deepEqual(types, [
+      'status',
+      'tool_call',
+      'tool_result',
+      'step',
+      'text',
+      'step',
+      'complete',
+      'status',
+    ]);
+    const result = stored.find((e) => e.type === 'tool_result');
+    assert.match(result?.type === 'tool_result' ? result.output : '', /from-the-sandbox/);
+    assert.equal(engine.list().length, 0, 'the run sandbox is deleted afterwards');
+  });
+
+  it('cancels a running run: the tool process dies and the run is cancelled', async () => {
+    model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 60' } }] });
+    const worker = new RunWorker({ store, engine, workerId: 'w2', pollMs: 20 });
+    const run = await store.runs.create({ deploymentId, input: 'sleep' });
+    worker.start();
+    await waitFor(async () =>
+      (await store.events.listSince(run.id)).some((e) => e.type === 'tool_call'),
+    );
+    assert.equal(worker.cancel(run.id), true);
+    const r = await waitFor(async () => {
+      const x = await store.runs.get(run.id);
+      return x?.status === 'cancelled' ? x : undefined;
+    });
+    await worker.stop();
+    assert.equal(r.status, 'cancelled');
+  });
+});

@@ -1,0 +1,214 @@
+import { type LoopState, type ModelEnvironment, runAgent } from '@runtools/agent';
+import type { SandboxEngine } from '@runtools/sandbox';
+import { defineAgent, type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
+import type { Run } from '../store/runs.ts';
+import type { Store } from '../store/store.ts';
+
+export interface RunWorkerOptions {
+  store: Store;
+  engine: SandboxEngine;
+  /** Unique per server process: who holds a claim. */
+  workerId: string;
+  /** A claim lasts this long without a heartbeat (default 30 s); then another worker may take the run. */
+  leaseMs?: number;
+  /** How often to look for queued runs when idle (default 200 ms; `wake()` skips the wait). */
+  pollMs?: number;
+  /** Runs executed at once by this worker (default 4). */
+  concurrency?: number;
+  /** Environment for model keys, read once at the edge. */
+  env?: ModelEnvironment;
+  /** Every stored event, after it is in the database: the fan-out to WebSocket/SSE subscribers. */
+  onEvent?: (runId: string, event: RunEvent) => void;
+}
+
+interface Active {
+  controller: AbortController;
+  done: Promise<void>;
+  /** Why the run is being stopped: cancel, pause, or the server draining. */
+  stopping?: 'cancel' | 'pause' | 'drain';
+}
+
+/**
+ * Takes runs from the database queue and executes them: claims a run (a new one, or one whose
+ * worker died, which continues from its last checkpoint), boots a sandbox from the deployment's
+ * template, runs the agent loop, and stores every event before handing it on. Several servers on
+ * one PostgreSQL share the queue without running a run twice.
+ */
+export class RunWorker {
+  private readonly opts: Required<Omit<RunWorkerOptions, 'onEvent' | 'env'>> &
+    Pick<RunWorkerOptions, 'onEvent' | 'env'>;
+  private readonly active = new Map<string, Active>();
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+
+  constructor(options: RunWorkerOptions) {
+    this.opts = { leaseMs: 30_000, pollMs: 200, concurrency: 4, ...options };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.claimLoop();
+  }
+
+  /** Looks for work now (after a run was queued). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Cancels a run this worker executes: the model call stops, the tool process is killed. */
+  cancel(runId: string): boolean {
+    return this.stopRun(runId, 'cancel');
+  }
+
+  /** Pauses a run this worker executes after its current step, keeping its checkpoint. */
+  pause(runId: string): boolean {
+    return this.stopRun(runId, 'pause');
+  }
+
+  isExecuting(runId: string): boolean {
+    return this.active.has(runId);
+  }
+
+  /**
+   * Stops taking runs. With `drain` (SIGTERM), runs in flight are handed back to the queue from
+   * their last checkpoint, for this or another server to continue.
+   */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+    if (options.drain) for (const id of this.active.keys()) this.stopRun(id, 'drain');
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  private stopRun(runId: string, why: Active['stopping']): boolean {
+    const a = this.active.get(runId);
+    if (!a) return false;
+    a.stopping ??= why;
+    a.controller.abort(why);
+    return true;
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (this.running) {
+      let claimed: Run | undefined;
+      if (this.active.size < this.opts.concurrency) {
+        claimed = await this.opts.store.runs
+          .claim(this.opts.workerId, { leaseMs: this.opts.leaseMs })
+          .catch(() => undefined);
+      }
+      if (claimed) {
+        this.execute(claimed);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.opts.pollMs);
+        this.wakeUp = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wakeUp = null;
+    }
+  }
+
+  private execute(run: Run): void {
+    const controller = new AbortController();
+    const entry: Active = { controller, done: Promise.resolve() };
+    entry.done = this.executeRun(run, entry).finally(() => {
+      this.active.delete(run.id);
+      this.wake();
+    });
+    this.active.set(run.id, entry);
+  }
+
+  private async executeRun(run: Run, entry: Active): Promise<void> {
+    const { store, engine, workerId } = this.opts;
+    const emit = async (events: RunEventInput[]) => {
+      for (const e of await store.events.append(run.id, events)) this.opts.onEvent?.(run.id, e);
+    };
+    const heartbeat = setInterval(
+      () => {
+        store.runs.heartbeat(run.id, workerId, { leaseMs: this.opts.leaseMs }).then(
+          (held) => {
+            if (!held) entry.controller.abort('lease_lost');
+          },
+          () => {},
+        );
+      },
+      Math.max(1000, this.opts.leaseMs / 3),
+    );
+    let sandbox: Awaited<ReturnType<SandboxEngine['create']>> | undefined;
+    try {
+      await emit([
+        { type: 'status', status: 'running', ...(run.attempts > 1 ? { reason: 'resumed' } : {}) },
+      ]);
+      const deployment = await store.deployments.get(run.deploymentId);
+      const runtime = deployment && (await store.runtimes.get(deployment.runtimeId));
+      if (!deployment || !runtime)
+        throw new RunToolsError(
+          'deployment_not_found',
+          `The deployment of run ${run.id} no longer exists.`,
+        );
+      const definition = runtime.definition as Parameters<typeof defineAgent>[0];
+      const agent = defineAgent({ ...definition, template: deployment.templateSlug });
+      sandbox = await engine.create({
+        template: deployment.templateSlug,
+        metadata: { runId: run.id },
+      });
+      const resume = run.checkpoint ? (run.checkpoint as LoopState) : undefined;
+      const result = await runAgent({
+        agent,
+        sandbox,
+        ...(resume ? { resume } : { input: inputText(run.input) }),
+        signal: entry.controller.signal,
+        ...(this.opts.env ? { env: this.opts.env } : {}),
+        onEvent: async (e) => {
+          const { seq: _seq, ts: _ts, ...event } = e;
+          await emit([event as RunEventInput]);
+        },
+        onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
+      });
+      if (result.outcome === 'completed' || result.outcome === 'max_steps') {
+        await store.runs.transition(run.id, 'completed', {
+          worker: workerId,
+          output: { text: result.text, usage: result.usage, steps: result.steps },
+        });
+        await emit([{ type: 'status', status: 'completed' }]);
+      } else if (result.outcome === 'cancelled' && entry.stopping === 'pause') {
+        await store.runs.transition(run.id, 'paused', { worker: workerId });
+        await emit([{ type: 'status', status: 'paused' }]);
+      } else if (result.outcome === 'cancelled' && entry.stopping === 'drain') {
+        await store.runs.transition(run.id, 'queued', { worker: workerId });
+        await emit([{ type: 'status', status: 'queued', reason: 'server_shutdown' }]);
+      } else if (result.outcome === 'cancelled') {
+        await store.runs.transition(run.id, 'cancelled', { worker: workerId });
+        await emit([{ type: 'status', status: 'cancelled' }]);
+      } else {
+        const error = result.error ?? { code: result.outcome, message: result.outcome };
+        await store.runs.transition(run.id, 'failed', { worker: workerId, error });
+        await emit([{ type: 'status', status: 'failed', reason: error.code }]);
+      }
+    } catch (err) {
+      const error = {
+        code: RunToolsError.isInstance(err) ? err.code : 'internal_error',
+        message: (err as Error)?.message ?? String(err),
+      };
+      if (error.code !== 'run_claim_lost') {
+        await emit([{ type: 'error', ...error }]).catch(() => {});
+        await store.runs.transition(run.id, 'failed', { worker: workerId, error }).catch(() => {});
+        await emit([{ type: 'status', status: 'failed', reason: error.code }]).catch(() => {});
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await sandbox?.delete().catch(() => {});
+    }
+  }
+}
+
+function inputText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  return JSON.stringify(input);
+}
