@@ -11,6 +11,7 @@ import {
   SandboxStateError,
 } from './errors.ts';
 import { findCriu } from './host/criu.ts';
+import { isAlive } from './host/is-alive.ts';
 import {
   type CreateSandboxInput,
   type CreateSandboxOptions,
@@ -447,13 +448,4 @@ function isPoolable(o: CreateSandboxOptions): boolean {
     r.pids === 512 &&
     r.diskMiB === undefined
   );
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

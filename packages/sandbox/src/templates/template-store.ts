@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join, relative } from 'node:path';
 import { run } from '../drivers/oci/command.ts';
 import { SandboxError, TemplateNotFoundError } from '../errors.ts';
+import { isAlive } from '../host/is-alive.ts';
 import { removeTree } from '../host/remove-tree.ts';
 import { parseOptions } from '../options.ts';
 import { buildDockerfile, parseDockerfile } from './dockerfile-build.ts';
@@ -346,15 +347,6 @@ export class TemplateStore {
     const file = join(this.dir, slug, 'current');
     await writeFile(`${file}.tmp`, version);
     await rename(`${file}.tmp`, file);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
