@@ -5,6 +5,14 @@ export { statusForCode } from './http/errors.ts';
 export { jsonLogger, type Logger, silentLogger } from './http/logger.ts';
 export { defaultRateLimit, type RateLimitOptions } from './http/rate-limit.ts';
 export { type ServeOptions, type Server, serve } from './http/serve.ts';
+export { RunEventHub, type RunEventListener } from './runs/run-event-hub.ts';
+export {
+  isTerminalEvent,
+  isTerminalStatus,
+  type RunEventStreamOptions,
+  runEventStream,
+} from './runs/run-event-stream.ts';
+export { RunWorker, type RunWorkerOptions } from './runs/run-worker.ts';
 export type { ApiKey, ApiKeyRepository } from './store/api-keys.ts';
 export type { Deployment, DeploymentInput, DeploymentRepository } from './store/deployments.ts';
 export type { Page, PageRequest } from './store/pagination.ts';

@@ -13,8 +13,9 @@ export interface AuthOptions {
 const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 /**
- * Requires `Authorization: Bearer KEY`, where KEY is a stored, unrevoked API key or the bootstrap
- * key. Anything else is a 401 `unauthorized`, with the same message whatever was wrong.
+ * Requires `Authorization: Bearer KEY` (or `?token=KEY` on a WebSocket handshake), where KEY is a
+ * stored, unrevoked API key or the bootstrap key. Anything else is a 401 `unauthorized`, with the
+ * same message whatever was wrong.
  */
 export function requireApiKey(options: AuthOptions): MiddlewareHandler<AppEnv> {
   const bootstrap =
@@ -23,7 +24,10 @@ export function requireApiKey(options: AuthOptions): MiddlewareHandler<AppEnv> {
       : sha256(options.bootstrapKey);
   return async (c, next) => {
     const match = bearer.exec(c.req.header('authorization') ?? '');
-    const presented = match?.[1];
+    // Browsers cannot set headers on a WebSocket: the handshake may carry the key as `?token=`.
+    const presented =
+      match?.[1] ??
+      (c.req.header('upgrade')?.toLowerCase() === 'websocket' ? c.req.query('token') : undefined);
     if (presented === undefined) {
       throw unauthorized('Send an API key as "Authorization: Bearer KEY".');
     }

@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { RunEventHub } from '../runs/run-event-hub.ts';
+import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
@@ -12,6 +14,10 @@ import { newRouter } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
+import { runControlRoutes } from './routes/run-controls.ts';
+import { runDeploymentRoutes } from './routes/run-deployment.ts';
+import { runEventRoutes } from './routes/run-events.ts';
+import { runStreamRoutes } from './routes/run-streams.ts';
 import { runRoutes } from './routes/runs.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -25,6 +31,15 @@ export interface AppOptions {
   /** Per-key token bucket (default: bursts of 100, 20 per second); `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
   logger?: Logger;
+  /**
+   * The worker of this process: woken when a run is queued, asked to cancel or pause the runs it
+   * executes. Without one, runs stay queued for a worker in another process.
+   */
+  worker?: RunWorker;
+  /** Live events; pass the hub the worker's `onEvent` publishes to (default: a new, silent one). */
+  hub?: RunEventHub;
+  /** Longest wait of a synchronous `POST /v1/run/{slug}` before it answers 202 (default 60 s). */
+  runWaitMs?: number;
 }
 
 export const openApiPath = '/v1/openapi.json';
@@ -35,7 +50,9 @@ export const openApiPath = '/v1/openapi.json';
  * `{ error: { code, message, details? } }`.
  *
  * @example
- * const app = createApp({ store, bootstrapKey: process.env.RUNTOOLS_API_KEY });
+ * const hub = new RunEventHub();
+ * const worker = new RunWorker({ store, engine, workerId, onEvent: (id, e) => hub.publish(id, e) });
+ * const app = createApp({ store, worker, hub, bootstrapKey: process.env.RUNTOOLS_API_KEY });
  * await using server = await serve({ app, port: 8080 });
  */
 export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
@@ -86,5 +103,15 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', apiKeyRoutes(store));
   app.route('/v1', webhookRoutes(store));
   app.route('/v1', runRoutes(store));
+  const services = {
+    store,
+    hub: options.hub ?? new RunEventHub(),
+    worker: options.worker,
+    runWaitMs: options.runWaitMs ?? 60_000,
+  };
+  app.route('/v1', runDeploymentRoutes(services));
+  app.route('/v1', runEventRoutes(services));
+  app.route('/v1', runControlRoutes(services));
+  app.route('/v1', runStreamRoutes(services));
   return app;
 }

@@ -24,6 +24,7 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   run_claim_lost: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  upgrade_required: 426,
   rate_limited: 429,
   internal_error: 500,
 };

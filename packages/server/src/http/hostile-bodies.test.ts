@@ -18,6 +18,9 @@ const knownFields = [
   'name',
   'url',
   'events',
+  'input',
+  'metadata',
+  'async',
   'deployment_id',
 ];
 
@@ -82,6 +85,10 @@ describeEachDatabase('hostile request bodies', ({ open }) => {
       ['PATCH', (id) => `/v1/deployments/${id}`],
       ['POST', () => '/v1/api-keys'],
       ['POST', () => '/v1/webhooks'],
+      // Random slugs: none is served (a served one would wait for a run no worker takes).
+      ['POST', (id) => `/v1/run/${id}`],
+      ['POST', (id) => `/v1/runs/${id}/cancel`],
+      ['POST', (id) => `/v1/runs/${id}/resume`],
     ];
     const pathId = fc.oneof(
       fc.constantFrom(runtimeId, deploymentId),

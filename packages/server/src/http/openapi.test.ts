@@ -34,6 +34,11 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'GET /v1/webhooks/{id}',
       'GET /v1/runs',
       'GET /v1/runs/{id}',
+      'POST /v1/run/{slug}',
+      'GET /v1/runs/{id}/events',
+      'POST /v1/runs/{id}/cancel',
+      'POST /v1/runs/{id}/pause',
+      'POST /v1/runs/{id}/resume',
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
@@ -43,6 +48,7 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'template',
     ]);
     assert.ok(doc.components.schemas.Error);
+    assert.deepEqual(doc.components.schemas.RunRequest?.required, ['input']);
     const runtimeBody = doc.paths['/v1/runtimes']?.post?.requestBody?.content['application/json'];
     assert.match(JSON.stringify(runtimeBody), /systemPrompt/);
   });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve as serveNode } from '@hono/node-server';
 import type { Hono } from 'hono';
+import { WebSocketServer } from 'ws';
 
 export interface ServeOptions {
   // biome-ignore lint/suspicious/noExplicitAny: any app, whatever its env and routes
@@ -9,6 +10,8 @@ export interface ServeOptions {
   port: number;
   /** Loopback by default: listening on all interfaces is a choice made at the edge. */
   host?: string;
+  /** Largest WebSocket message in bytes (default 1 MiB). */
+  maxWebSocketMessageBytes?: number;
 }
 
 export interface Server extends AsyncDisposable {
@@ -18,14 +21,24 @@ export interface Server extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Serves a Hono app over HTTP with @hono/node-server; resolves once it is listening. */
-export async function serve({ app, port, host = '127.0.0.1' }: ServeOptions): Promise<Server> {
+/**
+ * Serves a Hono app over HTTP (and WebSocket, for routes using `upgradeWebSocket`) with
+ * @hono/node-server; resolves once it is listening.
+ */
+export async function serve({
+  app,
+  port,
+  host = '127.0.0.1',
+  maxWebSocketMessageBytes = 1024 * 1024,
+}: ServeOptions): Promise<Server> {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxWebSocketMessageBytes });
   const { server, address } = await new Promise<{
     server: ReturnType<typeof serveNode>;
     address: AddressInfo;
   }>((resolve, reject) => {
-    const s = serveNode({ fetch: app.fetch, port, hostname: host }, (info) =>
-      resolve({ server: s, address: info }),
+    const s = serveNode(
+      { fetch: app.fetch, port, hostname: host, websocket: { server: wss } },
+      (info) => resolve({ server: s, address: info }),
     );
     s.once('error', reject);
   });
@@ -50,6 +63,8 @@ export async function serve({ app, port, host = '127.0.0.1' }: ServeOptions): Pr
     closed ??= new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
+      // Open WebSockets would keep the server from closing.
+      for (const client of wss.clients) client.terminate();
     });
     return closed;
   };

@@ -60,6 +60,24 @@ describeEachDatabase('runs', ({ dialect, open, openAgain }) => {
     await assert.rejects(store.runs.transition('run_nope', 'running'), { code: 'run_not_found' });
   });
 
+  it('with `from`, transitions only out of those statuses (cancel only while unclaimed)', async () => {
+    const store = createStore(await open());
+    const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });
+    await store.runs.transition(run.id, 'running');
+    await assert.rejects(
+      store.runs.transition(run.id, 'cancelled', { from: ['queued', 'paused'] }),
+      (error: unknown) =>
+        RunToolsError.isInstance(error) &&
+        error.code === 'run_state' &&
+        error.details.status === 'running',
+    );
+    await store.runs.transition(run.id, 'paused');
+    const cancelled = await store.runs.transition(run.id, 'cancelled', {
+      from: ['queued', 'paused'],
+    });
+    assert.equal(cancelled.status, 'cancelled');
+  });
+
   it('lets exactly one of many concurrent callers win a transition', async () => {
     const store = createStore(await open());
     const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });

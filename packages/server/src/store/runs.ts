@@ -72,6 +72,11 @@ export interface TransitionOptions {
   error?: { code: string; message: string };
   /** Only succeed while this worker holds the claim (a worker whose lease was taken loses). */
   worker?: string;
+  /**
+   * Only from these statuses (a subset of the legal ones), e.g. cancel a run only while no worker
+   * holds it; from any other status the transition is a `run_state` error.
+   */
+  from?: readonly RunStatus[];
 }
 
 export interface ClaimOptions {
@@ -158,7 +163,9 @@ export class RunRepository {
    * with `worker` set, a run claimed by someone else is a `run_claim_lost` error.
    */
   async transition(id: string, to: RunStatus, options: TransitionOptions = {}): Promise<Run> {
-    const from = runStatuses.filter((s) => runTransitions[s].includes(to));
+    const from = runStatuses.filter(
+      (s) => runTransitions[s].includes(to) && (options.from?.includes(s) ?? true),
+    );
     const now = nowIso();
     let query = this.#db
       .updateTable('runs')

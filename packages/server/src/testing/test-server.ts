@@ -49,28 +49,36 @@ export async function startTestServer(
   return {
     url: server.url,
     store,
-    async request(method, path, request = {}) {
-      const key = request.key === undefined ? testBootstrapKey : request.key;
-      const headers: Record<string, string> = {};
-      if (key !== null) headers.authorization = `Bearer ${key}`;
-      let body: string | Uint8Array | undefined;
-      if (request.raw !== undefined) body = request.raw;
-      else if (request.body !== undefined) body = JSON.stringify(request.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(new URL(path, server.url), {
-        method,
-        headers: { ...headers, ...request.headers },
-        body,
-      });
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      return { status: response.status, headers: response.headers, body: parsed };
-    },
+    request: (method, path, request) => requestJson(server.url, method, path, request),
     [Symbol.asyncDispose]: () => server.close(),
   };
+}
+
+/** One request to the API at `baseUrl`, with the bootstrap key unless told otherwise. */
+export async function requestJson(
+  baseUrl: string,
+  method: string,
+  path: string,
+  request: RequestOptions = {},
+): Promise<TestResponse> {
+  const key = request.key === undefined ? testBootstrapKey : request.key;
+  const headers: Record<string, string> = {};
+  if (key !== null) headers.authorization = `Bearer ${key}`;
+  let body: string | Uint8Array | undefined;
+  if (request.raw !== undefined) body = request.raw;
+  else if (request.body !== undefined) body = JSON.stringify(request.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(new URL(path, baseUrl), {
+    method,
+    headers: { ...headers, ...request.headers },
+    body,
+  });
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
 }

@@ -5,7 +5,7 @@ import { idParamSchema, idSchema } from '../common-schemas.ts';
 import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
 
-const runSchema = z
+export const runSchema = z
   .object({
     id: z.string(),
     deployment_id: z.string(),
@@ -23,7 +23,7 @@ const runSchema = z
   })
   .openapi('Run');
 
-function toJson(run: Run): z.infer<typeof runSchema> {
+export function runToJson(run: Run): z.infer<typeof runSchema> {
   return {
     id: run.id,
     deployment_id: run.deploymentId,
@@ -63,16 +63,16 @@ const get = createRoute({
   responses: { 200: jsonResponse(runSchema, 'The run.'), ...errorResponses(404) },
 });
 
-/** `/v1/runs`, read-only for now: runs are started by `POST /v1/run/{slug}` (next step). */
+/** `/v1/runs`: list and get (runs start with `POST /v1/run/{slug}`; controls: run-controls.ts). */
 export function runRoutes(store: Store) {
   return newRouter()
     .openapi(list, async (c) => {
       const { deployment_id, status, ...page } = c.req.valid('query');
       const result = await store.runs.list({ ...page, deploymentId: deployment_id, status });
-      return c.json(toPageResponse(result, toJson), 200);
+      return c.json(toPageResponse(result, runToJson), 200);
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
-      return c.json(toJson(await store.runs.require(id)), 200);
+      return c.json(runToJson(await store.runs.require(id)), 200);
     });
 }

@@ -1,0 +1,122 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRoute } from '@hono/zod-openapi';
+import { RunToolsError } from '@runtools/sdk';
+import type { Run } from '../../store/runs.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import {
+  appendRunEvent,
+  type RunServices,
+  runStateError,
+  waitForStatusChange,
+} from '../run-services.ts';
+import { runSchema, runToJson } from './runs.ts';
+
+/** How long a control waits for the worker to stop a run before answering with its state. */
+const stopWaitMs = 15_000;
+/** A run just claimed is `running` a moment before the worker holds it: retry this often. */
+const claimRetries = 20;
+const claimRetryMs = 50;
+
+function control(action: 'cancel' | 'pause' | 'resume', summary: string) {
+  return createRoute({
+    method: 'post',
+    path: `/runs/{id}/${action}`,
+    summary,
+    request: { params: idParamSchema },
+    responses: {
+      200: jsonResponse(runSchema, 'The run, in (or already in) the requested state.'),
+      ...errorResponses(404, 409),
+    },
+  });
+}
+
+const cancel = control(
+  'cancel',
+  'Cancel a run: abort the model call, kill the tool process, mark it cancelled',
+);
+const pause = control(
+  'pause',
+  'Pause a running run after its current step, keeping its checkpoint',
+);
+const resume = control('resume', 'Queue a paused run again; it continues from its checkpoint');
+
+function isRunState(error: unknown): boolean {
+  return RunToolsError.isInstance(error) && error.code === 'run_state';
+}
+
+async function cancelRun(services: RunServices, id: string): Promise<Run> {
+  const { store, worker } = services;
+  for (let attempt = 0; ; attempt++) {
+    const run = await store.runs.require(id);
+    if (run.status === 'cancelled') return run;
+    if (run.status === 'running') {
+      if (worker?.cancel(id)) return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
+      if (attempt >= claimRetries) throw runStateError(run, 'cancelled', 'another server runs it');
+      await sleep(claimRetryMs);
+      continue;
+    }
+    if (run.status !== 'queued' && run.status !== 'paused') throw runStateError(run, 'cancelled');
+    try {
+      // Only while no worker holds it: a run claimed meanwhile is cancelled through the worker.
+      const cancelled = await store.runs.transition(id, 'cancelled', {
+        from: ['queued', 'paused'],
+      });
+      await appendRunEvent(services, id, { type: 'status', status: 'cancelled' });
+      return cancelled;
+    } catch (error) {
+      if (!isRunState(error)) throw error;
+    }
+  }
+}
+
+async function pauseRun(services: RunServices, id: string): Promise<Run> {
+  const { store, worker } = services;
+  for (let attempt = 0; ; attempt++) {
+    const run = await store.runs.require(id);
+    if (run.status === 'paused') return run;
+    if (run.status !== 'running') throw runStateError(run, 'paused');
+    if (worker?.pause(id)) return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
+    if (attempt >= claimRetries) throw runStateError(run, 'paused', 'another server runs it');
+    await sleep(claimRetryMs);
+  }
+}
+
+async function resumeRun(services: RunServices, id: string): Promise<Run> {
+  const { store } = services;
+  const run = await store.runs.require(id);
+  if (run.status === 'queued' || run.status === 'running') return run;
+  if (run.status !== 'paused') throw runStateError(run, 'resumed');
+  try {
+    const queued = await store.runs.transition(id, 'queued', { from: ['paused'] });
+    await appendRunEvent(services, id, { type: 'status', status: 'queued', reason: 'resumed' });
+    services.worker?.wake();
+    return queued;
+  } catch (error) {
+    if (!isRunState(error)) throw error;
+    // Resumed or cancelled by a concurrent request: answer with what it became.
+    const now = await store.runs.require(id);
+    if (now.status === 'queued' || now.status === 'running') return now;
+    throw runStateError(now, 'resumed');
+  }
+}
+
+/**
+ * `POST /v1/runs/{id}/cancel|pause|resume`. Each is idempotent (a run already in the requested
+ * state is a 200) and answers 409 `run_state` for a status it cannot leave that way.
+ */
+export function runControlRoutes(services: RunServices) {
+  return newRouter()
+    .openapi(cancel, async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(runToJson(await cancelRun(services, id)), 200);
+    })
+    .openapi(pause, async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(runToJson(await pauseRun(services, id)), 200);
+    })
+    .openapi(resume, async (c) => {
+      const { id } = c.req.valid('param');
+      return c.json(runToJson(await resumeRun(services, id)), 200);
+    });
+}

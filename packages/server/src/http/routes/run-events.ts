@@ -1,0 +1,80 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { RunToolsError } from '@runtools/sdk';
+import { streamSSE } from 'hono/streaming';
+import { runEventStream } from '../../runs/run-event-stream.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { errorBody } from '../errors.ts';
+import { errorResponses, newRouter } from '../router.ts';
+import type { RunServices } from '../run-services.ts';
+
+/** A seq in a query or header: a non-negative integer. */
+export const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+const events = createRoute({
+  method: 'get',
+  path: '/runs/{id}/events',
+  summary: "A run's events as Server-Sent Events: the stored ones after a seq, then live ones",
+  description:
+    'Each event has `id:` its seq, `event:` its type and `data:` the event as JSON. Replays the ' +
+    'events after `Last-Event-ID` (or `?after=`), then streams live ones, each exactly once, and ' +
+    'ends after the run reaches a terminal status.',
+  request: {
+    params: idParamSchema,
+    query: z.object({ after: seqSchema.optional() }),
+  },
+  responses: {
+    200: {
+      description: 'The event stream.',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    ...errorResponses(400, 404),
+  },
+});
+
+/** `GET /v1/runs/{id}/events` (SSE). */
+export function runEventRoutes(services: RunServices) {
+  return newRouter().openapi(events, async (c) => {
+    const { id } = c.req.valid('param');
+    const { after } = c.req.valid('query');
+    const lastEventId = c.req.header('last-event-id');
+    let afterSeq = after ?? 0;
+    if (lastEventId !== undefined && lastEventId.trim() !== '') {
+      const parsed = seqSchema.safeParse(lastEventId.trim());
+      if (!parsed.success) {
+        throw new RunToolsError('invalid_input', 'Last-Event-ID must be an event seq.', {
+          details: { issues: [{ field: 'Last-Event-ID', message: 'not a seq' }] },
+        });
+      }
+      afterSeq = parsed.data;
+    }
+    await services.store.runs.require(id);
+    return streamSSE(
+      c,
+      async (stream) => {
+        const aborted = new AbortController();
+        stream.onAbort(() => aborted.abort());
+        for await (const event of runEventStream({
+          store: services.store,
+          hub: services.hub,
+          runId: id,
+          afterSeq,
+          signal: aborted.signal,
+        })) {
+          await stream.writeSSE({
+            id: String(event.seq),
+            event: event.type,
+            data: JSON.stringify(event),
+          });
+        }
+      },
+      // The status line is sent: a failure mid-stream (the database gone) ends it with an error
+      // frame, and the client reconnects with the last id it saw.
+      async (_error, stream) => {
+        await stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify(errorBody('internal_error', 'The event stream failed.')),
+        });
+      },
+    );
+  });
+}

@@ -1,0 +1,82 @@
+import { type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
+import type { RunEventHub } from '../runs/run-event-hub.ts';
+import { runEventStream } from '../runs/run-event-stream.ts';
+import type { RunWorker } from '../runs/run-worker.ts';
+import type { Run } from '../store/runs.ts';
+import type { Store } from '../store/store.ts';
+
+/** What the run routes share: the store, the live event hub and (in this process) the worker. */
+export interface RunServices {
+  store: Store;
+  hub: RunEventHub;
+  /** The worker of this process; without one, queued runs wait for a worker elsewhere. */
+  worker?: RunWorker | undefined;
+  /** Longest wait of a synchronous `POST /v1/run/{slug}` before it answers 202. */
+  runWaitMs: number;
+}
+
+export interface StartRunBody {
+  input?: unknown;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Queues a run of the deployment served at `slug` and wakes the worker. */
+export async function startRun(services: RunServices, slug: string, body: StartRunBody) {
+  const deployment = await services.store.deployments.getBySlug(slug);
+  if (deployment === undefined) {
+    throw new RunToolsError('deployment_not_found', `No deployment is served at "${slug}".`, {
+      details: { apiSlug: slug },
+    });
+  }
+  const run = await services.store.runs.create({
+    deploymentId: deployment.id,
+    input: body.input,
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+  });
+  services.worker?.wake();
+  return run;
+}
+
+/** Appends an event written by the API (not the worker) and hands it to subscribers. */
+export async function appendRunEvent(
+  services: RunServices,
+  runId: string,
+  event: RunEventInput,
+): Promise<RunEvent[]> {
+  const stored = await services.store.events.append(runId, [event]);
+  for (const e of stored) services.hub.publish(runId, e);
+  return stored;
+}
+
+/**
+ * Waits (at most `ms`) until a `status` event after `afterSeq` says the run left `running`, then
+ * returns the run as stored.
+ */
+export async function waitForStatusChange(
+  services: RunServices,
+  runId: string,
+  afterSeq: number,
+  ms: number,
+): Promise<Run> {
+  const signal = AbortSignal.timeout(ms);
+  for await (const event of runEventStream({
+    store: services.store,
+    hub: services.hub,
+    runId,
+    afterSeq,
+    signal,
+    pollMs: 200,
+  })) {
+    if (event.type === 'status' && event.status !== 'running') break;
+  }
+  return services.store.runs.require(runId);
+}
+
+/** The 409 for a control that the run's status does not allow. */
+export function runStateError(run: Run, action: string, why?: string): RunToolsError {
+  return new RunToolsError(
+    'run_state',
+    `Run ${run.id} is ${run.status}; it cannot be ${action}${why ? ` (${why})` : ''}.`,
+    { details: { runId: run.id, status: run.status } },
+  );
+}

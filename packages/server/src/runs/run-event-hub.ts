@@ -1,0 +1,46 @@
+import type { RunEvent } from '@runtools/sdk';
+
+export type RunEventListener = (event: RunEvent) => void;
+
+/**
+ * In-process fan-out of stored run events, per run id: the worker publishes every event after it
+ * is in the database, and SSE/WebSocket streams subscribe. It keeps nothing: a subscriber that
+ * needs the past reads it from the store (see `runEventStream`).
+ */
+export class RunEventHub {
+  readonly #listeners = new Map<string, Set<RunEventListener>>();
+
+  /** Hands `event` to the run's subscribers; a throwing listener does not stop the others. */
+  publish(runId: string, event: RunEvent): void {
+    const listeners = this.#listeners.get(runId);
+    if (listeners === undefined) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A subscriber's failure is its own.
+      }
+    }
+  }
+
+  /** Listens to a run's events from now on; returns the unsubscribe function. */
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    let listeners = this.#listeners.get(runId);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#listeners.set(runId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      const current = this.#listeners.get(runId);
+      if (current === undefined) return;
+      current.delete(listener);
+      if (current.size === 0) this.#listeners.delete(runId);
+    };
+  }
+
+  /** How many subscribers a run has (for tests and metrics). */
+  subscriberCount(runId: string): number {
+    return this.#listeners.get(runId)?.size ?? 0;
+  }
+}

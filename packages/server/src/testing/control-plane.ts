@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { SandboxEngine } from '@runtools/sandbox';
+import type { Database } from '../db/database.ts';
+import { type AppOptions, createApp } from '../http/create-app.ts';
+import { silentLogger } from '../http/logger.ts';
+import { serve } from '../http/serve.ts';
+import { RunEventHub } from '../runs/run-event-hub.ts';
+import { RunWorker, type RunWorkerOptions } from '../runs/run-worker.ts';
+import { createStore, type Store } from '../store/store.ts';
+import {
+  type RequestOptions,
+  requestJson,
+  type TestResponse,
+  testBootstrapKey,
+} from './test-server.ts';
+
+export const defaultTemplatesDir =
+  process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
+
+export interface ControlPlaneOptions {
+  /** Where the templates are built (default: RUNTOOLS_TEMPLATES_DIR or /var/lib/runtools/templates). */
+  templatesDir?: string;
+  app?: Partial<Omit<AppOptions, 'store' | 'worker' | 'hub'>>;
+  worker?: Partial<Omit<RunWorkerOptions, 'store' | 'engine' | 'onEvent'>>;
+}
+
+export interface ControlPlane extends AsyncDisposable {
+  readonly url: string;
+  readonly store: Store;
+  readonly engine: SandboxEngine;
+  readonly worker: RunWorker;
+  readonly hub: RunEventHub;
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole control plane in this process for tests: the store over `database`, a sandbox engine
+ * in a temp data dir, a worker publishing to a hub, the app (bootstrap key `testBootstrapKey`, no
+ * rate limit, silent) served on loopback. Closing it stops the worker, the server and the engine,
+ * deletes every sandbox and removes the data dir.
+ */
+export async function startControlPlane(
+  database: Database,
+  options: ControlPlaneOptions = {},
+): Promise<ControlPlane> {
+  const dataDir = mkdtempSync('/var/tmp/rt-test-cp-');
+  const engine = await SandboxEngine.open({
+    dataDir,
+    templatesDir: options.templatesDir ?? defaultTemplatesDir,
+  });
+  const store = createStore(database);
+  const hub = new RunEventHub();
+  const worker = new RunWorker({
+    workerId: 'test-worker',
+    pollMs: 50,
+    ...options.worker,
+    store,
+    engine,
+    onEvent: (runId, event) => hub.publish(runId, event),
+  });
+  const app = createApp({
+    bootstrapKey: testBootstrapKey,
+    rateLimit: false,
+    logger: silentLogger,
+    ...options.app,
+    store,
+    worker,
+    hub,
+  });
+  const server = await serve({ app, port: 0 });
+  worker.start();
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      for (const run of (await store.runs.list({ status: ['running'], limit: 100 })).items) {
+        worker.cancel(run.id);
+      }
+      await worker.stop();
+      await server.close();
+      for (const sandbox of engine.list()) await engine.delete(sandbox.id).catch(() => {});
+      await engine.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    })();
+    return closed;
+  };
+  return {
+    url: server.url,
+    store,
+    engine,
+    worker,
+    hub,
+    request: (method, path, request) => requestJson(server.url, method, path, request),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
