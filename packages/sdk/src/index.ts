@@ -8,6 +8,33 @@ export {
   type ModelSpec,
   modelSchema,
 } from './agent-definition.ts';
+export { RunToolsApiError } from './client/api-error.ts';
+export type {
+  ApiKey,
+  CreatedApiKey,
+  CreatedWebhook,
+  Deployment,
+  DeploymentInput,
+  Page,
+  PageParams,
+  Run,
+  RunError,
+  RunResult,
+  RunStatus,
+  Runtime,
+  RuntimeInput,
+  Webhook,
+  WebhookEventType,
+  WebhookInput,
+} from './client/api-types.ts';
+export { type EventStreamOptions, isTerminalEvent, runEventStream } from './client/event-stream.ts';
+export {
+  type RunOptions,
+  RunTools,
+  type RunToolsOptions,
+  type StartStreamOptions,
+  type StreamOptions,
+} from './client/run-tools-client.ts';
 export { RunToolsError } from './errors.ts';
 export {
   defineConfig,

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { RunEvent } from '@runtools/sdk';
 import { isTerminalStatus, runEventStream } from '../../runs/run-event-stream.ts';
 import { runStatuses } from '../../store/runs.ts';
+import { textSchema } from '../common-schemas.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import { type RunServices, startRun } from '../run-services.ts';
 
@@ -17,11 +18,7 @@ export const runRequestSchema = z
   .openapi('RunRequest');
 
 export const slugParamSchema = z.object({
-  slug: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'slug', in: 'path' } }),
+  slug: textSchema(64).openapi({ param: { name: 'slug', in: 'path' } }),
 });
 
 const acceptedSchema = z

@@ -1,0 +1,115 @@
+import type { AgentDefinitionInput } from '../agent-definition.ts';
+
+/** A page of a list: pass `nextCursor` back as `cursor`; null on the last page. */
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface PageParams {
+  /** Items per page (1 to the server's maximum). */
+  limit?: number;
+  cursor?: string;
+}
+
+/** A version of an agent definition (`/v1/runtimes`). */
+export interface Runtime {
+  id: string;
+  slug: string;
+  version: number;
+  definition: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export type RuntimeInput = AgentDefinitionInput;
+
+/** A runtime plus a template, served at `/v1/run/{api_slug}`. */
+export interface Deployment {
+  id: string;
+  api_slug: string;
+  runtime_id: string;
+  template: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentInput {
+  api_slug: string;
+  runtime_id: string;
+  /** The sandbox template's slug. */
+  template: string;
+}
+
+export type WebhookEventType =
+  | 'run.started'
+  | 'run.completed'
+  | 'run.failed'
+  | 'run.paused'
+  | 'run.resumed'
+  | 'run.cancelled';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  deployment_id: string | null;
+  created_at: string;
+}
+
+/** A new webhook, with its Standard Webhooks secret (`whsec_…`), shown this once only. */
+export interface CreatedWebhook extends Webhook {
+  secret: string;
+}
+
+export interface WebhookInput {
+  url: string;
+  events: WebhookEventType[];
+  /** Only runs of this deployment; omitted or null for every deployment. */
+  deployment_id?: string | null;
+}
+
+export interface ApiKey {
+  id: string;
+  /** The key's first characters; never the whole key. */
+  prefix: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A new API key, with its plaintext `key`, shown this once only. */
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+}
+
+export type RunStatus = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunError {
+  code: string;
+  message: string;
+}
+
+export interface Run {
+  id: string;
+  deployment_id: string;
+  status: RunStatus;
+  input: unknown;
+  metadata: Record<string, unknown>;
+  output: unknown;
+  error: RunError | null;
+  /** Seq of the run's last event. */
+  last_seq: number;
+  attempts: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** What `rt.run()` returns: `output` and `error` are null until the run ends (or with `wait: false`). */
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  output: unknown;
+  error: RunError | null;
+}

@@ -1,0 +1,317 @@
+import { RunToolsError } from '../errors.ts';
+import type { RunEvent } from '../run-events.ts';
+import { networkError, RunToolsApiError } from './api-error.ts';
+import type {
+  ApiKey,
+  CreatedApiKey,
+  CreatedWebhook,
+  Deployment,
+  DeploymentInput,
+  Page,
+  PageParams,
+  Run,
+  RunResult,
+  RunStatus,
+  Runtime,
+  RuntimeInput,
+  Webhook,
+  WebhookInput,
+} from './api-types.ts';
+import { runEventStream } from './event-stream.ts';
+
+export interface RunToolsOptions {
+  /** Sent as `Authorization: Bearer KEY`. */
+  apiKey: string;
+  /** Where the API is served, e.g. `http://localhost:8080` (without `/v1`). */
+  baseUrl: string;
+  /** The fetch to use (default: the global one); e.g. to add tracing or a proxy. */
+  fetch?: typeof fetch;
+}
+
+export interface RunOptions {
+  metadata?: Record<string, unknown>;
+  /**
+   * Wait for the run to end (default). The server waits up to its limit and then answers with the
+   * run id; the client then follows the run's events until it ends. `false`: return once queued.
+   */
+  wait?: boolean;
+}
+
+export interface StreamOptions {
+  /** Only events after this seq (default 0: all of them). */
+  after?: number;
+  /** Stops the stream; iterating throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Reconnections in a row without a new event before giving up (default 5). */
+  maxRetries?: number;
+  /** The first reconnect delay in ms, doubled per retry in a row (default 200). */
+  retryDelayMs?: number;
+}
+
+export interface StartStreamOptions extends Omit<StreamOptions, 'after'> {
+  metadata?: Record<string, unknown>;
+  /** Called with the run's id once it is queued, before its first event. */
+  onRun?: (runId: string) => void;
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  signal?: AbortSignal;
+}
+
+function queryString(query: Query | undefined): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+const id = (value: string) => encodeURIComponent(value);
+
+/**
+ * The RunTools API client.
+ *
+ * ```ts
+ * const rt = new RunTools({ apiKey: process.env.RUNTOOLS_API_KEY, baseUrl: 'http://localhost:8080' });
+ * const { output } = await rt.run('writer', 'Write a haiku');
+ * for await (const event of rt.stream('writer', 'Write a haiku')) console.log(event);
+ * ```
+ *
+ * Every non-2xx answer throws `RunToolsApiError` (with the API's `code`, `status`, `details`);
+ * a request that gets no answer throws `RunToolsError` with code `network_error`.
+ */
+export class RunTools {
+  readonly baseUrl: string;
+  readonly #apiKey: string;
+  readonly #fetch: typeof fetch;
+
+  /** `/v1/runtimes`: agent definitions, versioned by slug. */
+  readonly runtimes: {
+    create(definition: RuntimeInput): Promise<Runtime>;
+    get(id: string): Promise<Runtime>;
+    list(params?: PageParams & { slug?: string }): Promise<Page<Runtime>>;
+    /** Replaces one version's definition (its slug cannot change). */
+    update(id: string, definition: RuntimeInput): Promise<Runtime>;
+    delete(id: string): Promise<void>;
+  };
+
+  /** `/v1/deployments`: a runtime plus a template, served at `/v1/run/{api_slug}`. */
+  readonly deployments: {
+    create(input: DeploymentInput): Promise<Deployment>;
+    get(id: string): Promise<Deployment>;
+    list(params?: PageParams): Promise<Page<Deployment>>;
+    update(id: string, patch: Partial<DeploymentInput>): Promise<Deployment>;
+    delete(id: string): Promise<void>;
+  };
+
+  /** `/v1/webhooks`: subscriptions to run events (verify deliveries with `verifyWebhook()`). */
+  readonly webhooks: {
+    create(input: WebhookInput): Promise<CreatedWebhook>;
+    get(id: string): Promise<Webhook>;
+    list(params?: PageParams & { deployment_id?: string }): Promise<Page<Webhook>>;
+    delete(id: string): Promise<void>;
+  };
+
+  /** `/v1/api-keys`: keys are shown once (on create), listed by prefix, revocable. */
+  readonly apiKeys: {
+    create(input: { name: string }): Promise<CreatedApiKey>;
+    list(params?: PageParams): Promise<Page<ApiKey>>;
+    revoke(id: string): Promise<ApiKey>;
+  };
+
+  /** `/v1/runs`: list, get, events, and the run controls. */
+  readonly runs: {
+    get(id: string): Promise<Run>;
+    list(params?: PageParams & { deployment_id?: string; status?: RunStatus }): Promise<Page<Run>>;
+    /** The events stored so far (after `after`), without waiting for more. */
+    events(id: string, options?: { after?: number }): Promise<RunEvent[]>;
+    /** Every event after `after` as it happens, until the run ends; reconnects on its own. */
+    stream(id: string, options?: StreamOptions): AsyncIterable<RunEvent>;
+    /** Pauses after the current step (idempotent; 409 `run_state` when it cannot). */
+    pause(id: string): Promise<Run>;
+    /** Queues a paused run again (idempotent; 409 `run_state` when it cannot). */
+    resume(id: string): Promise<Run>;
+    /** Aborts the model call and the tool process (idempotent; 409 `run_state` when it ended). */
+    cancel(id: string): Promise<Run>;
+  };
+
+  constructor(options: RunToolsOptions) {
+    if (typeof options?.apiKey !== 'string' || options.apiKey === '') {
+      throw new RunToolsError('invalid_options', 'RunTools needs an apiKey.');
+    }
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch (cause) {
+      throw new RunToolsError('invalid_options', `baseUrl is not a URL: ${options.baseUrl}`, {
+        cause,
+      });
+    }
+    this.baseUrl = base.href.replace(/\/+$/, '');
+    this.#apiKey = options.apiKey;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+
+    const get = <T>(path: string, query?: Query) => this.#request<T>('GET', path, { query });
+    const post = <T>(path: string, body?: unknown) => this.#request<T>('POST', path, { body });
+    const del = (path: string) => this.#request<void>('DELETE', path);
+
+    this.runtimes = {
+      create: (definition) => post('/v1/runtimes', definition),
+      get: (runtimeId) => get(`/v1/runtimes/${id(runtimeId)}`),
+      list: (params) => get('/v1/runtimes', { ...params }),
+      update: (runtimeId, definition) =>
+        this.#request('PUT', `/v1/runtimes/${id(runtimeId)}`, { body: definition }),
+      delete: (runtimeId) => del(`/v1/runtimes/${id(runtimeId)}`),
+    };
+    this.deployments = {
+      create: (input) => post('/v1/deployments', input),
+      get: (deploymentId) => get(`/v1/deployments/${id(deploymentId)}`),
+      list: (params) => get('/v1/deployments', { ...params }),
+      update: (deploymentId, patch) =>
+        this.#request('PATCH', `/v1/deployments/${id(deploymentId)}`, { body: patch }),
+      delete: (deploymentId) => del(`/v1/deployments/${id(deploymentId)}`),
+    };
+    this.webhooks = {
+      create: (input) => post('/v1/webhooks', input),
+      get: (webhookId) => get(`/v1/webhooks/${id(webhookId)}`),
+      list: (params) => get('/v1/webhooks', { ...params }),
+      delete: (webhookId) => del(`/v1/webhooks/${id(webhookId)}`),
+    };
+    this.apiKeys = {
+      create: (input) => post('/v1/api-keys', input),
+      list: (params) => get('/v1/api-keys', { ...params }),
+      revoke: (keyId) => this.#request('DELETE', `/v1/api-keys/${id(keyId)}`),
+    };
+    this.runs = {
+      get: (runId) => get(`/v1/runs/${id(runId)}`),
+      list: (params) => get('/v1/runs', { ...params }),
+      events: (runId, options) => this.#storedEvents(runId, options?.after ?? 0),
+      stream: (runId, options) => this.#events(runId, options),
+      pause: (runId) => post(`/v1/runs/${id(runId)}/pause`),
+      resume: (runId) => post(`/v1/runs/${id(runId)}/resume`),
+      cancel: (runId) => post(`/v1/runs/${id(runId)}/cancel`),
+    };
+  }
+
+  /**
+   * Runs the deployment served at `slug` (`POST /v1/run/{slug}`) and, unless `wait: false`,
+   * resolves when the run has ended with its `output` (or `error`).
+   */
+  async run(slug: string, input: unknown, options: RunOptions = {}): Promise<RunResult> {
+    const wait = options.wait ?? true;
+    const answer = await this.#request<Partial<RunResult> & { runId: string; status: RunStatus }>(
+      'POST',
+      `/v1/run/${id(slug)}`,
+      { body: { input, metadata: options.metadata, async: wait ? undefined : true } },
+    );
+    const result: RunResult = {
+      runId: answer.runId,
+      status: answer.status,
+      output: answer.output ?? null,
+      error: answer.error ?? null,
+    };
+    if (!wait || ['completed', 'failed', 'cancelled'].includes(result.status)) return result;
+    // The server's wait limit passed (202): follow the run until it ends.
+    const run = await this.runs.get(result.runId);
+    for await (const _event of this.#events(result.runId, { after: run.last_seq })) {
+      // Only the end matters here.
+    }
+    const ended = await this.runs.get(result.runId);
+    return { runId: ended.id, status: ended.status, output: ended.output, error: ended.error };
+  }
+
+  /**
+   * Starts a run of the deployment at `slug` and yields every one of its events in order, each
+   * once, ending after its terminal status. A dropped connection is resumed from the last seq
+   * seen. The run starts when iteration starts.
+   */
+  stream(slug: string, input: unknown, options: StartStreamOptions = {}): AsyncIterable<RunEvent> {
+    const { metadata, onRun, ...streamOptions } = options;
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const started = await self.run(slug, input, { metadata, wait: false });
+        onRun?.(started.runId);
+        yield* self.#events(started.runId, { ...streamOptions, after: 0 });
+      },
+    };
+  }
+
+  #events(runId: string, options: StreamOptions = {}): AsyncIterable<RunEvent> {
+    return {
+      [Symbol.asyncIterator]: () =>
+        runEventStream({
+          after: options.after ?? 0,
+          maxRetries: options.maxRetries,
+          retryDelayMs: options.retryDelayMs,
+          signal: options.signal,
+          open: (after, signal) =>
+            this.#fetch(`${this.baseUrl}/v1/runs/${id(runId)}/events${queryString({ after })}`, {
+              method: 'GET',
+              headers: {
+                authorization: `Bearer ${this.#apiKey}`,
+                accept: 'text/event-stream',
+                // The header the server prefers, and what an EventSource would send.
+                'last-event-id': String(after),
+              },
+              signal,
+            }),
+        }),
+    };
+  }
+
+  async #storedEvents(runId: string, after: number): Promise<RunEvent[]> {
+    const run = await this.runs.get(runId);
+    const events: RunEvent[] = [];
+    if (run.last_seq <= after) return events;
+    for await (const event of this.#events(runId, { after })) {
+      events.push(event);
+      if (event.seq >= run.last_seq) break;
+    }
+    return events;
+  }
+
+  async #request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = `${this.baseUrl}${path}${queryString(options.query)}`;
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: 'application/json',
+    };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw networkError(error, `${method} ${path}`);
+    }
+    if (!response.ok) throw await RunToolsApiError.fromResponse(response);
+    if (response.status === 204) return undefined as T;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw networkError(error, `${method} ${path}`);
+    }
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new RunToolsError('invalid_response', `${method} ${path}: the answer is not JSON.`, {
+        cause,
+        details: { status: response.status },
+      });
+    }
+  }
+}
