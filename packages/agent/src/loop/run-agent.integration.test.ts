@@ -275,6 +275,61 @@ export default defineAgent({
     );
   });
 
+  it('stops between steps: the tool call in flight finishes, the step is checkpointed, no error event', async () => {
+    server.push({
+      toolCalls: [{ name: 'bash', input: { command: 'sleep 1; echo slept-through' } }],
+    });
+    const stop = new AbortController();
+    const events: RunEvent[] = [];
+    let saved: Parameters<NonNullable<Parameters<typeof runAgent>[0]['onCheckpoint']>>[0][] = [];
+    const first = await runAgent({
+      agent: agentFor(),
+      input: 'sleep then answer',
+      sandbox,
+      stopSignal: stop.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'tool_call') stop.abort();
+      },
+      onCheckpoint: (s) => void saved.push(s),
+    });
+    assert.equal(first.outcome, 'stopped');
+    assert.equal(first.error, undefined);
+    assert.equal(first.steps, 1);
+    assert.equal(saved.length, 1, 'the step was checkpointed before stopping');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['tool_call', 'tool_result', 'step'],
+    );
+    const result = events.find((e) => e.type === 'tool_result');
+    assert.ok(result?.type === 'tool_result' && !result.isError);
+    assert.match(result.output, /slept-through/, 'the tool call finished');
+
+    // A stop during the model call abandons it: the step is redone on resume.
+    server.push({ text: 'a slow answer that streams in many small pieces', delayMs: 100 });
+    const stop2 = new AbortController();
+    saved = [];
+    const second = await runAgent({
+      agent: agentFor(),
+      sandbox,
+      resume: first.state,
+      stopSignal: stop2.signal,
+      onEvent: (e) => {
+        if (e.type === 'text') stop2.abort();
+      },
+      onCheckpoint: (s) => void saved.push(s),
+    });
+    assert.equal(second.outcome, 'stopped');
+    assert.equal(second.steps, 1);
+    assert.equal(saved.length, 0);
+
+    server.push({ text: 'after the pause' });
+    const third = await runAgent({ agent: agentFor(), sandbox, resume: second.state });
+    assert.equal(third.outcome, 'completed');
+    assert.equal(third.text, 'after the pause');
+    assert.equal(third.steps, 2);
+  });
+
   it('names the variable to set when a provider key is missing', async () => {
     const events: RunEvent[] = [];
     const r = await runAgent({

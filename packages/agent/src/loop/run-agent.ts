@@ -19,7 +19,15 @@ export interface RunAgentOptions {
   onEvent?: (event: RunEvent) => void | Promise<void>;
   /** Called after every completed step with a state to persist (for pause and restarts). */
   onCheckpoint?: (state: LoopState) => void | Promise<void>;
+  /** Aborts at once: the model call stops, the tool process is killed (outcome `cancelled`). */
   signal?: AbortSignal;
+  /**
+   * Stops at the next safe point (pause, drain): a model call in flight is abandoned (its step is
+   * redone on resume), a step's tool calls finish and the step is checkpointed; then the run ends
+   * with outcome `stopped`, no `error` event, and `state` is the last checkpoint. A step that is
+   * the final answer completes the run instead.
+   */
+  stopSignal?: AbortSignal;
   /** Overrides the model from the agent's definition (tests, the scripted model). */
   model?: LanguageModel;
   env?: ModelEnvironment;
@@ -28,7 +36,7 @@ export interface RunAgentOptions {
   tools?: Record<string, AgentTool>;
 }
 
-export type RunOutcome = 'completed' | 'max_steps' | 'cancelled' | 'timeout' | 'failed';
+export type RunOutcome = 'completed' | 'max_steps' | 'cancelled' | 'stopped' | 'timeout' | 'failed';
 
 export interface RunAgentResult {
   outcome: RunOutcome;
@@ -57,6 +65,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
 
   const timeout = AbortSignal.timeout(agent.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const stopSignal = options.stopSignal;
+  // The model call also ends on a stop; tool calls only on `signal`, so they finish.
+  const modelSignal = stopSignal ? AbortSignal.any([signal, stopSignal]) : signal;
+  // The last completed step: what a stop returns (and what the last checkpoint holds).
+  let checkpoint = snapshot(state);
   let tools: Record<string, AgentTool>;
   let model: LanguageModel;
   try {
@@ -103,8 +116,20 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     };
   }
 
+  function stopped(): RunAgentResult {
+    const last = { ...checkpoint, lastSeq: state.lastSeq };
+    return {
+      outcome: 'stopped',
+      text: last.lastText,
+      usage: last.usage,
+      steps: last.steps,
+      state: last,
+    };
+  }
+
   while (state.steps < agent.maxSteps) {
     if (signal.aborted) return fail(signal.reason);
+    if (stopSignal?.aborted) return stopped();
     const step = state.steps + 1;
     const calls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
     let text = '';
@@ -117,7 +142,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         instructions: agent.systemPrompt,
         messages: state.messages,
         tools: toolSet,
-        abortSignal: signal,
+        abortSignal: modelSignal,
         maxRetries: 2,
         // Errors arrive as stream parts and end the run with an `error` event; don't also log them.
         onError: () => {},
@@ -148,8 +173,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
       }
       // An aborted stream just ends (an `abort` part, no error).
       if (signal.aborted) return fail(signal.reason);
+      if (stopSignal?.aborted) return stopped();
       responseMessages = (await result.responseMessages) as ModelMessage[];
     } catch (err) {
+      if (!signal.aborted && stopSignal?.aborted) return stopped();
       return fail(err);
     }
 
@@ -202,6 +229,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     if (calls.length) state.messages.push(results);
     state.steps = step;
     await emit({ type: 'step', step, usage, finishReason });
+    checkpoint = snapshot(state);
     await options.onCheckpoint?.(snapshot(state));
 
     if (!calls.length) {

@@ -40,6 +40,11 @@ export interface AppOptions {
   hub?: RunEventHub;
   /** Longest wait of a synchronous `POST /v1/run/{slug}` before it answers 202 (default 60 s). */
   runWaitMs?: number;
+  /**
+   * Whether new runs are taken (`POST /v1/run/{slug}` and its WebSocket stream); while it
+   * returns false (the server is draining) they answer 503 `server_shutting_down`. Default: yes.
+   */
+  acceptingRuns?: () => boolean;
 }
 
 export const openApiPath = '/v1/openapi.json';
@@ -97,6 +102,20 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       },
     }),
   );
+
+  const acceptingRuns = options.acceptingRuns;
+  if (acceptingRuns) {
+    app.use('/v1/run/*', async (c, next) => {
+      if (acceptingRuns()) return next();
+      const response = errorResponse(
+        c,
+        'server_shutting_down',
+        'The server is shutting down and takes no new runs; retry against another server.',
+      );
+      response.headers.set('connection', 'close');
+      return response;
+    });
+  }
 
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));

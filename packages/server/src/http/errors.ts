@@ -27,6 +27,7 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   upgrade_required: 426,
   rate_limited: 429,
   internal_error: 500,
+  server_shutting_down: 503,
 };
 
 export function statusForCode(code: string): ContentfulStatusCode {

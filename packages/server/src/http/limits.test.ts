@@ -40,4 +40,17 @@ describeEachDatabase('http limits', ({ open }) => {
     assert.equal((await server.request('GET', '/v1/runs')).status, 200);
     assert.equal((await server.request('GET', '/v1/runs')).status, 429);
   });
+
+  it('refuses new runs with 503 server_shutting_down while the server drains', async () => {
+    let accepting = true;
+    await using server = await startTestServer(await open(), { acceptingRuns: () => accepting });
+    const before = await server.request('POST', '/v1/run/nowhere', { body: { input: 'x' } });
+    assert.equal(before.status, 404, 'runs are taken (this deployment just does not exist)');
+    accepting = false;
+    const draining = await server.request('POST', '/v1/run/nowhere', { body: { input: 'x' } });
+    assert.equal(draining.status, 503);
+    const body = draining.body as { error: { code: string } };
+    assert.equal(body.error.code, 'server_shutting_down');
+    assert.equal((await server.request('GET', '/v1/runs')).status, 200, 'the rest still answers');
+  });
 });

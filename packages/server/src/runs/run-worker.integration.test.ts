@@ -116,4 +116,44 @@ describeEachDatabase('run worker', (dbs) => {
     await worker.stop();
     assert.equal(r.status, 'cancelled');
   });
+
+  it('pauses after the tool call in flight: it finishes, its step is checkpointed, resume continues', async () => {
+    model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'sleep 1.5; echo tool-finished' } }] },
+      { text: 'Done after resume.' },
+    );
+    const worker = new RunWorker({ store, engine, workerId: 'w3', pollMs: 20 });
+    const run = await store.runs.create({ deploymentId, input: 'sleep then answer' });
+    worker.start();
+    await waitFor(async () =>
+      (await store.events.listSince(run.id)).some((e) => e.type === 'tool_call'),
+    );
+    assert.equal(worker.pause(run.id), true);
+    const paused = await waitFor(async () => {
+      const x = await store.runs.get(run.id);
+      return x && x.status !== 'running' ? x : undefined;
+    });
+    assert.equal(paused.status, 'paused');
+    assert.equal((paused.checkpoint as { steps: number }).steps, 1);
+    const before = await store.events.listSince(run.id);
+    assert.deepEqual(
+      before.map((e) => (e.type === 'status' ? `status:${e.status}` : e.type)),
+      ['status:running', 'tool_call', 'tool_result', 'step', 'status:paused'],
+      'the tool call finished; no error event',
+    );
+    const result = before.find((e) => e.type === 'tool_result');
+    assert.ok(result?.type === 'tool_result' && !result.isError);
+    assert.match(result.output, /tool-finished/);
+
+    await store.runs.transition(run.id, 'queued', { from: ['paused'] });
+    worker.wake();
+    const done = await waitFor(async () => {
+      const x = await store.runs.get(run.id);
+      return x && ['completed', 'failed'].includes(x.status) ? x : undefined;
+    });
+    await worker.stop();
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal((done.output as { text: string }).text, 'Done after resume.');
+    assert.equal((done.output as { steps: number }).steps, 2);
+  });
 });

@@ -22,7 +22,10 @@ export interface RunWorkerOptions {
 }
 
 interface Active {
+  /** Aborts at once (cancel, drain, a lost lease). */
   controller: AbortController;
+  /** Stops after the current step's tool calls (pause). */
+  stop: AbortController;
   done: Promise<void>;
   /** Why the run is being stopped: cancel, pause, or the server draining. */
   stopping?: 'cancel' | 'pause' | 'drain';
@@ -59,12 +62,25 @@ export class RunWorker {
 
   /** Cancels a run this worker executes: the model call stops, the tool process is killed. */
   cancel(runId: string): boolean {
-    return this.stopRun(runId, 'cancel');
+    const a = this.active.get(runId);
+    if (!a) return false;
+    // A cancel wins over a pause or a drain in progress.
+    a.stopping = 'cancel';
+    a.controller.abort('cancel');
+    return true;
   }
 
-  /** Pauses a run this worker executes after its current step, keeping its checkpoint. */
+  /**
+   * Pauses a run this worker executes: a tool call in flight finishes and its step is
+   * checkpointed (a model call in flight is abandoned and redone on resume); then the run is
+   * `paused` with that checkpoint.
+   */
   pause(runId: string): boolean {
-    return this.stopRun(runId, 'pause');
+    const a = this.active.get(runId);
+    if (!a) return false;
+    a.stopping ??= 'pause';
+    a.stop.abort('pause');
+    return true;
   }
 
   isExecuting(runId: string): boolean {
@@ -72,23 +88,30 @@ export class RunWorker {
   }
 
   /**
-   * Stops taking runs. With `drain` (SIGTERM), runs in flight are handed back to the queue from
-   * their last checkpoint, for this or another server to continue.
+   * Stops taking runs. With `drain` (SIGTERM), runs in flight are handed back to the queue: each
+   * finishes its current tool call and checkpoints that step (as a pause does), and after
+   * `graceMs` (default 10 s) whatever still runs is aborted; the run continues from its last
+   * checkpoint, in this or another server.
    */
-  async stop(options: { drain?: boolean } = {}): Promise<void> {
+  async stop(options: { drain?: boolean; graceMs?: number } = {}): Promise<void> {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
-    if (options.drain) for (const id of this.active.keys()) this.stopRun(id, 'drain');
-    await Promise.all([...this.active.values()].map((a) => a.done));
-  }
-
-  private stopRun(runId: string, why: Active['stopping']): boolean {
-    const a = this.active.get(runId);
-    if (!a) return false;
-    a.stopping ??= why;
-    a.controller.abort(why);
-    return true;
+    let grace: NodeJS.Timeout | undefined;
+    if (options.drain) {
+      for (const a of this.active.values()) {
+        if (!a.stopping) a.stopping = 'drain';
+        a.stop.abort('drain');
+      }
+      grace = setTimeout(() => {
+        for (const a of this.active.values()) a.controller.abort('drain');
+      }, options.graceMs ?? 10_000);
+    }
+    try {
+      await Promise.all([...this.active.values()].map((a) => a.done));
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   private async claimLoop(): Promise<void> {
@@ -116,7 +139,7 @@ export class RunWorker {
 
   private execute(run: Run): void {
     const controller = new AbortController();
-    const entry: Active = { controller, done: Promise.resolve() };
+    const entry: Active = { controller, stop: new AbortController(), done: Promise.resolve() };
     entry.done = this.executeRun(run, entry).finally(() => {
       this.active.delete(run.id);
       this.wake();
@@ -164,6 +187,7 @@ export class RunWorker {
         sandbox,
         ...(resume ? { resume } : { input: inputText(run.input) }),
         signal: entry.controller.signal,
+        stopSignal: entry.stop.signal,
         ...(this.opts.env ? { env: this.opts.env } : {}),
         onEvent: async (e) => {
           const { seq: _seq, ts: _ts, ...event } = e;
@@ -171,19 +195,21 @@ export class RunWorker {
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
       });
+      const stoppedBy =
+        result.outcome === 'stopped' || result.outcome === 'cancelled' ? entry.stopping : undefined;
       if (result.outcome === 'completed' || result.outcome === 'max_steps') {
         await store.runs.transition(run.id, 'completed', {
           worker: workerId,
           output: { text: result.text, usage: result.usage, steps: result.steps },
         });
         await emit([{ type: 'status', status: 'completed' }]);
-      } else if (result.outcome === 'cancelled' && entry.stopping === 'pause') {
+      } else if (stoppedBy === 'pause') {
         await store.runs.transition(run.id, 'paused', { worker: workerId });
         await emit([{ type: 'status', status: 'paused' }]);
-      } else if (result.outcome === 'cancelled' && entry.stopping === 'drain') {
+      } else if (stoppedBy === 'drain') {
         await store.runs.transition(run.id, 'queued', { worker: workerId });
         await emit([{ type: 'status', status: 'queued', reason: 'server_shutdown' }]);
-      } else if (result.outcome === 'cancelled') {
+      } else if (stoppedBy === 'cancel' || result.outcome === 'cancelled') {
         await store.runs.transition(run.id, 'cancelled', { worker: workerId });
         await emit([{ type: 'status', status: 'cancelled' }]);
       } else {

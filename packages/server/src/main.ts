@@ -1,0 +1,172 @@
+/**
+ * The RunTools server process: reads its configuration from the environment once, here, opens the
+ * database, the sandbox engine, the run worker and the HTTP API, and serves until SIGTERM/SIGINT,
+ * which drains (no new runs; runs in flight finish their current tool call and go back to the
+ * queue from their checkpoint) and exits 0.
+ *
+ * Environment:
+ * - `RUNTOOLS_API_KEY`: a bootstrap API key (at least 16 characters) accepted besides stored keys.
+ * - `DATABASE_URL`: PostgreSQL (`postgres://…`); without it, SQLite in `RUNTOOLS_DATA_DIR`.
+ * - `RUNTOOLS_DATA_DIR`: the database (SQLite) and sandboxes (default `.runtools`).
+ * - `RUNTOOLS_TEMPLATES_DIR`: built templates (default `<data dir>/templates`).
+ * - `PORT` (default 3000), `HOST` (default 127.0.0.1).
+ * - `RUNTOOLS_RUN_LEASE_MS`: how long a run claim lasts without a heartbeat (default 30000).
+ * - `RUNTOOLS_WORKER_CONCURRENCY`: runs executed at once (default 4).
+ * - `RUNTOOLS_DRAIN_GRACE_MS`: how long a drain waits for tool calls in flight (default 10000).
+ * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
+ */
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SandboxEngine } from '@runtools/sandbox';
+import { z } from 'zod';
+import { type DatabaseConfig, openDatabase } from './db/database.ts';
+import { createApp } from './http/create-app.ts';
+import { jsonLogger } from './http/logger.ts';
+import { serve } from './http/serve.ts';
+import { RunEventHub } from './runs/run-event-hub.ts';
+import { RunWorker } from './runs/run-worker.ts';
+import { createStore } from './store/store.ts';
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const configSchema = z.object({
+  RUNTOOLS_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  RUNTOOLS_DATA_DIR: z.string().min(1).default('.runtools'),
+  RUNTOOLS_TEMPLATES_DIR: z.string().min(1).optional(),
+  PORT: integer(0, 65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  RUNTOOLS_RUN_LEASE_MS: integer(500, 3_600_000).default(30_000),
+  RUNTOOLS_WORKER_CONCURRENCY: integer(1, 1024).default(4),
+  RUNTOOLS_DRAIN_GRACE_MS: integer(0, 3_600_000).default(10_000),
+});
+
+export type ServerConfig = z.output<typeof configSchema> & {
+  /** Model provider keys and endpoints, passed to the agent loop. */
+  modelEnv: Record<string, string>;
+};
+
+/** Variables the model providers read: keys and base URLs (not RunTools' own). */
+const modelVariable = /^(?!RUNTOOLS_)[A-Z0-9_]+_(API_KEY|BASE_URL)$/;
+
+/** Validates the environment; throws an Error listing every bad variable. */
+export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const modelEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value && modelVariable.test(name)) modelEnv[name] = value;
+  }
+  return { ...parsed.data, modelEnv };
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = readConfig(process.env);
+  } catch (error) {
+    jsonLogger.error({ error: (error as Error).message }, 'invalid configuration');
+    process.exit(1);
+  }
+  const dataDir = resolve(config.RUNTOOLS_DATA_DIR);
+  // The sandboxes live under it: their mapped users must be able to traverse it (as the engine
+  // does for its own directory).
+  mkdirSync(dataDir, { recursive: true });
+  const mode = statSync(dataDir).mode;
+  if (!(mode & 0o001)) chmodSync(dataDir, (mode & 0o7777) | 0o711);
+  const databaseConfig: DatabaseConfig = config.DATABASE_URL
+    ? { kind: 'postgres', url: config.DATABASE_URL }
+    : { kind: 'sqlite', dataDir };
+  const database = await openDatabase(databaseConfig);
+  const store = createStore(database);
+  const engine = await SandboxEngine.open({
+    dataDir: resolve(dataDir, 'engine'),
+    ...(config.RUNTOOLS_TEMPLATES_DIR
+      ? { templatesDir: resolve(config.RUNTOOLS_TEMPLATES_DIR) }
+      : {}),
+    onEvent: (event) => jsonLogger.info({ ...event }, `sandbox engine: ${event.type}`),
+  });
+  // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.
+  for (const sandbox of engine.list()) {
+    if (sandbox.metadata.runId === undefined) continue;
+    await engine.delete(sandbox.id).catch((error: unknown) => {
+      jsonLogger.error({ sandboxId: sandbox.id, error }, 'could not delete a stale run sandbox');
+    });
+  }
+  const hub = new RunEventHub();
+  const worker = new RunWorker({
+    store,
+    engine,
+    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    leaseMs: config.RUNTOOLS_RUN_LEASE_MS,
+    concurrency: config.RUNTOOLS_WORKER_CONCURRENCY,
+    env: config.modelEnv,
+    onEvent: (runId, event) => hub.publish(runId, event),
+  });
+  let draining = false;
+  const app = createApp({
+    store,
+    worker,
+    hub,
+    bootstrapKey: config.RUNTOOLS_API_KEY,
+    acceptingRuns: () => !draining,
+  });
+  const server = await serve({ app, port: config.PORT, host: config.HOST });
+  worker.start();
+  jsonLogger.info(
+    {
+      url: server.url,
+      database: databaseConfig.kind,
+      dataDir,
+      pid: process.pid,
+    },
+    'runtools server ready',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      jsonLogger.info({ signal }, 'draining');
+      draining = true;
+      let code = 0;
+      try {
+        await worker.stop({ drain: true, graceMs: config.RUNTOOLS_DRAIN_GRACE_MS });
+        // Streams of runs still queued would keep the server open: don't wait for them long.
+        await Promise.race([server.close(), sleep(2000)]);
+        await engine.close();
+        await database.close();
+      } catch (error) {
+        jsonLogger.error({ error }, 'shutdown failed');
+        code = 1;
+      }
+      jsonLogger.info({ code }, 'stopped');
+      process.exit(code);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    jsonLogger.error({ error }, 'the server failed to start');
+    process.exit(1);
+  });
+}
