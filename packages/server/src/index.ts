@@ -5,7 +5,12 @@ export { statusForCode } from './http/errors.ts';
 export { jsonLogger, type Logger, silentLogger } from './http/logger.ts';
 export { defaultRateLimit, type RateLimitOptions } from './http/rate-limit.ts';
 export { type ServeOptions, type Server, serve } from './http/serve.ts';
-export { RunEventHub, type RunEventListener } from './runs/run-event-hub.ts';
+export {
+  RunEventHub,
+  type RunEventHubOptions,
+  type RunEventListener,
+  webhookEventType,
+} from './runs/run-event-hub.ts';
 export {
   isTerminalEvent,
   isTerminalStatus,

@@ -1,6 +1,7 @@
 /**
  * The RunTools server process: reads its configuration from the environment once, here, opens the
- * database, the sandbox engine, the run worker and the HTTP API, and serves until SIGTERM/SIGINT,
+ * database, the sandbox engine, the run worker, the webhook dispatcher (run status changes become
+ * webhook deliveries) and the HTTP API, and serves until SIGTERM/SIGINT,
  * which drains (no new runs; runs in flight finish their current tool call and go back to the
  * queue from their checkpoint) and exits 0.
  *
@@ -29,6 +30,7 @@ import { serve } from './http/serve.ts';
 import { RunEventHub } from './runs/run-event-hub.ts';
 import { RunWorker } from './runs/run-worker.ts';
 import { createStore } from './store/store.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 
 const integer = (min: number, max: number) =>
   z
@@ -108,7 +110,17 @@ async function main(): Promise<void> {
       jsonLogger.error({ sandboxId: sandbox.id, error }, 'could not delete a stale run sandbox');
     });
   }
-  const hub = new RunEventHub();
+  // Run status changes become signed webhook deliveries, sent by this process's dispatcher.
+  const webhooks = new WebhookDispatcher({
+    store,
+    logger: { error: (fields, message) => jsonLogger.error(fields, message) },
+  });
+  const hub = new RunEventHub({
+    webhooks,
+    store,
+    onWebhookError: (error, runId) =>
+      jsonLogger.error({ runId, error }, 'could not enqueue a run webhook'),
+  });
   const worker = new RunWorker({
     store,
     engine,
@@ -128,6 +140,7 @@ async function main(): Promise<void> {
   });
   const server = await serve({ app, port: config.PORT, host: config.HOST });
   worker.start();
+  webhooks.start();
   jsonLogger.info(
     {
       url: server.url,
@@ -150,6 +163,9 @@ async function main(): Promise<void> {
         await worker.stop({ drain: true, graceMs: config.RUNTOOLS_DRAIN_GRACE_MS });
         // Streams of runs still queued would keep the server open: don't wait for them long.
         await Promise.race([server.close(), sleep(2000)]);
+        // Deliveries not sent yet stay in the database for the next start.
+        await hub.webhooksIdle();
+        await webhooks.stop();
         await engine.close();
         await database.close();
       } catch (error) {

@@ -7,6 +7,7 @@ import { serve } from '../http/serve.ts';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import { RunWorker, type RunWorkerOptions } from '../runs/run-worker.ts';
 import { createStore, type Store } from '../store/store.ts';
+import type { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
 import {
   type RequestOptions,
   requestJson,
@@ -22,6 +23,11 @@ export interface ControlPlaneOptions {
   templatesDir?: string;
   app?: Partial<Omit<AppOptions, 'store' | 'worker' | 'hub'>>;
   worker?: Partial<Omit<RunWorkerOptions, 'store' | 'engine' | 'onEvent'>>;
+  /**
+   * Run status changes (from the worker and the API) are enqueued on it as webhook events. The
+   * caller starts and stops it; closing the control plane waits for the enqueues in flight.
+   */
+  webhooks?: WebhookDispatcher;
 }
 
 export interface ControlPlane extends AsyncDisposable {
@@ -50,7 +56,7 @@ export async function startControlPlane(
     templatesDir: options.templatesDir ?? defaultTemplatesDir,
   });
   const store = createStore(database);
-  const hub = new RunEventHub();
+  const hub = new RunEventHub({ webhooks: options.webhooks, store });
   const worker = new RunWorker({
     workerId: 'test-worker',
     pollMs: 50,
@@ -78,6 +84,7 @@ export async function startControlPlane(
       }
       await worker.stop();
       await server.close();
+      await hub.webhooksIdle();
       for (const sandbox of engine.list()) await engine.delete(sandbox.id).catch(() => {});
       await engine.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RunEvent } from '@runtools/sdk';
+import type { Store } from '../store/store.ts';
+import type { WebhookDispatcher, WebhookEvent } from '../webhooks/webhook-dispatcher.ts';
+import { RunEventHub, webhookEventType } from './run-event-hub.ts';
+
+describe('RunEventHub webhooks', () => {
+  it('maps status events to webhook event types', () => {
+    assert.equal(webhookEventType('running', undefined), 'run.started');
+    assert.equal(webhookEventType('running', 'resumed'), 'run.resumed');
+    assert.equal(webhookEventType('running', undefined, true), 'run.resumed');
+    assert.equal(webhookEventType('completed', undefined), 'run.completed');
+    assert.equal(webhookEventType('failed', 'model_error'), 'run.failed');
+    assert.equal(webhookEventType('paused', undefined), 'run.paused');
+    assert.equal(webhookEventType('cancelled', undefined), 'run.cancelled');
+    assert.equal(webhookEventType('queued', 'resumed'), undefined);
+  });
+
+  it('enqueues status changes in order with the run output/error; resume from paused is run.resumed', async () => {
+    const enqueued: WebhookEvent[] = [];
+    const webhooks = {
+      enqueue: async (event: WebhookEvent) => {
+        enqueued.push(event);
+        return [];
+      },
+    } as unknown as WebhookDispatcher;
+    const run = { deploymentId: 'dep_1', output: { text: 'done' }, error: null };
+    const store = { runs: { require: async () => run } } as unknown as Pick<Store, 'runs'>;
+    const hub = new RunEventHub({ webhooks, store });
+    let seq = 0;
+    const publish = (status: string, reason?: string) =>
+      hub.publish('run_1', {
+        seq: ++seq,
+        ts: new Date().toISOString(),
+        type: 'status',
+        status,
+        ...(reason ? { reason } : {}),
+      } as RunEvent);
+    publish('running');
+    hub.publish('run_1', { seq: ++seq, ts: '', type: 'text', text: 'hi' } as unknown as RunEvent);
+    publish('paused');
+    publish('queued', 'resumed');
+    publish('running');
+    publish('completed');
+    await hub.webhooksIdle();
+    assert.deepEqual(
+      enqueued.map((e) => [e.type, e.runId, e.deploymentId, e.data]),
+      [
+        ['run.started', 'run_1', 'dep_1', { status: 'running' }],
+        ['run.paused', 'run_1', 'dep_1', { status: 'paused' }],
+        ['run.resumed', 'run_1', 'dep_1', { status: 'running' }],
+        ['run.completed', 'run_1', 'dep_1', { status: 'completed', output: { text: 'done' } }],
+      ],
+    );
+  });
+
+  it('reports a failed enqueue and keeps going', async () => {
+    const errors: unknown[] = [];
+    const webhooks = {
+      enqueue: async () => {
+        throw new Error('database down');
+      },
+    } as unknown as WebhookDispatcher;
+    const store = {
+      runs: { require: async () => ({ deploymentId: 'dep_1', output: null, error: null }) },
+    } as unknown as Pick<Store, 'runs'>;
+    const hub = new RunEventHub({ webhooks, store, onWebhookError: (e) => errors.push(e) });
+    hub.publish('run_1', { seq: 1, ts: '', type: 'status', status: 'running' } as RunEvent);
+    hub.publish('run_1', { seq: 2, ts: '', type: 'status', status: 'failed' } as RunEvent);
+    await hub.webhooksIdle();
+    assert.equal(errors.length, 2);
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TestModelServer } from '@runtools/agent/testing';
+import { verifyWebhook } from '@runtools/sdk';
+import { type Database, openDatabase } from '../db/database.ts';
+import { createStore } from '../store/store.ts';
+import { type ControlPlane, startControlPlane } from '../testing/control-plane.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.ts';
+import { WebhookDispatcher } from './webhook-dispatcher.ts';
+
+interface Body {
+  type: string;
+  timestamp: string;
+  data: { runId: string; deploymentId: string; status: string; output?: { text: string } };
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('run webhooks: status changes reach a real receiver, signed (sqlite, real sandboxes)', () => {
+  const dbDir = mkdtempSync(join(tmpdir(), 'runtools-run-webhooks-'));
+  let database: Database;
+  let model: TestModelServer;
+  let receiver: WebhookReceiver;
+  let dispatcher: WebhookDispatcher;
+  let cp: ControlPlane;
+  let deploymentId: string;
+
+  /** The verified bodies received at `path` for `runId`, in arrival order. */
+  const receivedFor = (path: string, secret: string, runId: string): Body[] =>
+    receiver.received
+      .filter((r) => r.path === path)
+      .map((r) => verifyWebhook({ payload: r.body, headers: r.headers, secret }) as Body)
+      .filter((b) => b.data.runId === runId);
+
+  const startAsync = async (input: string) => {
+    const response = await cp.request('POST', '/v1/run/hooked', { body: { input, async: true } });
+    assert.equal(response.status, 202, JSON.stringify(response.body));
+    return (response.body as { runId: string }).runId;
+  };
+
+  before(async () => {
+    database = await openDatabase({ kind: 'sqlite', dataDir: dbDir });
+    model = await TestModelServer.start();
+    receiver = await startWebhookReceiver();
+    dispatcher = new WebhookDispatcher({ store: createStore(database), pollIntervalMs: 50 });
+    dispatcher.start();
+    cp = await startControlPlane(database, { webhooks: dispatcher });
+    const runtime = await cp.request('POST', '/v1/runtimes', {
+      body: {
+        slug: 'hooked',
+        model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+        systemPrompt: 'You answer.',
+        tools: ['bash'],
+      },
+    });
+    assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
+    const deployment = await cp.request('POST', '/v1/deployments', {
+      body: {
+        api_slug: 'hooked',
+        runtime_id: (runtime.body as { id: string }).id,
+        template: 'debian-13',
+      },
+    });
+    assert.equal(deployment.status, 201, JSON.stringify(deployment.body));
+    deploymentId = (deployment.body as { id: string }).id;
+  });
+  after(async () => {
+    await cp?.close();
+    await dispatcher?.stop();
+    await receiver?.close();
+    await model?.close();
+    await database?.close();
+    rmSync(dbDir, { recursive: true, force: true });
+  });
+
+  it('a global webhook gets run.started then run.completed, signed, with the output', async () => {
+    const created = await cp.request('POST', '/v1/webhooks', {
+      body: { url: receiver.url('/lifecycle'), events: ['run.started', 'run.completed'] },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { secret } = created.body as { secret: string };
+    model.push({ text: 'Webhooked.', delayMs: 300 });
+    const runId = await startAsync('hello');
+    const bodies = await waitFor(async () => {
+      const got = receivedFor('/lifecycle', secret, runId);
+      return got.length >= 2 && got;
+    });
+    assert.deepEqual(
+      bodies.map((b) => b.type),
+      ['run.started', 'run.completed'],
+    );
+    const [started, completed] = bodies;
+    assert.deepEqual(started?.data, { status: 'running', runId, deploymentId });
+    assert.equal(completed?.data.status, 'completed');
+    assert.equal(completed?.data.runId, runId);
+    assert.equal(completed?.data.deploymentId, deploymentId);
+    assert.equal(completed?.data.output?.text, 'Webhooked.');
+    assert.deepEqual(completed?.data.output, (await cp.store.runs.require(runId)).output);
+    // Each delivery has its own webhook-id (the receivers' idempotency key).
+    const ids = receiver.received
+      .filter((r) => r.path === '/lifecycle')
+      .map((r) => r.headers['webhook-id']);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('a cancelled run delivers run.cancelled to a subscriber of it', async () => {
+    const hook = await cp.store.webhooks.create({
+      url: receiver.url('/cancelled'),
+      events: ['run.cancelled'],
+      deploymentId,
+    });
+    model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 60' } }] });
+    const runId = await startAsync('wait');
+    await waitFor(async () =>
+      (await cp.store.events.listSince(runId)).some((e) => e.type === 'tool_call'),
+    );
+    const cancelled = await cp.request('POST', `/v1/runs/${runId}/cancel`);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    const [body] = await waitFor(async () => {
+      const got = receivedFor('/cancelled', hook.secret, runId);
+      return got.length >= 1 && got;
+    });
+    assert.equal(body?.type, 'run.cancelled');
+    assert.deepEqual(body?.data, { status: 'cancelled', runId, deploymentId });
+    // Only what it subscribed to.
+    assert.equal(receivedFor('/cancelled', hook.secret, runId).length, 1);
+  });
+});
