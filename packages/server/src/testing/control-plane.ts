@@ -102,3 +102,33 @@ export async function startControlPlane(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/**
+ * Creates a runtime whose model is the scripted test model at `modelUrl`, and a deployment of it
+ * on `debian-13` under `slug`, through the HTTP API. Returns the deployment's id.
+ */
+export async function deployScriptedAgent(
+  cp: ControlPlane,
+  modelUrl: string,
+  slug: string,
+  systemPrompt = 'You are a test agent.',
+): Promise<string> {
+  const runtime = await cp.request('POST', '/v1/runtimes', {
+    body: {
+      slug,
+      model: { provider: 'custom', endpoint: `${modelUrl}/v1`, model: 'scripted' },
+      systemPrompt,
+      tools: ['bash'],
+    },
+  });
+  if (runtime.status !== 201) throw new Error(`runtime: ${JSON.stringify(runtime.body)}`);
+  const deployment = await cp.request('POST', '/v1/deployments', {
+    body: {
+      api_slug: slug,
+      runtime_id: (runtime.body as { id: string }).id,
+      template: 'debian-13',
+    },
+  });
+  if (deployment.status !== 201) throw new Error(`deployment: ${JSON.stringify(deployment.body)}`);
+  return (deployment.body as { id: string }).id;
+}

@@ -7,7 +7,11 @@ import { TestModelServer } from '@runtools/agent/testing';
 import { verifyWebhook } from '@runtools/sdk';
 import { type Database, openDatabase } from '../db/database.ts';
 import { createStore } from '../store/store.ts';
-import { type ControlPlane, startControlPlane } from '../testing/control-plane.ts';
+import {
+  type ControlPlane,
+  deployScriptedAgent,
+  startControlPlane,
+} from '../testing/control-plane.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.ts';
 import { WebhookDispatcher } from './webhook-dispatcher.ts';
 
@@ -56,24 +60,7 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     dispatcher = new WebhookDispatcher({ store: createStore(database), pollIntervalMs: 50 });
     dispatcher.start();
     cp = await startControlPlane(database, { webhooks: dispatcher });
-    const runtime = await cp.request('POST', '/v1/runtimes', {
-      body: {
-        slug: 'hooked',
-        model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
-        systemPrompt: 'You answer.',
-        tools: ['bash'],
-      },
-    });
-    assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
-    const deployment = await cp.request('POST', '/v1/deployments', {
-      body: {
-        api_slug: 'hooked',
-        runtime_id: (runtime.body as { id: string }).id,
-        template: 'debian-13',
-      },
-    });
-    assert.equal(deployment.status, 201, JSON.stringify(deployment.body));
-    deploymentId = (deployment.body as { id: string }).id;
+    deploymentId = await deployScriptedAgent(cp, model.url, 'hooked', 'You answer.');
   });
   after(async () => {
     await cp?.close();

@@ -7,7 +7,11 @@ import { TestModelServer } from '@runtools/agent/testing';
 import type { RunEvent } from '@runtools/sdk';
 import WebSocket from 'ws';
 import { type Database, openDatabase } from '../../db/database.ts';
-import { type ControlPlane, startControlPlane } from '../../testing/control-plane.ts';
+import {
+  type ControlPlane,
+  deployScriptedAgent,
+  startControlPlane,
+} from '../../testing/control-plane.ts';
 import { requestJson, testBootstrapKey } from '../../testing/test-server.ts';
 import { createApp } from '../create-app.ts';
 import { silentLogger } from '../logger.ts';
@@ -145,23 +149,7 @@ describe('run API: POST /v1/run, SSE, WebSocket, run controls (sqlite, real sand
     model = await TestModelServer.start();
     cp = await startControlPlane(database, { app: { runWaitMs: 30_000 } });
     wsUrl = cp.url.replace(/^http/, 'ws');
-    const runtime = await cp.request('POST', '/v1/runtimes', {
-      body: {
-        slug: 'writer',
-        model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
-        systemPrompt: 'You write files.',
-        tools: ['bash'],
-      },
-    });
-    assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
-    const deployment = await cp.request('POST', '/v1/deployments', {
-      body: {
-        api_slug: 'writer',
-        runtime_id: (runtime.body as { id: string }).id,
-        template: 'debian-13',
-      },
-    });
-    assert.equal(deployment.status, 201, JSON.stringify(deployment.body));
+    await deployScriptedAgent(cp, model.url, 'writer', 'You write files.');
   });
   after(async () => {
     await cp?.close();
