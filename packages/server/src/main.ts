@@ -11,6 +11,7 @@
  * - `RUNTOOLS_DATA_DIR`: the database (SQLite) and sandboxes (default `.runtools`).
  * - `RUNTOOLS_TEMPLATES_DIR`: built templates (default `<data dir>/templates`).
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1).
+ * - `RUNTOOLS_DOMAIN`: sandbox ports are served at `{port}-{sandboxId}.{domain}` (optional).
  * - `RUNTOOLS_RUN_LEASE_MS`: how long a run claim lasts without a heartbeat (default 30000).
  * - `RUNTOOLS_WORKER_CONCURRENCY`: runs executed at once (default 4).
  * - `RUNTOOLS_DRAIN_GRACE_MS`: how long a drain waits for tool calls in flight (default 10000).
@@ -49,6 +50,10 @@ const configSchema = z.object({
   RUNTOOLS_TEMPLATES_DIR: z.string().min(1).optional(),
   PORT: integer(0, 65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  RUNTOOLS_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, 'must be a host name such as sandboxes.example.com')
+    .optional(),
   RUNTOOLS_RUN_LEASE_MS: integer(500, 3_600_000).default(30_000),
   RUNTOOLS_WORKER_CONCURRENCY: integer(1, 1024).default(4),
   RUNTOOLS_DRAIN_GRACE_MS: integer(0, 3_600_000).default(10_000),
@@ -135,6 +140,8 @@ async function main(): Promise<void> {
     store,
     worker,
     hub,
+    engine,
+    ...(config.RUNTOOLS_DOMAIN ? { domain: config.RUNTOOLS_DOMAIN } : {}),
     bootstrapKey: config.RUNTOOLS_API_KEY,
     acceptingRuns: () => !draining,
   });

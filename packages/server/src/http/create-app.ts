@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { SandboxEngine } from '@runtools/sandbox';
 import { bodyLimit } from 'hono/body-limit';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
@@ -45,6 +46,16 @@ export interface AppOptions {
    * returns false (the server is draining) they answer 503 `server_shutting_down`. Default: yes.
    */
   acceptingRuns?: () => boolean;
+  /**
+   * The sandbox engine of this process: serves `/v1/sandboxes` (and their ports) and builds
+   * `/v1/templates`. Without one, those routes answer 503 `sandboxes_unavailable`.
+   */
+  engine?: SandboxEngine;
+  /**
+   * The domain under which `{port}-{sandboxId}.{domain}` host names reach sandbox ports
+   * (RUNTOOLS_DOMAIN); without one only `/v1/sandboxes/{id}/ports/{port}/…` does.
+   */
+  domain?: string;
 }
 
 export const openApiPath = '/v1/openapi.json';
