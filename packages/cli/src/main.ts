@@ -1,0 +1,19 @@
+import { RunToolsError } from '@runtools/sdk';
+import { createProgram, exitCodes, runProgram } from './program.ts';
+
+/** Every `runtools` subcommand, in the order `--help` lists them. */
+const commands = () => [];
+
+/** Runs `runtools ARGS…`; returns the exit code. Errors with a code are printed, not thrown. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    return await runProgram(createProgram(commands()), args);
+  } catch (error) {
+    if (error instanceof RunToolsError) {
+      process.stderr.write(`error [${error.code}]: ${error.message}\n`);
+      return exitCodes.failure;
+    }
+    process.stderr.write(`error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return exitCodes.failure;
+  }
+}
