@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { run } from '../drivers/oci/command.ts';
@@ -345,8 +345,11 @@ export class TemplateStore {
 
   private async setCurrent(slug: string, version: string): Promise<void> {
     const file = join(this.dir, slug, 'current');
-    await writeFile(`${file}.tmp`, version);
-    await rename(`${file}.tmp`, file);
+    // Several engines (server processes) may share a templates dir and set the same pointer at
+    // once: each writes its own temporary file, and the renames replace the pointer atomically.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, version);
+    await rename(tmp, file);
   }
 }
 

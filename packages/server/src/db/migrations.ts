@@ -132,6 +132,15 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * A pause or cancel asked of a run that another server process executes: that worker polls for
+   * requests on the runs it holds.
+   */
+  '0003_run_control_requests': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('runs').addColumn('control_request', 'text').execute();
+    },
+  },
 };
 
 /**

@@ -39,6 +39,8 @@ export interface RunsTable {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** `pause` or `cancel` asked of the worker holding the run (cleared when it leaves running). */
+  control_request: string | null;
 }
 
 export interface RunEventsTable {

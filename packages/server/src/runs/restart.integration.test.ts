@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
@@ -9,16 +9,8 @@ import type { RunEvent } from '@runtools/sdk';
 import { openDatabase } from '../db/database.ts';
 import { createStore } from '../store/store.ts';
 import { defaultTemplatesDir } from '../testing/control-plane.ts';
+import { type ServerProcess, startServerProcess } from '../testing/server-process.ts';
 import { requestJson, testBootstrapKey } from '../testing/test-server.ts';
-
-const MAIN = resolve(import.meta.dirname, '../main.ts');
-
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  log: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -96,38 +88,10 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
       HOST: '127.0.0.1',
     };
     delete env.DATABASE_URL;
-    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    const log: string[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-      child.once('exit', (code, signal) => {
-        children.delete(child);
-        r({ code, signal });
-      }),
-    );
-    const url = await new Promise<string>((resolveUrl, reject) => {
-      let buffer = '';
-      const onData = (chunk: Buffer) => {
-        buffer += chunk.toString();
-        for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          log.push(line);
-          try {
-            const entry = JSON.parse(line) as { msg?: string; url?: string };
-            if (entry.msg === 'runtools server ready' && entry.url) resolveUrl(entry.url);
-          } catch {
-            // not a log line
-          }
-        }
-      };
-      child.stderr?.on('data', onData);
-      child.stdout?.on('data', (c: Buffer) => log.push(c.toString()));
-      void exited.then(({ code, signal }) =>
-        reject(new Error(`main.ts exited (${code ?? signal}) before ready:\n${log.join('\n')}`)),
-      );
-    });
-    return { child, url, log, exited };
+    const started = await startServerProcess(env);
+    children.add(started.child);
+    void started.exited.then(() => children.delete(started.child));
+    return started;
   }
 
   const api = (method: string, path: string, body?: unknown) =>

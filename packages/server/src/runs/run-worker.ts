@@ -44,6 +44,7 @@ export class RunWorker {
   private running = false;
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
+  private controlsCheckedAt = 0;
 
   constructor(options: RunWorkerOptions) {
     this.opts = { leaseMs: 30_000, pollMs: 200, concurrency: 4, ...options };
@@ -116,6 +117,7 @@ export class RunWorker {
 
   private async claimLoop(): Promise<void> {
     while (this.running) {
+      await this.applyControlRequests();
       let claimed: Run | undefined;
       if (this.active.size < this.opts.concurrency) {
         claimed = await this.opts.store.runs
@@ -134,6 +136,22 @@ export class RunWorker {
         };
       });
       this.wakeUp = null;
+    }
+  }
+
+  /**
+   * Pauses and cancels asked through another server process (the API of this one calls
+   * `pause`/`cancel` directly) arrive as requests on the run's row; at most one query per poll.
+   */
+  private async applyControlRequests(): Promise<void> {
+    if (this.active.size === 0 || Date.now() - this.controlsCheckedAt < this.opts.pollMs) return;
+    this.controlsCheckedAt = Date.now();
+    const requests = await this.opts.store.runs.pendingControls(this.opts.workerId).catch(() => []);
+    for (const { id, action } of requests) {
+      const a = this.active.get(id);
+      if (a === undefined || a.stopping === action || a.stopping === 'cancel') continue;
+      if (action === 'cancel') this.cancel(id);
+      else this.pause(id);
     }
   }
 

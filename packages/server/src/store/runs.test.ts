@@ -103,7 +103,8 @@ describeEachDatabase('runs', ({ dialect, open, openAgain }) => {
       code: 'run_claim_lost',
     });
     const done = await store.runs.transition(run.id, 'completed', { worker: 'w1' });
-    assert.equal(done.claimedBy, null);
+    assert.equal(done.claimedBy, 'w1', 'a finished run records who ran it');
+    assert.equal(done.leaseExpiresAt, null);
   });
 
   it('lists newest first with filters and cursor pagination', async () => {

@@ -46,6 +46,7 @@ export interface Run {
   lastSeq: number;
   /** How many times a worker has claimed the run; more than 1 means it was resumed or reclaimed. */
   attempts: number;
+  /** The worker holding the run; for a finished run, the one that ran it last. */
   claimedBy: string | null;
   claimedAt: string | null;
   leaseExpiresAt: string | null;
@@ -78,6 +79,9 @@ export interface TransitionOptions {
    */
   from?: readonly RunStatus[];
 }
+
+/** What a control request asks of the worker executing a run. */
+export type ControlRequest = 'pause' | 'cancel';
 
 export interface ClaimOptions {
   /** How long the claim lasts without a `heartbeat`; after it, another worker may reclaim. */
@@ -116,6 +120,7 @@ export class RunRepository {
       created_at: nowIso(),
       started_at: null,
       finished_at: null,
+      control_request: null,
     };
     await this.#db.insertInto('runs').values(row).execute();
     return toRun(row);
@@ -173,7 +178,9 @@ export class RunRepository {
         status: to,
         ...(to === 'running' ? { started_at: eb.fn.coalesce('started_at', eb.val(now)) } : {}),
         ...(terminal.includes(to) ? { finished_at: now } : {}),
-        ...(unclaimed.includes(to) ? { claimed_by: null, lease_expires_at: null } : {}),
+        // A finished run keeps the worker that ran it last (`claimed_by`), for the record.
+        ...(unclaimed.includes(to) ? { lease_expires_at: null, control_request: null } : {}),
+        ...(to === 'queued' || to === 'paused' ? { claimed_by: null } : {}),
         ...(options.output !== undefined ? { output: JSON.stringify(options.output) } : {}),
         ...(options.error !== undefined
           ? { error_code: options.error.code, error_message: options.error.message }
@@ -271,6 +278,43 @@ export class RunRepository {
       .returningAll()
       .executeTakeFirst();
     return row === undefined ? undefined : toRun(row);
+  }
+
+  /**
+   * Asks the worker holding a running run (in this or another process) to pause or cancel it.
+   * A cancel replaces a pending pause; a pause never replaces a cancel. False when the run is not
+   * running any more (re-read it to see what it became).
+   */
+  async requestControl(id: string, action: ControlRequest): Promise<boolean> {
+    let query = this.#db
+      .updateTable('runs')
+      .set({ control_request: action })
+      .where('id', '=', id)
+      .where('status', '=', 'running');
+    if (action === 'pause') {
+      query = query.where((eb) =>
+        eb.or([eb('control_request', 'is', null), eb('control_request', '=', 'pause')]),
+      );
+      const result = await query.executeTakeFirst();
+      if (result.numUpdatedRows > 0n) return true;
+      // Already asked to cancel: the pause is moot but the run is still being stopped.
+      const current = await this.require(id);
+      return current.status === 'running';
+    }
+    const result = await query.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Pause/cancel requests pending on the runs `worker` holds. */
+  async pendingControls(worker: string): Promise<Array<{ id: string; action: ControlRequest }>> {
+    const rows = await this.#db
+      .selectFrom('runs')
+      .select(['id', 'control_request'])
+      .where('claimed_by', '=', worker)
+      .where('status', '=', 'running')
+      .where('control_request', 'is not', null)
+      .execute();
+    return rows.map((r) => ({ id: r.id, action: r.control_request as ControlRequest }));
   }
 
   /** Extends `worker`'s lease on a running run; false when the claim was lost (stop working on it). */

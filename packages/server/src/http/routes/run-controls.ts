@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import type { Run } from '../../store/runs.ts';
@@ -14,9 +13,6 @@ import { runSchema, runToJson } from './runs.ts';
 
 /** How long a control waits for the worker to stop a run before answering with its state. */
 const stopWaitMs = 15_000;
-/** A run just claimed is `running` a moment before the worker holds it: retry this often. */
-const claimRetries = 20;
-const claimRetryMs = 50;
 
 function control(action: 'cancel' | 'pause' | 'resume', summary: string) {
   return createRoute({
@@ -47,13 +43,13 @@ function isRunState(error: unknown): boolean {
 
 async function cancelRun(services: RunServices, id: string): Promise<Run> {
   const { store, worker } = services;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const run = await store.runs.require(id);
     if (run.status === 'cancelled') return run;
     if (run.status === 'running') {
-      if (worker?.cancel(id)) return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
-      if (attempt >= claimRetries) throw runStateError(run, 'cancelled', 'another server runs it');
-      await sleep(claimRetryMs);
+      // The worker of this process, or (through the run's row) the one of another process.
+      if (worker?.cancel(id) || (await store.runs.requestControl(id, 'cancel')))
+        return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
       continue;
     }
     if (run.status !== 'queued' && run.status !== 'paused') throw runStateError(run, 'cancelled');
@@ -72,13 +68,12 @@ async function cancelRun(services: RunServices, id: string): Promise<Run> {
 
 async function pauseRun(services: RunServices, id: string): Promise<Run> {
   const { store, worker } = services;
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const run = await store.runs.require(id);
     if (run.status === 'paused') return run;
     if (run.status !== 'running') throw runStateError(run, 'paused');
-    if (worker?.pause(id)) return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
-    if (attempt >= claimRetries) throw runStateError(run, 'paused', 'another server runs it');
-    await sleep(claimRetryMs);
+    if (worker?.pause(id) || (await store.runs.requestControl(id, 'pause')))
+      return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
   }
 }
 

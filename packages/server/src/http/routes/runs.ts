@@ -17,6 +17,8 @@ export const runSchema = z
     /** Seq of the run's last event: where a stream subscriber is up to. */
     last_seq: z.number().int(),
     attempts: z.number().int(),
+    /** The server worker holding the run, or (once finished) the one that ran it last. */
+    worker: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -34,6 +36,7 @@ export function runToJson(run: Run): z.infer<typeof runSchema> {
     error: run.error,
     last_seq: run.lastSeq,
     attempts: run.attempts,
+    worker: run.claimedBy,
     created_at: run.createdAt,
     started_at: run.startedAt,
     finished_at: run.finishedAt,
