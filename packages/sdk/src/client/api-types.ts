@@ -101,6 +101,8 @@ export interface Run {
   /** Seq of the run's last event. */
   last_seq: number;
   attempts: number;
+  /** The server worker holding the run, or (once finished) the one that ran it last. */
+  worker: string | null;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
