@@ -15,6 +15,8 @@
  * - `RUNTOOLS_RUN_LEASE_MS`: how long a run claim lasts without a heartbeat (default 30000).
  * - `RUNTOOLS_WORKER_CONCURRENCY`: runs executed at once (default 4).
  * - `RUNTOOLS_DRAIN_GRACE_MS`: how long a drain waits for tool calls in flight (default 10000).
+ * - `RUNTOOLS_WARM_POOL`: sandboxes kept booted per template, e.g. `debian-13:2,nodejs-20:1`.
+ * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
  */
 import { randomUUID } from 'node:crypto';
@@ -57,6 +59,25 @@ const configSchema = z.object({
   RUNTOOLS_RUN_LEASE_MS: integer(500, 3_600_000).default(30_000),
   RUNTOOLS_WORKER_CONCURRENCY: integer(1, 1024).default(4),
   RUNTOOLS_DRAIN_GRACE_MS: integer(0, 3_600_000).default(10_000),
+  RUNTOOLS_WARM_POOL: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9-]*:\d+(,[a-z0-9][a-z0-9-]*:\d+)*$/,
+      'must look like debian-13:2,nodejs-20:1',
+    )
+    .transform((v) =>
+      Object.fromEntries(v.split(',').map((p) => [p.split(':')[0], Number(p.split(':')[1])])),
+    )
+    .optional(),
+  RUNTOOLS_RATE_LIMIT: z
+    .string()
+    .regex(/^(off|\d+\/\d+)$/, 'must be "off" or BURST/PER_SECOND such as 100/20')
+    .transform((v) =>
+      v === 'off'
+        ? (false as const)
+        : { burst: Number(v.split('/')[0]), perSecond: Number(v.split('/')[1]) },
+    )
+    .optional(),
 });
 
 export type ServerConfig = z.output<typeof configSchema> & {
@@ -107,6 +128,7 @@ async function main(): Promise<void> {
       ? { templatesDir: resolve(config.RUNTOOLS_TEMPLATES_DIR) }
       : {}),
     onEvent: (event) => jsonLogger.info({ ...event }, `sandbox engine: ${event.type}`),
+    ...(config.RUNTOOLS_WARM_POOL ? { pool: config.RUNTOOLS_WARM_POOL } : {}),
   });
   // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.
   for (const sandbox of engine.list()) {
@@ -143,6 +165,7 @@ async function main(): Promise<void> {
     engine,
     ...(config.RUNTOOLS_DOMAIN ? { domain: config.RUNTOOLS_DOMAIN } : {}),
     bootstrapKey: config.RUNTOOLS_API_KEY,
+    ...(config.RUNTOOLS_RATE_LIMIT !== undefined ? { rateLimit: config.RUNTOOLS_RATE_LIMIT } : {}),
     acceptingRuns: () => !draining,
   });
   const server = await serve({ app, port: config.PORT, host: config.HOST });
