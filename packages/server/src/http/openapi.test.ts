@@ -39,6 +39,8 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'POST /v1/runs/{id}/cancel',
       'POST /v1/runs/{id}/pause',
       'POST /v1/runs/{id}/resume',
+      'GET /v1/run/{slug}/stream',
+      'GET /v1/runs/{id}/stream',
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }

@@ -37,6 +37,7 @@ const errorDescriptions = {
   409: 'Conflicts with the current state (`*_taken`, `*_in_use`, `*_state`).',
   413: 'Body larger than the limit (`payload_too_large`).',
   415: 'Body is not JSON (`unsupported_media_type`).',
+  426: 'A WebSocket endpoint called without the upgrade (`upgrade_required`).',
   429: 'Rate limit exceeded (`rate_limited`); see Retry-After.',
 } as const;
 

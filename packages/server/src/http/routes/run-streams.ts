@@ -7,7 +7,7 @@ import { runEventStream } from '../../runs/run-event-stream.ts';
 import type { AppEnv } from '../app-env.ts';
 import { idSchema } from '../common-schemas.ts';
 import { errorBody, validationError } from '../errors.ts';
-import { newRouter } from '../router.ts';
+import { errorResponses, newRouter } from '../router.ts';
 import { type RunServices, startRun } from '../run-services.ts';
 import { runRequestSchema, slugParamSchema } from './run-deployment.ts';
 import { seqSchema } from './run-events.ts';
@@ -71,7 +71,9 @@ function failed(ws: WSContext, error: unknown): void {
  * events after SEQ, then the live ones. A bad first message gets the error body and close 1008.
  */
 export function runStreamRoutes(services: RunServices) {
-  return newRouter()
+  const router = newRouter();
+  documentWebSockets(router);
+  return router
     .get('/run/:slug/stream', async (c, next) => {
       const params = slugParamSchema.safeParse(c.req.param());
       if (!params.success) throw validationError(params.error, 'path');
@@ -125,4 +127,42 @@ export function runStreamRoutes(services: RunServices) {
       };
       return upgradeWebSocket(() => events)(c as Context<AppEnv>, next);
     });
+}
+
+/**
+ * OpenAPI has no WebSocket operations: both streams are documented as the GET that upgrades, with
+ * the message protocol in the description.
+ */
+function documentWebSockets(router: ReturnType<typeof newRouter>): void {
+  const upgrade = {
+    101: { description: 'Switching to the WebSocket protocol; messages are JSON text frames.' },
+    ...errorResponses(400, 401, 404, 426),
+  };
+  router.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/run/{slug}/stream',
+    summary: 'WebSocket: start a run of a deployment and receive its events live',
+    description:
+      'Send the `POST /v1/run/{slug}` body (`{"input": …}`) as the first message. The server ' +
+      'answers `{"type":"run","runId","status"}`, then every event of the run (`thinking`, ' +
+      '`text`, `tool_call`, `tool_result`, `step`, `complete`, `error`, `status`) as JSON with ' +
+      'its `seq`, and closes with 1000 after the terminal status. A bad first message gets the ' +
+      'error body and close 1008. Reconnect with `/v1/runs/{id}/stream?after=SEQ`. Browsers, ' +
+      'which cannot set headers, may authenticate with `?token=KEY`.',
+    request: { params: slugParamSchema },
+    responses: upgrade,
+  });
+  router.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/runs/{id}/stream',
+    summary: 'WebSocket: the events of a run after `after` (a reconnect), then the live ones',
+    description:
+      'Every event with a seq above `after` (default 0), each exactly once and in order, then ' +
+      'the live ones; closes with 1000 after the terminal status.',
+    request: {
+      params: z.object({ id: idSchema }),
+      query: z.object({ after: seqSchema.optional() }),
+    },
+    responses: upgrade,
+  });
 }
