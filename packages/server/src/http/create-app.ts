@@ -13,6 +13,7 @@ import { notFoundHandler } from './not-found.ts';
 import { defaultRateLimit, type RateLimitOptions, rateLimit } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { runControlRoutes } from './routes/run-controls.ts';
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.notFound(notFoundHandler(() => app.routes));
 
   app.route('/', healthRoutes());
+  app.route('/', dashboardRoutes());
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
