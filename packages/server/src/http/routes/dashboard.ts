@@ -7,9 +7,8 @@ import { Hono } from 'hono';
  */
 export function dashboardRoutes(): Hono {
   const app = new Hono();
-  const page = (c: { html: (body: string) => Response }) => c.html(html);
-  app.get('/', page);
-  app.get('/dashboard', page);
+  app.get('/', (c) => c.html(html));
+  app.get('/dashboard', (c) => c.html(html));
   return app;
 }
 
