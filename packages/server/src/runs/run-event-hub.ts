@@ -11,6 +11,8 @@ export interface RunEventHubOptions {
   store?: Pick<Store, 'runs'> | undefined;
   /** Where a failed enqueue is reported (default: dropped). */
   onWebhookError?: ((error: unknown, runId: string) => void) | undefined;
+  /** Called for every event published here, e.g. to tell other server processes (PgEventRelay). */
+  onPublish?: ((runId: string, event: RunEvent) => void) | undefined;
 }
 
 /**
@@ -42,6 +44,15 @@ export class RunEventHub {
     if (event.type === 'status' && this.#options.webhooks !== undefined) {
       this.#queueWebhook(runId, event.status, event.reason);
     }
+    this.#options.onPublish?.(runId, event);
+    this.deliver(runId, event);
+  }
+
+  /**
+   * Hands `event` to the run's subscribers only: for events another process stored and published
+   * (its webhooks are its own).
+   */
+  deliver(runId: string, event: RunEvent): void {
     const listeners = this.#listeners.get(runId);
     if (listeners === undefined) return;
     for (const listener of [...listeners]) {
@@ -51,6 +62,11 @@ export class RunEventHub {
         // A subscriber's failure is its own.
       }
     }
+  }
+
+  /** Whether anyone in this process streams the run. */
+  hasSubscribers(runId: string): boolean {
+    return this.#listeners.has(runId);
   }
 
   /** Listens to a run's events from now on; returns the unsubscribe function. */
