@@ -1,7 +1,7 @@
 /**
- * The RunTools server process: reads its configuration from the environment once, here, opens the
- * database, the sandbox engine, the run worker, the webhook dispatcher (run status changes become
- * webhook deliveries) and the HTTP API, and serves until SIGTERM/SIGINT,
+ * The RunTools server process: reads its configuration from the environment once, here, starts the
+ * server (`startServer`: the database, the sandbox engine, the run worker, the webhook dispatcher
+ * and the HTTP API) and serves until SIGTERM/SIGINT,
  * which drains (no new runs; runs in flight finish their current tool call and go back to the
  * queue from their checkpoint) and exits 0.
  *
@@ -19,21 +19,9 @@
  * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
  */
-import { randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SandboxEngine } from '@runtools/sandbox';
 import { z } from 'zod';
-import { type DatabaseConfig, openDatabase } from './db/database.ts';
-import { createApp } from './http/create-app.ts';
 import { jsonLogger } from './http/logger.ts';
-import { serve } from './http/serve.ts';
-import { RunEventHub } from './runs/run-event-hub.ts';
-import { RunWorker } from './runs/run-worker.ts';
-import { createStore } from './store/store.ts';
-import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { startServer } from './server.ts';
 
 const integer = (min: number, max: number) =>
   z
@@ -111,71 +99,26 @@ async function main(): Promise<void> {
     jsonLogger.error({ error: (error as Error).message }, 'invalid configuration');
     process.exit(1);
   }
-  const dataDir = resolve(config.RUNTOOLS_DATA_DIR);
-  // The sandboxes live under it: their mapped users must be able to traverse it (as the engine
-  // does for its own directory).
-  mkdirSync(dataDir, { recursive: true });
-  const mode = statSync(dataDir).mode;
-  if (!(mode & 0o001)) chmodSync(dataDir, (mode & 0o7777) | 0o711);
-  const databaseConfig: DatabaseConfig = config.DATABASE_URL
-    ? { kind: 'postgres', url: config.DATABASE_URL }
-    : { kind: 'sqlite', dataDir };
-  const database = await openDatabase(databaseConfig);
-  const store = createStore(database);
-  const engine = await SandboxEngine.open({
-    dataDir: resolve(dataDir, 'engine'),
-    ...(config.RUNTOOLS_TEMPLATES_DIR
-      ? { templatesDir: resolve(config.RUNTOOLS_TEMPLATES_DIR) }
-      : {}),
-    onEvent: (event) => jsonLogger.info({ ...event }, `sandbox engine: ${event.type}`),
-    ...(config.RUNTOOLS_WARM_POOL ? { pool: config.RUNTOOLS_WARM_POOL } : {}),
-  });
-  // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.
-  for (const sandbox of engine.list()) {
-    if (sandbox.metadata.runId === undefined) continue;
-    await engine.delete(sandbox.id).catch((error: unknown) => {
-      jsonLogger.error({ sandboxId: sandbox.id, error }, 'could not delete a stale run sandbox');
-    });
-  }
-  // Run status changes become signed webhook deliveries, sent by this process's dispatcher.
-  const webhooks = new WebhookDispatcher({
-    store,
-    logger: { error: (fields, message) => jsonLogger.error(fields, message) },
-  });
-  const hub = new RunEventHub({
-    webhooks,
-    store,
-    onWebhookError: (error, runId) =>
-      jsonLogger.error({ runId, error }, 'could not enqueue a run webhook'),
-  });
-  const worker = new RunWorker({
-    store,
-    engine,
-    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+  const server = await startServer({
+    dataDir: config.RUNTOOLS_DATA_DIR,
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    ...(config.RUNTOOLS_TEMPLATES_DIR ? { templatesDir: config.RUNTOOLS_TEMPLATES_DIR } : {}),
+    port: config.PORT,
+    host: config.HOST,
+    ...(config.RUNTOOLS_API_KEY ? { apiKey: config.RUNTOOLS_API_KEY } : {}),
+    ...(config.RUNTOOLS_DOMAIN ? { domain: config.RUNTOOLS_DOMAIN } : {}),
     leaseMs: config.RUNTOOLS_RUN_LEASE_MS,
     concurrency: config.RUNTOOLS_WORKER_CONCURRENCY,
-    env: config.modelEnv,
-    onEvent: (runId, event) => hub.publish(runId, event),
-  });
-  let draining = false;
-  const app = createApp({
-    store,
-    worker,
-    hub,
-    engine,
-    ...(config.RUNTOOLS_DOMAIN ? { domain: config.RUNTOOLS_DOMAIN } : {}),
-    bootstrapKey: config.RUNTOOLS_API_KEY,
+    drainGraceMs: config.RUNTOOLS_DRAIN_GRACE_MS,
+    ...(config.RUNTOOLS_WARM_POOL ? { warmPool: config.RUNTOOLS_WARM_POOL } : {}),
     ...(config.RUNTOOLS_RATE_LIMIT !== undefined ? { rateLimit: config.RUNTOOLS_RATE_LIMIT } : {}),
-    acceptingRuns: () => !draining,
+    modelEnv: config.modelEnv,
   });
-  const server = await serve({ app, port: config.PORT, host: config.HOST });
-  worker.start();
-  webhooks.start();
   jsonLogger.info(
     {
       url: server.url,
-      database: databaseConfig.kind,
-      dataDir,
+      database: server.databaseKind,
+      dataDir: server.dataDir,
       pid: process.pid,
     },
     'runtools server ready',
@@ -187,17 +130,9 @@ async function main(): Promise<void> {
     stopping = true;
     void (async () => {
       jsonLogger.info({ signal }, 'draining');
-      draining = true;
       let code = 0;
       try {
-        await worker.stop({ drain: true, graceMs: config.RUNTOOLS_DRAIN_GRACE_MS });
-        // Streams of runs still queued would keep the server open: don't wait for them long.
-        await Promise.race([server.close(), sleep(2000)]);
-        // Deliveries not sent yet stay in the database for the next start.
-        await hub.webhooksIdle();
-        await webhooks.stop();
-        await engine.close();
-        await database.close();
+        await server.stop({ drain: true });
       } catch (error) {
         jsonLogger.error({ error }, 'shutdown failed');
         code = 1;

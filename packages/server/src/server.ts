@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SandboxEngine } from '@runtools/sandbox';
+import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
+import { createApp } from './http/create-app.ts';
+import { jsonLogger, type Logger } from './http/logger.ts';
+import type { RateLimitOptions } from './http/rate-limit.ts';
+import { serve } from './http/serve.ts';
+import { RunEventHub } from './runs/run-event-hub.ts';
+import { RunWorker } from './runs/run-worker.ts';
+import { createStore, type Store } from './store/store.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+
+export interface StartServerOptions {
+  /** The SQLite database (without `databaseUrl`) and, by default, the sandboxes. */
+  dataDir: string;
+  /** PostgreSQL (`postgres://…`) instead of SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Sandboxes, volumes and engine state (default `<dataDir>/engine`). */
+  engineDataDir?: string;
+  /** Built templates, may be shared between servers (default `<engineDataDir>/templates`). */
+  templatesDir?: string;
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** A bootstrap API key (at least 16 characters) accepted besides stored keys. */
+  apiKey?: string;
+  /** Sandbox ports are served at `{port}-{sandboxId}.{domain}`. */
+  domain?: string;
+  /** How long a run claim lasts without a heartbeat (default 30 s). */
+  leaseMs?: number;
+  /** Runs executed at once (default 4). */
+  concurrency?: number;
+  /** How long a drain waits for tool calls in flight (default 10 s). */
+  drainGraceMs?: number;
+  /** Sandboxes kept booted per template, e.g. `{ 'debian-13': 2 }`. */
+  warmPool?: Record<string, number>;
+  /** Per-key rate limit; `false` turns it off. */
+  rateLimit?: RateLimitOptions | false;
+  /** Model provider keys and endpoints handed to the agent loop. */
+  modelEnv?: Record<string, string>;
+  /** Where logs go (default: JSON lines on stderr). */
+  logger?: Logger;
+}
+
+/** A server started by `startServer`: its parts, and `stop()`. */
+export interface RunningServer extends AsyncDisposable {
+  /** `http://HOST:PORT`, with the port actually bound. */
+  readonly url: string;
+  readonly apiKey: string | undefined;
+  readonly database: Database;
+  readonly databaseKind: DatabaseConfig['kind'];
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly engine: SandboxEngine;
+  readonly worker: RunWorker;
+  readonly hub: RunEventHub;
+  /**
+   * Stops the server: no new runs are taken; runs in flight go back to the queue from their last
+   * checkpoint (for the next start). With `drain` they first finish their current tool call
+   * (up to `drainGraceMs`); without it they are aborted at once. Idempotent.
+   */
+  stop(options?: { drain?: boolean }): Promise<void>;
+}
+
+/**
+ * Starts the whole RunTools server in this process: the database, the sandbox engine, the run
+ * worker, the webhook dispatcher and the HTTP API. `main.ts` calls it with the environment's
+ * configuration; `runtools dev` calls it for a project.
+ *
+ * ```ts
+ * await using server = await startServer({ dataDir: '.runtools', port: 0, apiKey });
+ * console.log(server.url);
+ * ```
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? jsonLogger;
+  const dataDir = resolve(options.dataDir);
+  // The sandboxes live under it by default: their mapped users must be able to traverse it (as the
+  // engine does for its own directory).
+  mkdirSync(dataDir, { recursive: true });
+  const mode = statSync(dataDir).mode;
+  if (!(mode & 0o001)) chmodSync(dataDir, (mode & 0o7777) | 0o711);
+  const databaseConfig: DatabaseConfig = options.databaseUrl
+    ? { kind: 'postgres', url: options.databaseUrl }
+    : { kind: 'sqlite', dataDir };
+  const database = await openDatabase(databaseConfig);
+  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  const undo = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  };
+  try {
+    const store = createStore(database);
+    const engine = await SandboxEngine.open({
+      dataDir: resolve(options.engineDataDir ?? resolve(dataDir, 'engine')),
+      ...(options.templatesDir ? { templatesDir: resolve(options.templatesDir) } : {}),
+      onEvent: (event) => logger.info({ ...event }, `sandbox engine: ${event.type}`),
+      ...(options.warmPool ? { pool: options.warmPool } : {}),
+    });
+    cleanup.push(() => engine.close());
+    // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.
+    for (const sandbox of engine.list()) {
+      if (sandbox.metadata.runId === undefined) continue;
+      await engine.delete(sandbox.id).catch((error: unknown) => {
+        logger.error({ sandboxId: sandbox.id, error }, 'could not delete a stale run sandbox');
+      });
+    }
+    // Run status changes become signed webhook deliveries, sent by this process's dispatcher.
+    const webhooks = new WebhookDispatcher({
+      store,
+      logger: { error: (fields, message) => logger.error(fields, message) },
+    });
+    const hub = new RunEventHub({
+      webhooks,
+      store,
+      onWebhookError: (error, runId) =>
+        logger.error({ runId, error }, 'could not enqueue a run webhook'),
+    });
+    const worker = new RunWorker({
+      store,
+      engine,
+      workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      env: options.modelEnv ?? {},
+      onEvent: (runId, event) => hub.publish(runId, event),
+    });
+    let draining = false;
+    const app = createApp({
+      store,
+      worker,
+      hub,
+      engine,
+      logger,
+      ...(options.domain ? { domain: options.domain } : {}),
+      bootstrapKey: options.apiKey,
+      ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      acceptingRuns: () => !draining,
+    });
+    const server = await serve({
+      app,
+      port: options.port ?? 3000,
+      host: options.host ?? '127.0.0.1',
+    });
+    worker.start();
+    webhooks.start();
+
+    let stopped: Promise<void> | undefined;
+    const stop = (stopOptions: { drain?: boolean } = {}): Promise<void> => {
+      stopped ??= (async () => {
+        draining = true;
+        // Without `drain` the runs in flight are aborted at once (a worker stop without a drain
+        // would wait for them to end); either way they go back to the queue.
+        await worker.stop({
+          drain: true,
+          graceMs: stopOptions.drain ? (options.drainGraceMs ?? 10_000) : 0,
+        });
+        // Streams of runs still queued would keep the server open: don't wait for them long.
+        await Promise.race([server.close(), sleep(2000)]);
+        // Deliveries not sent yet stay in the database for the next start.
+        await hub.webhooksIdle();
+        await webhooks.stop();
+        await engine.close();
+        await database.close();
+      })();
+      return stopped;
+    };
+    return {
+      url: server.url,
+      apiKey: options.apiKey,
+      database,
+      databaseKind: databaseConfig.kind,
+      dataDir,
+      store,
+      engine,
+      worker,
+      hub,
+      stop,
+      [Symbol.asyncDispose]: () => stop({ drain: true }),
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}
