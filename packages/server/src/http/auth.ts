@@ -18,10 +18,7 @@ const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  * same message whatever was wrong.
  */
 export function requireApiKey(options: AuthOptions): MiddlewareHandler<AppEnv> {
-  const bootstrap =
-    options.bootstrapKey === undefined || options.bootstrapKey === ''
-      ? undefined
-      : sha256(options.bootstrapKey);
+  const verify = apiKeyVerifier(options);
   return async (c, next) => {
     const match = bearer.exec(c.req.header('authorization') ?? '');
     // Browsers cannot set headers on a WebSocket: the handshake may carry the key as `?token=`.
@@ -31,17 +28,32 @@ export function requireApiKey(options: AuthOptions): MiddlewareHandler<AppEnv> {
     if (presented === undefined) {
       throw unauthorized('Send an API key as "Authorization: Bearer KEY".');
     }
+    const principal = await verify(presented);
+    if (principal === undefined) throw unauthorized('The API key is unknown or revoked.');
+    c.set('principal', principal);
+    c.set('principalId', principal.kind === 'bootstrap' ? 'bootstrap' : principal.apiKey.id);
+    return next();
+  };
+}
+
+/**
+ * The key check of `requireApiKey` on its own, for callers that find the key elsewhere (the
+ * sandbox port proxy also takes it from a cookie): the caller, or undefined for a bad key.
+ */
+export function apiKeyVerifier(
+  options: AuthOptions,
+): (presented: string) => Promise<AppEnv['Variables']['principal'] | undefined> {
+  const bootstrap =
+    options.bootstrapKey === undefined || options.bootstrapKey === ''
+      ? undefined
+      : sha256(options.bootstrapKey);
+  return async (presented) => {
     // Hashing first makes both sides 32 bytes, so the comparison's time says nothing of the key.
     if (bootstrap !== undefined && timingSafeEqual(sha256(presented), bootstrap)) {
-      c.set('principal', { kind: 'bootstrap' });
-      c.set('principalId', 'bootstrap');
-      return next();
+      return { kind: 'bootstrap' };
     }
     const apiKey = await options.apiKeys.verify(presented);
-    if (apiKey === undefined) throw unauthorized('The API key is unknown or revoked.');
-    c.set('principal', { kind: 'api_key', apiKey });
-    c.set('principalId', apiKey.id);
-    return next();
+    return apiKey === undefined ? undefined : { kind: 'api_key', apiKey };
   };
 }
 

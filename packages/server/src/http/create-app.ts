@@ -22,7 +22,11 @@ import { runEventRoutes } from './routes/run-events.ts';
 import { runStreamRoutes } from './routes/run-streams.ts';
 import { runRoutes } from './routes/runs.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
+import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
+import { sandboxFileRoutes } from './routes/sandbox-files.ts';
+import { sandboxRoutes } from './routes/sandboxes.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { sandboxProxy } from './sandbox-proxy.ts';
 
 export interface AppOptions {
   store: Store;
@@ -82,6 +86,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.onError((error, c) => handleError(error, c, logger));
   app.notFound(notFoundHandler(() => app.routes));
 
+  // Before everything else: `{port}-{id}.{domain}` hosts are the sandbox's, on every path.
+  const { engine, domain, bootstrapKey } = options;
+  app.use('*', sandboxProxy({ engine, domain, apiKeys: store.apiKeys, bootstrapKey }));
   app.route('/', healthRoutes());
   app.route('/', dashboardRoutes());
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
@@ -135,6 +142,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', apiKeyRoutes(store));
   app.route('/v1', webhookRoutes(store));
   app.route('/v1', runRoutes(store));
+  app.route('/v1', sandboxRoutes(engine));
+  app.route('/v1', sandboxExecRoutes(engine));
+  app.route('/v1', sandboxFileRoutes(engine));
   const services = {
     store,
     hub: options.hub ?? new RunEventHub(),

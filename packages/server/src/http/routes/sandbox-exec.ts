@@ -1,0 +1,169 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ExecOptions, ExecResult, SandboxEngine } from '@runtools/sandbox';
+import { RunToolsError } from '@runtools/sdk';
+import { streamSSE } from 'hono/streaming';
+import { textSchema } from '../common-schemas.ts';
+import { errorBody } from '../errors.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { sandboxIdParamSchema, unavailable, unavailableResponse } from './sandbox-schemas.ts';
+import { envSchema } from './sandboxes.ts';
+
+const argSchema = z
+  .string()
+  .max(128 * 1024)
+  .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
+
+const execSchema = z
+  .object({
+    /** A shell command (run by `/bin/sh -c`) or an argv array. */
+    command: z.union([textSchema(128 * 1024), z.array(argSchema).min(1).max(4096)]),
+    cwd: textSchema(4096).optional(),
+    /** Added to the sandbox's environment for this command. */
+    env: envSchema.optional(),
+    /** The command's process group is killed after this long; the result has `timedOut`. */
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3600 * 1000)
+      .optional(),
+    /** Start it and answer 202 with its pid at once, without waiting. */
+    background: z.boolean().optional(),
+    /** Written to the command's stdin, which is then closed. */
+    stdin: z
+      .string()
+      .max(512 * 1024)
+      .optional(),
+  })
+  .strict()
+  .openapi('ExecInput');
+
+const execResultSchema = z
+  .object({
+    exitCode: z.number(),
+    stdout: z.string(),
+    stderr: z.string(),
+    /** Killed by its `timeoutMs`. */
+    timedOut: z.boolean(),
+    /** The signal that killed it, e.g. `SIGKILL`. */
+    signal: z.string().optional(),
+    /** Output beyond 10 MiB per stream was dropped. */
+    truncated: z.boolean(),
+    pid: z.number(),
+    durationMs: z.number(),
+  })
+  .openapi('ExecResult');
+
+const exec = createRoute({
+  method: 'post',
+  path: '/sandboxes/{id}/exec',
+  summary: 'Run a command in a sandbox and wait for it (streamed as SSE on request)',
+  description:
+    'With `Accept: text/event-stream` the answer is Server-Sent Events: `stdout` and `stderr` ' +
+    'events whose data is `{"text": chunk}`, then one `exit` event with the result (or an ' +
+    '`error` event). Closing the stream kills the command.',
+  request: { params: sandboxIdParamSchema, body: jsonBody(execSchema) },
+  responses: {
+    200: {
+      description: 'The result (JSON), or the output as it comes (SSE).',
+      content: {
+        'application/json': { schema: execResultSchema },
+        'text/event-stream': { schema: z.string() },
+      },
+    },
+    202: jsonResponse(
+      z.object({ pid: z.number(), background: z.literal(true) }),
+      'Started in the background.',
+    ),
+    ...errorResponses(400, 404, 409, 413, 415),
+    ...unavailableResponse,
+  },
+});
+
+/** `POST /v1/sandboxes/{id}/exec`, as JSON or as Server-Sent Events. */
+export function sandboxExecRoutes(engine: SandboxEngine | undefined) {
+  return newRouter().openapi(exec, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    if (engine === undefined) return unavailable(c);
+    const sandbox = engine.get(id);
+    const options: ExecOptions = {
+      ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
+      ...(body.env !== undefined ? { env: body.env } : {}),
+      ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+      ...(body.stdin !== undefined ? { stdin: body.stdin } : {}),
+    };
+    if (body.background === true) {
+      const started = await sandbox.exec(body.command, { ...options, background: true });
+      return c.json({ pid: started.pid, background: true as const }, 202);
+    }
+    if (!wantsEventStream(c.req.header('accept'))) {
+      const aborted = new AbortController();
+      // A client that hangs up no longer waits for the command: kill it.
+      c.req.raw.signal.addEventListener('abort', () => aborted.abort(), { once: true });
+      return c.json(
+        toJson(await sandbox.exec(body.command, { ...options, signal: aborted.signal })),
+        200,
+      );
+    }
+    // Checked before the status line: a stopped or paused sandbox is still a plain 409.
+    if (sandbox.state !== 'running') {
+      throw new RunToolsError(
+        'sandbox_state',
+        `Cannot exec in sandbox ${id}: it is ${sandbox.state}.`,
+        {
+          details: { sandboxId: id, state: sandbox.state },
+        },
+      );
+    }
+    return streamSSE(
+      c,
+      async (stream) => {
+        const aborted = new AbortController();
+        stream.onAbort(() => aborted.abort());
+        // Chunks are written in order; the exit event waits for the ones before it.
+        let written = Promise.resolve();
+        const send = (event: string, data: unknown) => {
+          written = written.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
+        };
+        const result = await sandbox.exec(body.command, {
+          ...options,
+          signal: aborted.signal,
+          onStdout: (text) => send('stdout', { text }),
+          onStderr: (text) => send('stderr', { text }),
+        });
+        send('exit', toJson(result));
+        await written;
+      },
+      async (error, stream) => {
+        const known = RunToolsError.isInstance(error) && error.code !== 'internal_error';
+        await stream.writeSSE({
+          event: 'error',
+          data: JSON.stringify(
+            known
+              ? errorBody(error.code, error.message)
+              : errorBody('internal_error', 'The command failed.'),
+          ),
+        });
+      },
+    );
+  });
+}
+
+function wantsEventStream(accept: string | undefined): boolean {
+  return accept?.toLowerCase().includes('text/event-stream') ?? false;
+}
+
+/** The engine's result without undefined fields. */
+function toJson(result: ExecResult): z.infer<typeof execResultSchema> {
+  return {
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    timedOut: result.timedOut,
+    ...(result.signal !== undefined ? { signal: result.signal } : {}),
+    truncated: result.truncated,
+    pid: result.pid,
+    durationMs: Math.round(result.durationMs),
+  };
+}

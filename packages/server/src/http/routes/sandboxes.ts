@@ -1,0 +1,265 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { CreateSandboxInput, SandboxEngine, SandboxInfo } from '@runtools/sandbox';
+import { RunToolsError } from '@runtools/sdk';
+import { textSchema } from '../common-schemas.ts';
+import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import {
+  type SandboxJson,
+  sandboxIdParamSchema,
+  sandboxSchema,
+  toSandboxJson,
+  unavailable,
+  unavailableResponse,
+} from './sandbox-schemas.ts';
+
+const maxTimeoutMs = 30 * 24 * 3600 * 1000;
+
+/** A string a process can receive in its environment or argv: no NUL. */
+const plainText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
+
+export const envSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a shell variable name'),
+  plainText(128 * 1024),
+);
+
+const createSchema = z
+  .object({
+    /** The template's slug, e.g. `debian-13`. */
+    template: textSchema(64).meta({ example: 'debian-13' }),
+    /** The sandbox is paused or stopped (`on_timeout`) after running this long. */
+    timeoutMs: z.number().int().positive().max(maxTimeoutMs).optional(),
+    env: envSchema.optional(),
+    /** Working directory of commands (absolute). */
+    cwd: textSchema(4096).optional(),
+    metadata: z.record(textSchema(256), plainText(4096)).optional(),
+    /** What the timeout does (default `kill`: the sandbox is deleted). */
+    on_timeout: z.enum(['pause', 'kill']).optional(),
+    resources: z
+      .object({
+        cpu: z.number().positive().max(256).optional(),
+        memory_mib: z.number().int().min(16).max(1_048_576).optional(),
+        pids: z.number().int().min(8).max(4_194_304).optional(),
+        disk_mib: z.number().int().min(16).max(1_048_576).optional(),
+      })
+      .strict()
+      .optional(),
+    /** `none` (default) or `egress`: outbound traffic, to `allow_out` CIDRs only when given. */
+    network: z
+      .object({
+        mode: z.enum(['none', 'egress']),
+        allow_out: z.array(textSchema(64)).max(256).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi('SandboxInput');
+
+const patchSchema = z
+  .object({
+    /** Pause or stop (per `on_timeout`) this long from now; 0 removes the timeout. */
+    timeoutMs: z.number().int().min(0).max(maxTimeoutMs),
+  })
+  .strict()
+  .openapi('SandboxPatch');
+
+function toEngineInput(body: z.infer<typeof createSchema>): CreateSandboxInput {
+  const r = body.resources;
+  return {
+    template: body.template,
+    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.env !== undefined ? { env: body.env } : {}),
+    ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+    ...(body.on_timeout !== undefined ? { onTimeout: body.on_timeout } : {}),
+    ...(r !== undefined
+      ? {
+          resources: {
+            ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
+            ...(r.memory_mib !== undefined ? { memoryMiB: r.memory_mib } : {}),
+            ...(r.pids !== undefined ? { pids: r.pids } : {}),
+            ...(r.disk_mib !== undefined ? { diskMiB: r.disk_mib } : {}),
+          },
+        }
+      : {}),
+    ...(body.network !== undefined
+      ? {
+          network: {
+            mode: body.network.mode,
+            ...(body.network.allow_out !== undefined ? { allowOut: body.network.allow_out } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+const listQuerySchema = pageQuerySchema.extend({
+  state: z.enum(['running', 'paused']).optional(),
+});
+
+const sandboxResponse = (description: string) => jsonResponse(sandboxSchema, description);
+
+const create = createRoute({
+  method: 'post',
+  path: '/sandboxes',
+  summary: 'Create and start a sandbox from a template',
+  request: { body: jsonBody(createSchema) },
+  responses: {
+    201: sandboxResponse('The running sandbox.'),
+    ...errorResponses(400, 404, 413, 415),
+    ...unavailableResponse,
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/sandboxes/{id}',
+  request: { params: sandboxIdParamSchema },
+  responses: {
+    200: sandboxResponse('The sandbox.'),
+    ...errorResponses(400, 404),
+    ...unavailableResponse,
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/sandboxes',
+  summary: 'Running and paused sandboxes, oldest first',
+  request: { query: listQuerySchema },
+  responses: {
+    200: jsonResponse(pageResponseSchema(sandboxSchema), 'A page of sandboxes.'),
+    ...errorResponses(400),
+    ...unavailableResponse,
+  },
+});
+
+const update = createRoute({
+  method: 'patch',
+  path: '/sandboxes/{id}',
+  summary: "Change a sandbox's timeout",
+  request: { params: sandboxIdParamSchema, body: jsonBody(patchSchema) },
+  responses: {
+    200: sandboxResponse('The sandbox.'),
+    ...errorResponses(400, 404, 413, 415),
+    ...unavailableResponse,
+  },
+});
+
+const pause = createRoute({
+  method: 'post',
+  path: '/sandboxes/{id}/pause',
+  summary: 'Checkpoint every process to disk and stop them (resumed exactly as they were)',
+  request: { params: sandboxIdParamSchema },
+  responses: {
+    200: sandboxResponse('The paused sandbox.'),
+    ...errorResponses(400, 404, 409),
+    ...unavailableResponse,
+  },
+});
+
+const resume = createRoute({
+  method: 'post',
+  path: '/sandboxes/{id}/resume',
+  summary: 'Restore a paused sandbox',
+  request: { params: sandboxIdParamSchema },
+  responses: {
+    200: sandboxResponse('The running sandbox.'),
+    ...errorResponses(400, 404, 409),
+    ...unavailableResponse,
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/sandboxes/{id}',
+  summary: 'Stop every process and remove the sandbox',
+  request: { params: sandboxIdParamSchema },
+  responses: {
+    204: { description: 'Deleted.' },
+    ...errorResponses(400, 404, 409),
+    ...unavailableResponse,
+  },
+});
+
+/** `/v1/sandboxes`: create, get, list, pause, resume, delete (exec and files have their own). */
+export function sandboxRoutes(engine: SandboxEngine | undefined) {
+  return newRouter()
+    .openapi(create, async (c) => {
+      const body = c.req.valid('json');
+      if (engine === undefined) return unavailable(c);
+      const sandbox = await engine.create(toEngineInput(body));
+      return c.json(toSandboxJson(sandbox.info()), 201);
+    })
+    .openapi(get, async (c) => {
+      const { id } = c.req.valid('param');
+      if (engine === undefined) return unavailable(c);
+      return c.json(toSandboxJson(engine.get(id).info()), 200);
+    })
+    .openapi(list, async (c) => {
+      const query = c.req.valid('query');
+      if (engine === undefined) return unavailable(c);
+      return c.json(listPage(engine.list({ state: query.state }), query), 200);
+    })
+    .openapi(update, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (engine === undefined) return unavailable(c);
+      return c.json(toSandboxJson(await engine.get(id).setTimeout(body.timeoutMs)), 200);
+    })
+    .openapi(pause, async (c) => {
+      const { id } = c.req.valid('param');
+      if (engine === undefined) return unavailable(c);
+      return c.json(toSandboxJson(await engine.get(id).pause()), 200);
+    })
+    .openapi(resume, async (c) => {
+      const { id } = c.req.valid('param');
+      if (engine === undefined) return unavailable(c);
+      return c.json(toSandboxJson(await engine.get(id).resume()), 200);
+    })
+    .openapi(remove, async (c) => {
+      const { id } = c.req.valid('param');
+      if (engine === undefined) return unavailable(c);
+      await engine.delete(id);
+      return c.body(null, 204);
+    });
+}
+
+/**
+ * The engine lists sandboxes in memory: the page is cut here, ordered by creation time then id,
+ * and the cursor names the last item's position, so a deleted item does not break the next page.
+ */
+function listPage(
+  all: SandboxInfo[],
+  query: { limit?: number | undefined; cursor?: string | undefined },
+): { data: SandboxJson[]; nextCursor: string | null } {
+  const key = (s: SandboxInfo) => `${s.createdAt}|${s.id}`;
+  const sorted = all.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const rest = after === undefined ? sorted : sorted.filter((s) => key(s) > after);
+  const limit = query.limit ?? 20;
+  const page = rest.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map(toSandboxJson),
+    nextCursor:
+      rest.length > limit && last !== undefined
+        ? Buffer.from(key(last)).toString('base64url')
+        : null,
+  };
+}
+
+function decodeCursor(cursor: string): string {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[^|]+\|sbx_[0-9a-f]+$/.test(text)) {
+    throw new RunToolsError('invalid_input', 'The cursor is not one this list returned.', {
+      details: { issues: [{ field: 'cursor', message: 'unknown cursor' }] },
+    });
+  }
+  return text;
+}

@@ -1,0 +1,222 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { SandboxEngine } from '@runtools/sandbox';
+import { RunToolsError } from '@runtools/sdk';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { AppEnv } from './app-env.ts';
+import { type AuthOptions, apiKeyVerifier } from './auth.ts';
+import { errorResponse } from './errors.ts';
+import { unavailableMessage } from './routes/sandbox-schemas.ts';
+import {
+  type ForwardTarget,
+  forwardedHeaders,
+  forwardHttp,
+  forwardUpgrade,
+} from './sandbox-port-forward.ts';
+
+export interface SandboxProxyOptions extends AuthOptions {
+  engine: SandboxEngine | undefined;
+  /** `{port}-{sandboxId}.{domain}` host names reach sandbox ports (RUNTOOLS_DOMAIN). */
+  domain?: string | undefined;
+}
+
+/** Holds the key a browser presented once as `?token=`, so the page's own requests carry it. */
+export const proxyCookie = 'runtools_token';
+
+const pathPattern = /^\/v1\/sandboxes\/([^/]+)\/ports\/([^/]+)(\/.*)?$/;
+const hostLabel = /^(\d{1,5})-(sbx_[0-9a-z]+)$/;
+const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+interface Target {
+  sandboxId: string;
+  port: string;
+  /** The path below the port, with its leading slash; empty for the bare port path. */
+  rest: string;
+  /** Where the cookie applies: the port's path prefix, or the whole host. */
+  cookiePath: string;
+}
+
+/**
+ * The public URL of sandbox ports: proxies HTTP and WebSocket requests for
+ * `/v1/sandboxes/{id}/ports/{port}/…` and, when a domain is set, for every path on
+ * `{port}-{id}.{domain}`, to that port inside the sandbox (a paused sandbox is resumed first).
+ * Mounted before the API's own auth: the key may come as `Authorization: Bearer KEY`, as
+ * `?token=KEY` (which also sets an HttpOnly cookie scoped to the port, so a browser page's
+ * assets load) or as that cookie. Credentials are removed before the request reaches the
+ * sandbox. Other requests go on to the API.
+ */
+export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<AppEnv> {
+  const verify = apiKeyVerifier(options);
+  const domain = options.domain?.toLowerCase().replace(/^\.+|\.+$/g, '');
+  return async (c, next) => {
+    const target = matchTarget(c, domain);
+    if (target === undefined) return next();
+    const url = new URL(c.req.url);
+    const query = splitQuery(url.search);
+
+    const candidates: Array<{ from: 'header' | 'query' | 'cookie'; key: string }> = [];
+    const header = bearer.exec(c.req.header('authorization') ?? '')?.[1];
+    if (header !== undefined) candidates.push({ from: 'header', key: header });
+    if (query.token !== undefined) candidates.push({ from: 'query', key: query.token });
+    const cookie = getCookie(c, proxyCookie);
+    if (cookie !== undefined && cookie !== '') candidates.push({ from: 'cookie', key: cookie });
+    let used: (typeof candidates)[number] | undefined;
+    for (const candidate of candidates) {
+      if ((await verify(candidate.key)) !== undefined) {
+        used = candidate;
+        break;
+      }
+    }
+    if (used === undefined) {
+      return errorResponse(
+        c,
+        'unauthorized',
+        candidates.length === 0
+          ? 'Send an API key as "Authorization: Bearer KEY" or "?token=KEY".'
+          : 'The API key is unknown or revoked.',
+      );
+    }
+    if (options.engine === undefined) {
+      return errorResponse(c, 'sandboxes_unavailable', unavailableMessage);
+    }
+    const port = Number(target.port);
+    if (!/^\d{1,5}$/.test(target.port) || port < 1 || port > 65535) {
+      throw new RunToolsError(
+        'invalid_input',
+        `Port must be from 1 to 65535, got ${target.port}.`,
+        {
+          details: { issues: [{ field: 'port', message: 'not a port number' }] },
+        },
+      );
+    }
+    const method = c.req.method;
+    if (target.rest === '' && (method === 'GET' || method === 'HEAD')) {
+      // Relative links of the served page resolve against the port's "directory".
+      return c.redirect(`${url.pathname}/${url.search}`, 308);
+    }
+
+    const sandbox = options.engine.get(target.sandboxId);
+    let socket: Socket;
+    try {
+      socket = await sandbox.ports.connect(port);
+    } catch (error) {
+      if (RunToolsError.isInstance(error) && error.code === 'port_unreachable') {
+        return errorResponse(c, error.code, error.message, { ...error.details });
+      }
+      throw error;
+    }
+
+    const forward: ForwardTarget = {
+      path: (target.rest || '/') + query.rest,
+      headers: [
+        ...forwardedHeaders(
+          c.req.raw.headers,
+          (name, value) =>
+            name === 'host' ||
+            (name === 'authorization' && used.from === 'header' && value.includes(used.key)),
+        ),
+        ['host', `localhost:${port}`],
+        ['x-forwarded-host', c.req.header('host') ?? ''],
+        ['x-forwarded-proto', url.protocol.replace(':', '')],
+      ],
+    };
+    const cookies = withoutProxyCookie(c.req.header('cookie'));
+    forward.headers = forward.headers.filter(([name]) => name !== 'cookie');
+    if (cookies !== '') forward.headers.push(['cookie', cookies]);
+
+    const incoming = (c.env as { incoming?: IncomingMessage; outgoing?: unknown } | undefined)
+      ?.incoming;
+    const upgrade = c.req.header('upgrade');
+    if (
+      upgrade !== undefined &&
+      incoming !== undefined &&
+      (c.env as { outgoing?: unknown }).outgoing === undefined
+    ) {
+      forward.headers.push(['connection', 'Upgrade'], ['upgrade', upgrade]);
+      // The handshake's answer comes from the sandbox; this request stays open until the
+      // tunnel closes, so the HTTP server writes nothing more on the socket.
+      await forwardUpgrade(incoming.socket, socket, method, forward);
+      return new Response(null, { status: 204 });
+    }
+
+    let response: Response;
+    try {
+      response = await forwardHttp(socket, method, forward, c.req.raw.body);
+    } catch (error) {
+      return errorResponse(
+        c,
+        'port_unreachable',
+        `The server on port ${port} of sandbox ${target.sandboxId} closed the connection without answering (${(error as Error).message}).`,
+        { sandboxId: target.sandboxId, port },
+      );
+    }
+    if (used.from === 'query') {
+      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+      response.headers.append(
+        'set-cookie',
+        `${proxyCookie}=${encodeURIComponent(used.key)}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
+      );
+    }
+    return response;
+  };
+}
+
+function matchTarget(c: Context, domain: string | undefined): Target | undefined {
+  if (domain !== undefined && domain !== '') {
+    const host = (c.req.header('host') ?? '').toLowerCase().replace(/:\d+$/, '');
+    if (host.endsWith(`.${domain}`)) {
+      const label = hostLabel.exec(host.slice(0, -domain.length - 1));
+      if (label !== null) {
+        const path = new URL(c.req.url).pathname;
+        return {
+          port: label[1] as string,
+          sandboxId: label[2] as string,
+          rest: path,
+          cookiePath: '/',
+        };
+      }
+    }
+  }
+  const match = pathPattern.exec(new URL(c.req.url).pathname);
+  if (match === null) return undefined;
+  const [, id, port, rest] = match as unknown as [string, string, string, string | undefined];
+  return {
+    sandboxId: safeDecode(id),
+    port,
+    rest: rest ?? '',
+    cookiePath: `/v1/sandboxes/${id}/ports/${port}`,
+  };
+}
+
+/** The query without `token` (kept byte for byte otherwise), and the token's value. */
+function splitQuery(search: string): { rest: string; token?: string } {
+  if (search === '' || search === '?') return { rest: '' };
+  let token: string | undefined;
+  const kept: string[] = [];
+  for (const part of search.slice(1).split('&')) {
+    const name = part.split('=', 1)[0] as string;
+    if (safeDecode(name) === 'token') {
+      token ??= safeDecode(part.slice(name.length + 1).replace(/\+/g, ' '));
+    } else kept.push(part);
+  }
+  return { rest: kept.length === 0 ? '' : `?${kept.join('&')}`, ...(token ? { token } : {}) };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The Cookie header without the proxy's own cookie (the sandbox never sees the key). */
+function withoutProxyCookie(header: string | undefined): string {
+  if (header === undefined) return '';
+  return header
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !part.startsWith(`${proxyCookie}=`))
+    .join('; ');
+}
