@@ -6,11 +6,18 @@ export {
   runAgent,
 } from './loop/run-agent.ts';
 export {
+  AUTO_MODELS,
+  autoModelChoice,
   ModelConfigError,
   type ModelEnvironment,
   providerOf,
   resolveModel,
 } from './models/model-registry.ts';
+export {
+  SCRIPTED_MODEL_ID,
+  type ScriptedModelOptions,
+  scriptedModel,
+} from './models/scripted-model.ts';
 export {
   type LoadedProject,
   loadProject,

@@ -13,8 +13,11 @@ const slug = z
 /**
  * Which model an agent uses. A string picks the provider by name: `claude-*` → Anthropic,
  * `gpt-*`, `o1`…`o4*`, `chatgpt-*` → OpenAI, `gemini-*` → Google, anything else (e.g. `llama-*`)
- * → the OpenAI-compatible provider configured for the project. An object names a custom
- * OpenAI-compatible endpoint (a local Llama server, a gateway) or a provider explicitly.
+ * → the OpenAI-compatible provider configured for the project. `'auto'` picks at run time the
+ * first provider whose key the server has (`ANTHROPIC_API_KEY` → a current Claude Sonnet, else
+ * `OPENAI_API_KEY`, else `GOOGLE_GENERATIVE_AI_API_KEY`), and with none the built-in scripted demo
+ * model, which needs no key or network; `'scripted'` is always that demo model. An object names a
+ * custom OpenAI-compatible endpoint (a local Llama server, a gateway) or a provider explicitly.
  */
 export const modelSchema = z.union([
   z.string().min(1),

@@ -5,6 +5,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { ModelSpec, ProjectConfig } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import type { LanguageModel } from 'ai';
+import { scriptedModel } from './scripted-model.ts';
 
 /** Where keys and endpoints come from: the server's environment, read once at the edge. */
 export type ModelEnvironment = Readonly<Record<string, string | undefined>>;
@@ -23,8 +24,31 @@ const PROVIDER_KEYS = {
   google: 'GOOGLE_GENERATIVE_AI_API_KEY',
 } as const;
 
+/**
+ * The model `model: 'auto'` picks for each provider, in this order of preference: the first
+ * provider whose key is set wins; with none, the scripted demo model.
+ */
+export const AUTO_MODELS = {
+  anthropic: 'claude-sonnet-5-5',
+  openai: 'gpt-5.4',
+  google: 'gemini-pro-latest',
+} as const;
+
+/** What `model: 'auto'` resolves to with this environment: a provider and model, or `scripted`. */
+export function autoModelChoice(
+  env: ModelEnvironment,
+): { provider: keyof typeof AUTO_MODELS; model: string } | { provider: 'scripted'; model: string } {
+  for (const provider of ['anthropic', 'openai', 'google'] as const) {
+    if (env[PROVIDER_KEYS[provider]]) return { provider, model: AUTO_MODELS[provider] };
+  }
+  return { provider: 'scripted', model: 'scripted' };
+}
+
 /** Which provider a bare model name belongs to. */
-export function providerOf(model: string): 'anthropic' | 'openai' | 'google' | 'openai-compatible' {
+export function providerOf(
+  model: string,
+): 'anthropic' | 'openai' | 'google' | 'openai-compatible' | 'runtools' {
+  if (model === 'auto' || model === 'scripted') return 'runtools';
   if (/^claude-/.test(model)) return 'anthropic';
   if (/^(gpt-|chatgpt-|o\d)/.test(model)) return 'openai';
   if (/^gemini-/.test(model)) return 'google';
@@ -33,7 +57,9 @@ export function providerOf(model: string): 'anthropic' | 'openai' | 'google' | '
 
 /**
  * Turns an agent's `model` into an AI SDK language model. A missing key is an error that names
- * the variable to set; `apiKey: 'env:NAME'` reads NAME from the environment.
+ * the variable to set; `apiKey: 'env:NAME'` reads NAME from the environment. `'auto'` picks the
+ * first provider with a key (`AUTO_MODELS`), else the scripted demo model; `'scripted'` is always
+ * the scripted demo model (deterministic, no network).
  */
 export function resolveModel(
   spec: ModelSpec,
@@ -41,6 +67,13 @@ export function resolveModel(
   config?: Pick<ProjectConfig, 'openaiCompatible'>,
 ): LanguageModel {
   if (typeof spec === 'string') {
+    if (spec === 'scripted') return scriptedModel();
+    if (spec === 'auto') {
+      const choice = autoModelChoice(env);
+      return choice.provider === 'scripted'
+        ? scriptedModel()
+        : providerModel(choice.provider, choice.model, env);
+    }
     const provider = providerOf(spec);
     if (provider === 'openai-compatible') {
       const c = config?.openaiCompatible;
@@ -57,6 +90,7 @@ export function resolveModel(
         ...(c.apiKey ? { apiKey: keyValue(c.apiKey, env, 'openaiCompatible.apiKey') } : {}),
       }).chatModel(spec);
     }
+    if (provider === 'runtools') return scriptedModel();
     return providerModel(provider, spec, env);
   }
   if (spec.provider === 'custom') {

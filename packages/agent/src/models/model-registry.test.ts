@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AUTO_MODELS, autoModelChoice, providerOf, resolveModel } from './model-registry.ts';
+import { SCRIPTED_MODEL_ID } from './scripted-model.ts';
+
+const modelOf = (m: ReturnType<typeof resolveModel>) =>
+  typeof m === 'string' ? { provider: 'gateway', modelId: m } : m;
+
+describe("model: 'auto'", () => {
+  it('prefers Anthropic, then OpenAI, then Google, then the scripted model', () => {
+    const all = { ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GOOGLE_GENERATIVE_AI_API_KEY: 'g' };
+    assert.deepEqual(autoModelChoice(all), {
+      provider: 'anthropic',
+      model: AUTO_MODELS.anthropic,
+    });
+    assert.equal(autoModelChoice({ ...all, ANTHROPIC_API_KEY: '' }).provider, 'openai');
+    assert.equal(autoModelChoice({ GOOGLE_GENERATIVE_AI_API_KEY: 'g' }).provider, 'google');
+    assert.equal(autoModelChoice({}).provider, 'scripted');
+
+    assert.match(modelOf(resolveModel('auto', { ANTHROPIC_API_KEY: 'a' })).provider, /anthropic/);
+    assert.equal(
+      modelOf(resolveModel('auto', { ANTHROPIC_API_KEY: 'a' })).modelId,
+      AUTO_MODELS.anthropic,
+    );
+    assert.match(modelOf(resolveModel('auto', { OPENAI_API_KEY: 'o' })).provider, /openai/);
+    assert.match(
+      modelOf(resolveModel('auto', { GOOGLE_GENERATIVE_AI_API_KEY: 'g' })).provider,
+      /google/,
+    );
+    assert.equal(modelOf(resolveModel('auto', {})).modelId, SCRIPTED_MODEL_ID);
+  });
+
+  it("'scripted' is the scripted model even with keys; neither needs the OpenAI-compatible config", () => {
+    assert.equal(
+      modelOf(resolveModel('scripted', { ANTHROPIC_API_KEY: 'a' })).modelId,
+      SCRIPTED_MODEL_ID,
+    );
+    assert.equal(providerOf('auto'), 'runtools');
+    assert.equal(providerOf('llama-3.1-8b'), 'openai-compatible');
+  });
+});
