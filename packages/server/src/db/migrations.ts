@@ -141,6 +141,68 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('runs').addColumn('control_request', 'text').execute();
     },
   },
+  /**
+   * Template definitions and their builds: the built root filesystems live on each server's disk,
+   * so the definition (with its Dockerfile context) is kept here for any server to (re)build, and
+   * every build's log is kept for replay.
+   */
+  '0004_templates': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('templates')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('definition_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('template_builds')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('template_id', 'text', (c) =>
+          c.notNull().references('templates.id').onDelete('cascade'),
+        )
+        .addColumn('slug', 'text', (c) => c.notNull())
+        .addColumn('definition_hash', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('result', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('server', 'text')
+        .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('heartbeat_at', 'text')
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('template_builds_template_idx')
+        .on('template_builds')
+        .columns(['template_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('template_build_logs')
+        .addColumn('build_id', 'text', (c) =>
+          c.notNull().references('template_builds.id').onDelete('cascade'),
+        )
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('line', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('template_build_logs_pk', ['build_id', 'seq'])
+        .execute();
+    },
+  },
+  /** A webhook given with `POST /v1/run/{slug}` receives the events of that run only. */
+  '0005_run_webhooks': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('webhooks').addColumn('run_id', 'text').execute();
+      await db.schema.createIndex('webhooks_run_idx').on('webhooks').column('run_id').execute();
+    },
+  },
 };
 
 /**

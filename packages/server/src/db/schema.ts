@@ -67,6 +67,8 @@ export interface WebhooksTable {
   events: string;
   secret: string;
   created_at: string;
+  /** Set for a webhook given with one run: it receives that run's events only. */
+  run_id: string | null;
 }
 
 export interface WebhookDeliveriesTable {
@@ -93,6 +95,48 @@ export interface WebhookDeliveryAttemptsTable {
   ts: string;
 }
 
+/** A template definition (`kind` spec or dockerfile; `definition` JSON, see store/templates.ts). */
+export interface TemplatesTable {
+  id: string;
+  slug: string;
+  kind: string;
+  definition: string;
+  /** Hash of the normalised definition: an unchanged definition is recognised by it. */
+  definition_hash: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TemplateBuildsTable {
+  id: string;
+  template_id: string;
+  slug: string;
+  definition_hash: string;
+  /** queued, building, ready, failed or cancelled. */
+  status: string;
+  /** The built version (content hash), once ready. */
+  version: string | null;
+  /** JSON: size, build time and runtime versions of the built template. */
+  result: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** The server process that builds (or built) it. */
+  server: string | null;
+  /** Seq of the build's last log line. */
+  last_seq: number;
+  created_at: string;
+  started_at: string | null;
+  /** Refreshed while the build runs: a build whose server died stops refreshing it. */
+  heartbeat_at: string | null;
+  finished_at: string | null;
+}
+
+export interface TemplateBuildLogsTable {
+  build_id: string;
+  seq: number;
+  line: string;
+}
+
 export interface Schema {
   runtimes: RuntimesTable;
   deployments: DeploymentsTable;
@@ -102,4 +146,7 @@ export interface Schema {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  templates: TemplatesTable;
+  template_builds: TemplateBuildsTable;
+  template_build_logs: TemplateBuildLogsTable;
 }

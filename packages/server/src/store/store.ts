@@ -4,6 +4,7 @@ import { DeploymentRepository } from './deployments.ts';
 import { RunEventRepository } from './run-events.ts';
 import { RunRepository } from './runs.ts';
 import { RuntimeRepository } from './runtimes.ts';
+import { TemplateRepository } from './templates.ts';
 import { WebhookDeliveryRepository } from './webhook-deliveries.ts';
 import { WebhookRepository } from './webhooks.ts';
 
@@ -17,6 +18,7 @@ export interface Store {
   readonly apiKeys: ApiKeyRepository;
   readonly webhooks: WebhookRepository;
   readonly webhookDeliveries: WebhookDeliveryRepository;
+  readonly templates: TemplateRepository;
 }
 
 export function createStore(database: Database): Store {
@@ -29,5 +31,6 @@ export function createStore(database: Database): Store {
     apiKeys: new ApiKeyRepository(database),
     webhooks: new WebhookRepository(database),
     webhookDeliveries: new WebhookDeliveryRepository(database),
+    templates: new TemplateRepository(database),
   };
 }
