@@ -1,4 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { registerHooks } from 'node:module';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -59,8 +60,10 @@ export class ProjectLoadError extends RunToolsError {
  * export `defineAgent(...)`), `templates/NAME/Dockerfile`. TypeScript is loaded by Node itself.
  * Every broken file is reported (not only the first), and two agents with one slug are refused.
  * Each load imports the files afresh, so an edited agent file is picked up without a restart.
+ * A project without its own `@runtools/sdk` gets the one this package uses.
  */
 export async function loadProject(root: string): Promise<LoadedProject> {
+  resolveSdkFromHere();
   const problems: ProjectProblem[] = [];
   const config = await loadConfig(root, problems);
   const agents: ProjectAgent[] = [];
@@ -107,6 +110,35 @@ export async function loadProjectStrict(root: string): Promise<LoadedProject> {
   const project = await loadProject(root);
   if (project.problems.length) throw new ProjectLoadError(project.problems);
   return project;
+}
+
+let sdkFallback = false;
+
+/**
+ * A project made by `runtools init` in a checkout of RunTools (or used before `npm install`) may
+ * have no `@runtools/sdk` of its own: resolve it, when nothing else does, to the copy this package
+ * uses. Node's synchronous resolve hook applies to the project's files and to what they import.
+ */
+function resolveSdkFromHere(): void {
+  if (sdkFallback) return;
+  sdkFallback = true;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      try {
+        return nextResolve(specifier, context);
+      } catch (error) {
+        const sdk = specifier === '@runtools/sdk' || specifier.startsWith('@runtools/sdk/');
+        if (!sdk || (error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+        let url: string;
+        try {
+          url = import.meta.resolve(specifier);
+        } catch {
+          throw error;
+        }
+        return { url, format: 'module', shortCircuit: true };
+      }
+    },
+  });
 }
 
 async function loadConfig(root: string, problems: ProjectProblem[]): Promise<ProjectConfig> {
