@@ -2,8 +2,11 @@ import { type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk'
 import type { RunEventHub } from '../runs/run-event-hub.ts';
 import { runEventStream } from '../runs/run-event-stream.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
+import { newId } from '../store/ids.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
+import type { Webhook } from '../store/webhooks.ts';
+import { webhookEventTypes } from '../webhooks/webhook-dispatcher.ts';
 
 /** What the run routes share: the store, the live event hub and (in this process) the worker. */
 export interface RunServices {
@@ -18,23 +21,47 @@ export interface RunServices {
 export interface StartRunBody {
   input?: unknown;
   metadata?: Record<string, unknown> | undefined;
+  /** A webhook for this run only: its URL (every run event), or the URL and the events. */
+  webhook?: string | { url: string; events?: string[] | undefined } | undefined;
 }
 
-/** Queues a run of the deployment served at `slug` and wakes the worker. */
-export async function startRun(services: RunServices, slug: string, body: StartRunBody) {
+/**
+ * Queues a run of the deployment served at `slug` and wakes the worker. A `webhook` in the body
+ * is subscribed before the run exists, so it cannot miss `run.started`; its signing secret is
+ * returned (`webhook`) this once.
+ */
+export async function startRun(
+  services: RunServices,
+  slug: string,
+  body: StartRunBody,
+): Promise<{ run: Run; webhook?: { id: string; secret: string } }> {
   const deployment = await services.store.deployments.getBySlug(slug);
   if (deployment === undefined) {
     throw new RunToolsError('deployment_not_found', `No deployment is served at "${slug}".`, {
       details: { apiSlug: slug },
     });
   }
+  const runId = newId('run');
+  let webhook: Webhook | undefined;
+  if (body.webhook !== undefined) {
+    const { url, events } =
+      typeof body.webhook === 'string' ? { url: body.webhook, events: undefined } : body.webhook;
+    webhook = await services.store.webhooks.create({
+      url,
+      events: events ?? [...webhookEventTypes],
+      runId,
+    });
+  }
   const run = await services.store.runs.create({
+    id: runId,
     deploymentId: deployment.id,
     input: body.input,
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
   });
   services.worker?.wake();
-  return run;
+  return webhook === undefined
+    ? { run }
+    : { run, webhook: { id: webhook.id, secret: webhook.secret } };
 }
 
 /** Appends an event written by the API (not the worker) and hands it to subscribers. */

@@ -56,6 +56,8 @@ export interface Run {
 }
 
 export interface CreateRunInput {
+  /** A run id made beforehand (`newId('run')`), e.g. to subscribe a webhook before it exists. */
+  id?: string;
   deploymentId: string;
   input: unknown;
   metadata?: Record<string, unknown>;
@@ -103,7 +105,7 @@ export class RunRepository {
   /** Creates a run in status `queued`. */
   async create(input: CreateRunInput): Promise<Run> {
     const row: RunRow = {
-      id: newId('run'),
+      id: input.id ?? newId('run'),
       deployment_id: input.deploymentId,
       status: 'queued',
       input: JSON.stringify(input.input ?? null),

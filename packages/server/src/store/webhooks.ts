@@ -16,12 +16,18 @@ export interface Webhook {
   /** Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
   secret: string;
   createdAt: string;
+  /** Set for a webhook given with one run (`POST /v1/run/{slug}`): only that run's events. */
+  runId: string | null;
 }
 
 export interface WebhookInput {
   url: string;
   events: string[];
   deploymentId?: string | null;
+  /** Only this run's events (the run may be created just after). */
+  runId?: string;
+  /** A secret the caller chose (`whsec_…`); generated when omitted. */
+  secret?: string;
 }
 
 export class WebhookRepository {
@@ -37,8 +43,9 @@ export class WebhookRepository {
       deployment_id: input.deploymentId ?? null,
       url: input.url,
       events: JSON.stringify(input.events),
-      secret: generateWebhookSecret(),
+      secret: input.secret ?? generateWebhookSecret(),
       created_at: nowIso(),
+      run_id: input.runId ?? null,
     };
     try {
       await this.#db.insertInto('webhooks').values(row).execute();
@@ -77,14 +84,21 @@ export class WebhookRepository {
     return toPage(await query.execute(), limit, toWebhook);
   }
 
-  /** Every webhook that should receive `eventType` for a run of `deploymentId` (global included). */
-  async subscribers(deploymentId: string, eventType: string): Promise<Webhook[]> {
+  /**
+   * Every webhook that should receive `eventType` for run `runId` of `deploymentId`: the
+   * deployment's, the global ones and the run's own.
+   */
+  async subscribers(deploymentId: string, eventType: string, runId?: string): Promise<Webhook[]> {
     const rows = await this.#db
       .selectFrom('webhooks')
       .selectAll()
-      .where((eb) =>
-        eb.or([eb('deployment_id', 'is', null), eb('deployment_id', '=', deploymentId)]),
-      )
+      .where((eb) => {
+        const standing = eb.and([
+          eb('run_id', 'is', null),
+          eb.or([eb('deployment_id', 'is', null), eb('deployment_id', '=', deploymentId)]),
+        ]);
+        return runId === undefined ? standing : eb.or([standing, eb('run_id', '=', runId)]);
+      })
       .orderBy('id')
       .execute();
     return rows.map(toWebhook).filter((w) => w.events.includes(eventType));
@@ -123,5 +137,6 @@ function toWebhook(row: Selectable<WebhooksTable>): Webhook {
     events: JSON.parse(row.events) as string[],
     secret: row.secret,
     createdAt: row.created_at,
+    runId: row.run_id,
   };
 }

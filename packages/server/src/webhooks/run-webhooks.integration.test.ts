@@ -123,4 +123,43 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     // Only what it subscribed to.
     assert.equal(receivedFor('/cancelled', hook.secret, runId).length, 1);
   });
+
+  it('a webhook given with POST /v1/run gets the events of that run only, signed with the secret it returned', async () => {
+    model.push({ text: 'First.' }, { text: 'Second.' });
+    const response = await cp.request('POST', '/v1/run/hooked', {
+      body: { input: 'with a hook', webhook: receiver.url('/per-run') },
+    });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    const { runId, webhook } = response.body as {
+      runId: string;
+      webhook: { id: string; secret: string };
+    };
+    assert.match(webhook.secret, /^whsec_/);
+    const bodies = await waitFor(async () => {
+      const got = receivedFor('/per-run', webhook.secret, runId);
+      return got.length >= 2 && got;
+    });
+    assert.deepEqual(
+      bodies.map((b) => b.type),
+      ['run.started', 'run.completed'],
+    );
+    // Another run of the same deployment does not reach it.
+    const other = await cp.request('POST', '/v1/run/hooked', { body: { input: 'no hook' } });
+    assert.equal(other.status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(receiver.received.filter((r) => r.path === '/per-run').length, 2);
+    // It is listed as the run's own.
+    const listed = await cp.request('GET', `/v1/webhooks/${webhook.id}`);
+    assert.equal((listed.body as { run_id: string }).run_id, runId);
+
+    // `{ url, events }` picks events; a bad URL or event is a 400, and so is an unknown field.
+    for (const bad of [
+      { input: 'x', webhook: 'ftp://example.com/' },
+      { input: 'x', webhook: { url: receiver.url('/x'), events: ['run.exploded'] } },
+      { input: 'x', webhok: receiver.url('/x') },
+    ]) {
+      const rejected = await cp.request('POST', '/v1/run/hooked', { body: bad });
+      assert.equal(rejected.status, 400, JSON.stringify(bad));
+    }
+  });
 });

@@ -138,7 +138,11 @@ export class WebhookDispatcher implements AsyncDisposable {
 
   /** Queues the event for every subscribed webhook and wakes the loop; returns the deliveries. */
   async enqueue(event: WebhookEvent): Promise<WebhookDelivery[]> {
-    const subscribers = await this.#store.webhooks.subscribers(event.deploymentId, event.type);
+    const subscribers = await this.#store.webhooks.subscribers(
+      event.deploymentId,
+      event.type,
+      event.runId,
+    );
     if (subscribers.length === 0) return [];
     const now = this.#nowIso();
     const payload = JSON.stringify({

@@ -2,9 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { RunEvent } from '@runtools/sdk';
 import { isTerminalStatus, runEventStream } from '../../runs/run-event-stream.ts';
 import { runStatuses } from '../../store/runs.ts';
+import { webhookEventTypes } from '../../webhooks/webhook-dispatcher.ts';
 import { textSchema } from '../common-schemas.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import { type RunServices, startRun } from '../run-services.ts';
+
+const webhookUrlSchema = z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).max(2048);
 
 /** The body of `POST /v1/run/{slug}`, and the first message of `WS /v1/run/{slug}/stream`. */
 export const runRequestSchema = z
@@ -14,15 +17,41 @@ export const runRequestSchema = z
     metadata: z.record(z.string(), z.unknown()).optional(),
     /** Answer 202 with the run id at once instead of waiting for the result. */
     async: z.boolean().optional(),
+    /**
+     * A webhook for this run only: a URL (every `run.*` event) or `{ url, events }`. Deliveries
+     * are signed like other webhooks, with the secret returned as `webhook.secret`.
+     */
+    webhook: z
+      .union([
+        webhookUrlSchema,
+        z
+          .object({
+            url: webhookUrlSchema,
+            events: z
+              .array(z.enum(webhookEventTypes))
+              .min(1)
+              .max(webhookEventTypes.length)
+              .optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
   })
+  .strict()
   .openapi('RunRequest');
 
 export const slugParamSchema = z.object({
   slug: textSchema(64).openapi({ param: { name: 'slug', in: 'path' } }),
 });
 
+/** The run's own webhook, when the request gave one: its secret is shown this once. */
+const runWebhookSchema = z
+  .object({ id: z.string(), secret: z.string() })
+  .optional()
+  .openapi('RunWebhook');
+
 const acceptedSchema = z
-  .object({ runId: z.string(), status: z.enum(runStatuses) })
+  .object({ runId: z.string(), status: z.enum(runStatuses), webhook: runWebhookSchema })
   .openapi('RunAccepted');
 
 const resultSchema = z
@@ -33,6 +62,7 @@ const resultSchema = z
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     /** With `?include=events`: every event of the run, in order. */
     events: z.array(z.record(z.string(), z.unknown())).optional(),
+    webhook: runWebhookSchema,
   })
   .openapi('RunResult');
 
@@ -58,8 +88,10 @@ export function runDeploymentRoutes(services: RunServices) {
     const { slug } = c.req.valid('param');
     const { include } = c.req.valid('query');
     const body = c.req.valid('json');
-    const created = await startRun(services, slug, body);
-    if (body.async === true) return c.json({ runId: created.id, status: created.status }, 202);
+    const { run: created, webhook } = await startRun(services, slug, body);
+    const hook = webhook === undefined ? {} : { webhook };
+    if (body.async === true)
+      return c.json({ runId: created.id, status: created.status, ...hook }, 202);
     const events: RunEvent[] = [];
     const signal = AbortSignal.any([AbortSignal.timeout(services.runWaitMs), c.req.raw.signal]);
     for await (const event of runEventStream({
@@ -72,7 +104,7 @@ export function runDeploymentRoutes(services: RunServices) {
     }
     const ended = await services.store.runs.require(created.id);
     if (!isTerminalStatus(ended.status))
-      return c.json({ runId: ended.id, status: ended.status }, 202);
+      return c.json({ runId: ended.id, status: ended.status, ...hook }, 202);
     return c.json(
       {
         runId: ended.id,
@@ -80,6 +112,7 @@ export function runDeploymentRoutes(services: RunServices) {
         output: ended.output,
         error: ended.error,
         ...(include === 'events' ? { events: events as unknown as Record<string, unknown>[] } : {}),
+        ...hook,
       },
       200,
     );

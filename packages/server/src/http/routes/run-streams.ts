@@ -99,8 +99,13 @@ export function runStreamRoutes(services: RunServices) {
             }
             const body = runRequestSchema.safeParse(json);
             if (!body.success) throw validationError(body.error, 'body');
-            const run = await startRun(services, slug, body.data);
-            send(ws, { type: 'run', runId: run.id, status: run.status });
+            const { run, webhook } = await startRun(services, slug, body.data);
+            send(ws, {
+              type: 'run',
+              runId: run.id,
+              status: run.status,
+              ...(webhook ? { webhook } : {}),
+            });
             await pipeEvents(services, ws, run.id, 0, aborted.signal);
           })().catch((error: unknown) => failed(ws, error));
         },

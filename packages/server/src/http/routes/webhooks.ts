@@ -23,6 +23,8 @@ const webhookSchema = z
     url: z.string(),
     events: z.array(z.string()),
     deployment_id: z.string().nullable(),
+    /** Set for a webhook given with one run: it receives that run's events only. */
+    run_id: z.string().nullable(),
     created_at: z.string(),
   })
   .openapi('Webhook');
@@ -41,6 +43,7 @@ function toJson(webhook: Webhook): z.infer<typeof webhookSchema> {
     url: webhook.url,
     events: webhook.events,
     deployment_id: webhook.deploymentId,
+    run_id: webhook.runId,
     created_at: webhook.createdAt,
   };
 }
