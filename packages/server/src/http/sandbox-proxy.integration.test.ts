@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { useTestEngine, waitFor } from '@runtools/sandbox/testing';
+import { type Database, openDatabase } from '../db/database.ts';
+import { startTestServer, type TestServer, testBootstrapKey } from '../testing/test-server.ts';
+
+/**
+ * Answers every request with what it received as JSON, and a WebSocket handshake with 101 and then
+ * an echo of every byte. Raw sockets: debian-13's python3-minimal has no http.server.
+ */
+const echoServer = `
+import base64, hashlib, json, socket, sys, threading
+def serve(conn):
+    data = b''
+    while b'\\r\\n\\r\\n' not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return conn.close()
+        data += chunk
+    head, body = data.split(b'\\r\\n\\r\\n', 1)
+    lines = head.decode('latin-1').split('\\r\\n')
+    method, path, _ = lines[0].split(' ', 2)
+    headers = {}
+    for line in lines[1:]:
+        name, value = line.split(':', 1)
+        headers[name.strip().lower()] = value.strip()
+    if headers.get('upgrade', '').lower() == 'websocket':
+        key = headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+        accept = base64.b64encode(hashlib.sha1(key.encode()).digest()).decode()
+        conn.sendall(('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\n'
+                      'Connection: Upgrade\\r\\nSec-WebSocket-Accept: ' + accept + '\\r\\n\\r\\n').encode())
+        if body:
+            conn.sendall(body)
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            conn.sendall(chunk)
+        return conn.close()
+    n = int(headers.get('content-length', '0'))
+    while len(body) < n:
+        body += conn.recv(65536)
+    out = json.dumps({'method': method, 'path': path, 'body': body.decode('latin-1'),
+                      'headers': headers}).encode()
+    conn.sendall(('HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n'
+                  'Set-Cookie: a=1; Path=/\\r\\nSet-Cookie: b=2; Path=/\\r\\n'
+                  'Connection: close\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(out)).encode() + out)
+    conn.close()
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(('0.0.0.0', int(sys.argv[1])))
+server.listen(64)
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+`;
+
+interface Echo {
+  method: string;
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/** A request with node:http, which (unlike fetch) lets the test choose the Host header. */
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(path, base), { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString(),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const auth = { authorization: `Bearer ${testBootstrapKey}` };
+const domain = 'sbx.example.test';
+
+describe('sandbox port proxy', () => {
+  const t = useTestEngine('sbx-proxy');
+  let server: TestServer;
+  let database: Database;
+  let dir: string;
+  let id: string;
+  let portPath: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'runtools-sbx-proxy-'));
+    database = await openDatabase({ kind: 'sqlite', dataDir: dir });
+    server = await startTestServer(database, { engine: t.engine, domain });
+    const sandbox = await t.engine.create({ template: 'debian-13' });
+    id = sandbox.id;
+    portPath = `/v1/sandboxes/${id}/ports/8000`;
+    await sandbox.files.write('/srv/echo.py', echoServer);
+    await sandbox.exec('python3 /srv/echo.py 8000', { background: true });
+    await waitFor(
+      async () =>
+        (
+          await sandbox.exec([
+            'python3',
+            '-c',
+            'import socket; socket.create_connection(("127.0.0.1", 8000), 1)',
+          ])
+        ).exitCode === 0,
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+  });
+
+  after(async () => {
+    await server?.[Symbol.asyncDispose]();
+    await database?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('proxies a request by path, keeping the rest of the path and the query', async () => {
+    const r = await send(server.url, 'GET', `${portPath}/some/page.html?a=1&b=x%20y`, {
+      ...auth,
+      cookie: 'app=yes',
+    });
+    assert.equal(r.status, 200, r.text);
+    const echo = JSON.parse(r.text) as Echo;
+    assert.equal(echo.path, '/some/page.html?a=1&b=x%20y');
+    assert.equal(echo.headers.authorization, undefined, 'the API key must not reach the sandbox');
+    assert.equal(echo.headers.cookie, 'app=yes');
+    assert.equal(echo.headers.host, 'localhost:8000');
+    assert.deepEqual(r.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+  });
+
+  it('forwards request bodies', async () => {
+    const r = await send(
+      server.url,
+      'POST',
+      `${portPath}/submit`,
+      { ...auth, 'content-type': 'text/plain' },
+      'payload \u00e9',
+    );
+    const echo = JSON.parse(r.text) as Echo;
+    assert.equal(echo.method, 'POST');
+    assert.equal(Buffer.from(echo.body, 'latin1').toString('utf8'), 'payload \u00e9');
+  });
+
+  it('accepts ?token= once, then the HttpOnly cookie it sets, and strips both', async () => {
+    const first = await send(
+      server.url,
+      'GET',
+      `${portPath}/index.html?x=1&token=${encodeURIComponent(testBootstrapKey)}&y=2`,
+    );
+    assert.equal(first.status, 200, first.text);
+    assert.equal((JSON.parse(first.text) as Echo).path, '/index.html?x=1&y=2');
+    const cookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith('runtools_token='));
+    assert.ok(cookie, String(first.headers['set-cookie']));
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, new RegExp(`Path=${portPath}(;|$)`));
+
+    const asset = await send(server.url, 'GET', `${portPath}/app.js`, {
+      cookie: `other=1; ${cookie.split(';')[0]}`,
+    });
+    assert.equal(asset.status, 200, asset.text);
+    assert.equal((JSON.parse(asset.text) as Echo).headers.cookie, 'other=1');
+  });
+
+  it('answers 401 without a valid key', async () => {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer rtk_wrong' },
+      { cookie: 'runtools_token=x' },
+    ]) {
+      const r = await send(server.url, 'GET', `${portPath}/`, headers);
+      assert.equal(r.status, 401);
+      assert.equal((JSON.parse(r.text) as { error: { code: string } }).error.code, 'unauthorized');
+    }
+    const r = await send(server.url, 'GET', `${portPath}/?token=wrong`);
+    assert.equal(r.status, 401);
+  });
+
+  it('redirects the bare port path to its directory', async () => {
+    const r = await send(server.url, 'GET', `${portPath}?q=1`, auth);
+    assert.equal(r.status, 308);
+    assert.equal(r.headers.location, `${portPath}/?q=1`);
+  });
+
+  it('answers 502 port_unreachable when nothing listens, 404 for an unknown sandbox, 400 for a bad port', async () => {
+    const closed = await send(server.url, 'GET', `/v1/sandboxes/${id}/ports/8001/`, auth);
+    assert.equal(closed.status, 502);
+    assert.equal(
+      (JSON.parse(closed.text) as { error: { code: string } }).error.code,
+      'port_unreachable',
+    );
+    const unknown = await send(
+      server.url,
+      'GET',
+      '/v1/sandboxes/sbx_0000000000000000/ports/8000/',
+      auth,
+    );
+    assert.equal(unknown.status, 404);
+    for (const port of ['abc', '0', '70000']) {
+      const bad = await send(server.url, 'GET', `/v1/sandboxes/${id}/ports/${port}/`, auth);
+      assert.equal(bad.status, 400, port);
+    }
+  });
+
+  it('proxies every path of {port}-{id}.{domain}', async () => {
+    const host = `8000-${id}.${domain}`;
+    const first = await send(server.url, 'GET', `/health?token=${testBootstrapKey}&z=9`, {
+      host: `${host}:1234`,
+    });
+    assert.equal(first.status, 200, first.text);
+    const echo = JSON.parse(first.text) as Echo;
+    assert.equal(echo.path, '/health?z=9');
+    assert.equal(echo.headers['x-forwarded-host'], `${host}:1234`);
+    const cookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith('runtools_token='));
+    assert.match(cookie ?? '', /Path=\/(;|$)/);
+    const api = await send(server.url, 'GET', '/v1/sandboxes', {
+      host,
+      cookie: (cookie ?? '').split(';')[0] as string,
+    });
+    assert.equal((JSON.parse(api.text) as Echo).path, '/v1/sandboxes');
+    const anonymous = await send(server.url, 'GET', '/', { host });
+    assert.equal(anonymous.status, 401);
+    // Other hosts are the API's.
+    const health = await send(server.url, 'GET', '/health', { host: `other.${domain}` });
+    assert.equal(health.status, 200);
+    assert.notEqual((JSON.parse(health.text) as Partial<Echo>).path, '/health');
+  });
+
+  it('resumes a paused sandbox on the first proxied request', async () => {
+    await t.engine.get(id).pause();
+    assert.equal(t.engine.get(id).state, 'paused');
+    const r = await send(server.url, 'GET', `${portPath}/after-pause`, auth);
+    assert.equal(r.status, 200, r.text);
+    assert.equal((JSON.parse(r.text) as Echo).path, '/after-pause');
+    assert.equal(t.engine.get(id).state, 'running');
+  });
+
+  it('relays a WebSocket handshake and the bytes after it', async () => {
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      const key = randomBytes(16).toString('base64');
+      socket.write(
+        `GET ${portPath}/ws?token=${testBootstrapKey} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+          'Sec-WebSocket-Version: 13\r\n\r\n',
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      await waitFor(() => received.includes('\r\n\r\n'), { timeoutMs: 10_000 });
+      assert.match(received, /^HTTP\/1\.1 101 /);
+      const accept = createHash('sha1')
+        .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+        .digest('base64');
+      assert.match(
+        received,
+        new RegExp(`Sec-WebSocket-Accept: ${accept.replace(/[+/]/g, '\\$&')}`),
+      );
+      const headEnd = received.indexOf('\r\n\r\n') + 4;
+      socket.write('hello through the tunnel');
+      await waitFor(() => received.slice(headEnd) === 'hello through the tunnel', {
+        timeoutMs: 10_000,
+      });
+    } finally {
+      socket.destroy();
+    }
+    const denied = await new Promise<string>((resolve, reject) => {
+      const s = connect(Number(url.port), url.hostname, () => {
+        s.write(
+          `GET ${portPath}/ws HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\n` +
+            'Connection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+      });
+      let text = '';
+      s.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      s.on('close', () => resolve(text));
+      s.on('error', reject);
+    });
+    assert.match(denied, /^HTTP\/1\.1 401 /);
+  });
+});
