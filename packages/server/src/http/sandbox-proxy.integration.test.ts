@@ -187,11 +187,12 @@ describe('sandbox port proxy', () => {
   });
 
   it('answers 401 without a valid key', async () => {
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer rtk_wrong' },
       { cookie: 'runtools_token=x' },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const r = await send(server.url, 'GET', `${portPath}/`, headers);
       assert.equal(r.status, 401);
       assert.equal((JSON.parse(r.text) as { error: { code: string } }).error.code, 'unauthorized');
