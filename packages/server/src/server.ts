@@ -9,6 +9,7 @@ import { createApp } from './http/create-app.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import type { RateLimitOptions } from './http/rate-limit.ts';
 import { serve } from './http/serve.ts';
+import { PgEventRelay } from './runs/pg-event-relay.ts';
 import { RunEventHub } from './runs/run-event-hub.ts';
 import { RunWorker } from './runs/run-worker.ts';
 import { createStore, type Store } from './store/store.ts';
@@ -114,12 +115,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       store,
       logger: { error: (fields, message) => logger.error(fields, message) },
     });
+    // With PostgreSQL, other server processes learn of this one's events at once (not by polling).
+    let relay: PgEventRelay | undefined;
     const hub = new RunEventHub({
       webhooks,
       store,
       onWebhookError: (error, runId) =>
         logger.error({ runId, error }, 'could not enqueue a run webhook'),
+      onPublish: (runId, event) => relay?.announce(runId, event),
     });
+    if (options.databaseUrl) {
+      relay = new PgEventRelay({
+        url: options.databaseUrl,
+        database,
+        store,
+        hub,
+        onError: (error) => logger.error({ error }, 'run event relay'),
+      });
+      await relay.start();
+      const started = relay;
+      cleanup.push(() => started.close());
+    }
     const worker = new RunWorker({
       store,
       engine,
@@ -164,6 +180,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         // Deliveries not sent yet stay in the database for the next start.
         await hub.webhooksIdle();
         await webhooks.stop();
+        await relay?.close();
         await engine.close();
         await database.close();
       })();
