@@ -114,4 +114,87 @@ export interface RunResult {
   status: RunStatus;
   output: unknown;
   error: RunError | null;
+  /** The run's own webhook (when `webhook` was given): its signing secret is shown this once. */
+  webhook?: { id: string; secret: string };
+}
+
+export type SandboxState = 'creating' | 'running' | 'paused' | 'stopped';
+
+/** A sandbox (`/v1/sandboxes`): an isolated machine started from a template. */
+export interface Sandbox {
+  id: string;
+  state: SandboxState;
+  template: string;
+  template_version: string;
+  created_at: string;
+  updated_at: string;
+  cwd: string;
+  metadata: Record<string, string>;
+  timeout_ms: number | null;
+  on_timeout: 'pause' | 'kill';
+  /** When a running sandbox will be paused or stopped by its timeout. */
+  expires_at: string | null;
+  resources: { cpu: number; memory_mib: number; pids: number; disk_mib: number | null };
+  network: { mode: 'none' | 'egress'; allow_out: string[] | null };
+  /** Size of the memory snapshot of a paused sandbox. */
+  snapshot_bytes: number | null;
+}
+
+export interface SandboxInput {
+  /** The template's slug, e.g. `debian-13`. */
+  template: string;
+  /** Paused or stopped (`on_timeout`) after running this long. */
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  cwd?: string;
+  metadata?: Record<string, string>;
+  /** What the timeout does (default `kill`). */
+  on_timeout?: 'pause' | 'kill';
+  resources?: { cpu?: number; memory_mib?: number; pids?: number; disk_mib?: number };
+  /** `none` by default; `egress` allows outbound traffic (to `allow_out` CIDRs only, when given). */
+  network?: { mode: 'none' | 'egress'; allow_out?: string[] };
+}
+
+export interface ExecInput {
+  /** A shell command (run by `/bin/sh -c`) or an argv array. */
+  command: string | string[];
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The command is killed after this long; the result then has `timedOut: true`. */
+  timeoutMs?: number;
+  /** Written to the command's stdin, which is then closed. */
+  stdin?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** The signal that killed the command, e.g. `SIGKILL`. */
+  signal?: string;
+  /** Output beyond the server's limit was dropped. */
+  truncated: boolean;
+  pid: number;
+  durationMs: number;
+}
+
+/** What `exec` answers for a command started with `background: true`. */
+export interface BackgroundStarted {
+  pid: number;
+  background: true;
+}
+
+export interface DirectoryEntry {
+  name: string;
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  modified_at: string;
+}
+
+export interface DirectoryListing {
+  path: string;
+  type: 'directory';
+  entries: DirectoryEntry[];
 }

@@ -35,6 +35,11 @@ export interface RunOptions {
    * run id; the client then follows the run's events until it ends. `false`: return once queued.
    */
   wait?: boolean;
+  /**
+   * A webhook for this run only: a URL (every `run.*` event) or `{ url, events }`. The result's
+   * `webhook.secret` verifies its deliveries (`verifyWebhook`).
+   */
+  webhook?: string | { url: string; events?: string[] };
 }
 
 export interface StreamOptions {
@@ -208,13 +213,21 @@ export class RunTools {
     const answer = await this.#request<Partial<RunResult> & { runId: string; status: RunStatus }>(
       'POST',
       `/v1/run/${id(slug)}`,
-      { body: { input, metadata: options.metadata, async: wait ? undefined : true } },
+      {
+        body: {
+          input,
+          metadata: options.metadata,
+          async: wait ? undefined : true,
+          webhook: options.webhook,
+        },
+      },
     );
     const result: RunResult = {
       runId: answer.runId,
       status: answer.status,
       output: answer.output ?? null,
       error: answer.error ?? null,
+      ...(answer.webhook ? { webhook: answer.webhook } : {}),
     };
     if (!wait || ['completed', 'failed', 'cancelled'].includes(result.status)) return result;
     // The server's wait limit passed (202): follow the run until it ends.
@@ -223,7 +236,13 @@ export class RunTools {
       // Only the end matters here.
     }
     const ended = await this.runs.get(result.runId);
-    return { runId: ended.id, status: ended.status, output: ended.output, error: ended.error };
+    return {
+      runId: ended.id,
+      status: ended.status,
+      output: ended.output,
+      error: ended.error,
+      ...(result.webhook ? { webhook: result.webhook } : {}),
+    };
   }
 
   /**
