@@ -27,6 +27,7 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
         error: null,
         last_seq: 0,
         attempts: 0,
+        worker: null,
         created_at: undefined,
         started_at: null,
         finished_at: null,
@@ -45,5 +46,27 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
     assert.equal(missing.status, 404);
     assert.equal((missing.body as { error: { code: string } }).error.code, 'run_not_found');
     assert.equal((await server.request('POST', '/v1/runs')).status, 405);
+  });
+
+  it('gets a run with its events when asked', async () => {
+    await using server = await startTestServer(await open());
+    const run = await server.store.runs.create({ deploymentId: 'dep_a', input: 'x' });
+    await server.store.events.append(run.id, [
+      { type: 'status', status: 'running' },
+      { type: 'text', text: 'hello' },
+    ]);
+    const plain = await server.request('GET', `/v1/runs/${run.id}`);
+    assert.equal((plain.body as { events?: unknown }).events, undefined);
+    const withEvents = await server.request('GET', `/v1/runs/${run.id}?include=events`);
+    assert.equal(withEvents.status, 200);
+    const events = (withEvents.body as { events: Array<{ seq: number; type: string }> }).events;
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.type]),
+      [
+        [1, 'status'],
+        [2, 'text'],
+      ],
+    );
+    assert.equal((await server.request('GET', `/v1/runs/${run.id}?include=nope`)).status, 400);
   });
 });

@@ -59,11 +59,28 @@ const list = createRoute({
   },
 });
 
+/** The most events `?include=events` returns; a longer log is read with the events stream. */
+const maxIncludedEvents = 10_000;
+
+const runWithEventsSchema = runSchema
+  .extend({
+    /** With `?include=events`: the run's events in order (at most 10 000; see `/events`). */
+    events: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .openapi('RunWithEvents');
+
 const get = createRoute({
   method: 'get',
   path: '/runs/{id}',
-  request: { params: idParamSchema },
-  responses: { 200: jsonResponse(runSchema, 'The run.'), ...errorResponses(404) },
+  summary: 'A run; with `?include=events`, its events too',
+  request: {
+    params: idParamSchema,
+    query: z.object({ include: z.enum(['events']).optional() }),
+  },
+  responses: {
+    200: jsonResponse(runWithEventsSchema, 'The run.'),
+    ...errorResponses(400, 404),
+  },
 });
 
 /** `/v1/runs`: list and get (runs start with `POST /v1/run/{slug}`; controls: run-controls.ts). */
@@ -76,6 +93,9 @@ export function runRoutes(store: Store) {
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
-      return c.json(runToJson(await store.runs.require(id)), 200);
+      const run = runToJson(await store.runs.require(id));
+      if (c.req.valid('query').include !== 'events') return c.json(run, 200);
+      const events = await store.events.listSince(id, 0, maxIncludedEvents);
+      return c.json({ ...run, events: events as unknown as Record<string, unknown>[] }, 200);
     });
 }
