@@ -11,10 +11,15 @@ export {
 export { RunToolsApiError } from './client/api-error.ts';
 export type {
   ApiKey,
+  BackgroundStarted,
   CreatedApiKey,
   CreatedWebhook,
   Deployment,
   DeploymentInput,
+  DirectoryEntry,
+  DirectoryListing,
+  ExecInput,
+  ExecResult,
   Page,
   PageParams,
   Run,
@@ -23,6 +28,9 @@ export type {
   RunStatus,
   Runtime,
   RuntimeInput,
+  Sandbox,
+  SandboxInput,
+  SandboxState,
   Webhook,
   WebhookEventType,
   WebhookInput,
@@ -35,6 +43,7 @@ export {
   type StartStreamOptions,
   type StreamOptions,
 } from './client/run-tools-client.ts';
+export type { ExecOptions, SandboxesClient } from './client/sandboxes-client.ts';
 export { RunToolsError } from './errors.ts';
 export {
   defineConfig,

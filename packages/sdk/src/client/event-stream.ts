@@ -49,7 +49,7 @@ function parseFrame(block: string): SseFrame | undefined {
 }
 
 /** The SSE frames of a response body, as they arrive. */
-async function* readFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
+export async function* readFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
   const decoder = new TextDecoder();
   const reader = body.getReader();
   let buffer = '';

@@ -18,6 +18,7 @@ import type {
   WebhookInput,
 } from './api-types.ts';
 import { runEventStream } from './event-stream.ts';
+import { type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
 
 export interface RunToolsOptions {
   /** Sent as `Authorization: Bearer KEY`. */
@@ -130,6 +131,9 @@ export class RunTools {
     revoke(id: string): Promise<ApiKey>;
   };
 
+  /** `/v1/sandboxes`: create, exec (streamed on request), files, pause, resume, delete, ports. */
+  readonly sandboxes: SandboxesClient;
+
   /** `/v1/runs`: list, get, events, and the run controls. */
   readonly runs: {
     get(id: string): Promise<Run>;
@@ -193,6 +197,18 @@ export class RunTools {
       list: (params) => get('/v1/api-keys', { ...params }),
       revoke: (keyId) => this.#request('DELETE', `/v1/api-keys/${id(keyId)}`),
     };
+    this.sandboxes = sandboxesClient({
+      baseUrl: this.baseUrl,
+      request: this.#request.bind(this),
+      fetch: (path, init) =>
+        this.#fetch(`${this.baseUrl}${path}`, {
+          ...init,
+          headers: {
+            ...(init.headers as Record<string, string>),
+            authorization: `Bearer ${this.#apiKey}`,
+          },
+        }),
+    });
     this.runs = {
       get: (runId) => get(`/v1/runs/${id(runId)}`),
       list: (params) => get('/v1/runs', { ...params }),
