@@ -34,5 +34,16 @@ export type {
 export { SandboxProcesses } from './processes.ts';
 export { Sandbox, type SandboxInfo } from './sandbox.ts';
 export type { SandboxState } from './state.ts';
-export { type TemplateInfo, TemplateStore } from './templates/template-store.ts';
+export { parseDockerfile } from './templates/dockerfile-build.ts';
+export {
+  SYSTEM_TEMPLATES,
+  type TemplateSpec,
+  type TemplateSpecInput,
+  templateSpecSchema,
+} from './templates/template-spec.ts';
+export {
+  type TemplateDefinition,
+  type TemplateInfo,
+  TemplateStore,
+} from './templates/template-store.ts';
 export type { VolumeInfo } from './volumes.ts';

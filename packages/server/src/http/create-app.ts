@@ -25,6 +25,8 @@ import { runtimeRoutes } from './routes/runtimes.ts';
 import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
 import { sandboxFileRoutes } from './routes/sandbox-files.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
+import { templateBuildRoutes } from './routes/template-builds.ts';
+import { templateRoutes } from './routes/templates.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { sandboxProxy } from './sandbox-proxy.ts';
 
@@ -105,6 +107,9 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.use('/v1/*', requireApiKey({ apiKeys: store.apiKeys, bootstrapKey: options.bootstrapKey }));
   if (options.rateLimit !== false)
     app.use('/v1/*', rateLimit(options.rateLimit ?? defaultRateLimit));
+  // Before the app-wide body limit, which it never reaches: a template comes with its build
+  // context, and these routes have a larger limit of their own.
+  app.route('/v1', templateRoutes({ store, engine }));
   app.use(
     '/v1/*',
     bodyLimit({
@@ -145,6 +150,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', sandboxRoutes(engine));
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
+  app.route('/v1', templateBuildRoutes({ store, engine }));
   const services = {
     store,
     hub: options.hub ?? new RunEventHub(),

@@ -1,0 +1,277 @@
+import { createRoute } from '@hono/zod-openapi';
+import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
+import { RunToolsError } from '@runtools/sdk';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Store } from '../../store/store.ts';
+import type { Template } from '../../store/templates.ts';
+import { templateBuilder } from '../../templates/template-builder.ts';
+import {
+  normalizeDefinition,
+  type TemplateDefinitionInput,
+} from '../../templates/template-definition.ts';
+import { errorResponse } from '../errors.ts';
+import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import {
+  localTemplate,
+  slugParamSchema,
+  type TemplateJson,
+  templateInputSchema,
+  templateNotFound,
+  templatePutSchema,
+  templateSchema,
+  toSystemTemplateJson,
+  toTemplateJson,
+} from './template-schemas.ts';
+
+export interface TemplateRouteOptions {
+  store: Store;
+  /** Builds the templates; without one definitions are stored and built where first needed. */
+  engine?: SandboxEngine | undefined;
+  /** Largest body of a create or replace, with its build context (default 64 MiB). */
+  bodyLimitBytes?: number;
+}
+
+/**
+ * The body limit of the routes that take a template with its Dockerfile context: larger than the
+ * API's default. These routes are mounted before the app-wide limit, which never sees them.
+ */
+function contextBodyLimit(maxSize: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: (c) => {
+      const response = errorResponse(
+        c,
+        'payload_too_large',
+        `The body is larger than ${maxSize} bytes.`,
+        { maxBytes: maxSize },
+      );
+      response.headers.set('connection', 'close');
+      return response;
+    },
+  });
+}
+
+/** The template as this server sees it: its latest build, ready version and local copy. */
+export async function templateView(
+  store: Store,
+  engine: SandboxEngine | undefined,
+  template: Template,
+): Promise<TemplateJson> {
+  const [build, ready, local] = await Promise.all([
+    store.templates.latestBuild(template.id, template.definitionHash),
+    store.templates.latestReadyBuild(template.id, template.definitionHash),
+    localTemplate(engine, template.slug),
+  ]);
+  return toTemplateJson(template, build, ready, local);
+}
+
+/**
+ * Stores a definition and builds it in the background unless an equal definition is built or
+ * being built already (then nothing changes); a failed or cancelled build of it is retried.
+ */
+async function defineTemplate(
+  store: Store,
+  engine: SandboxEngine | undefined,
+  slug: string,
+  input: TemplateDefinitionInput,
+): Promise<Template> {
+  const definition = normalizeDefinition(slug, input);
+  const { template, changed } = await store.templates.put(slug, definition);
+  await store.templates.failAbandonedBuilds();
+  const latest = changed
+    ? undefined
+    : await store.templates.latestBuild(template.id, template.definitionHash);
+  const settled =
+    latest?.status === 'ready' || latest?.status === 'queued' || latest?.status === 'building';
+  if (!settled && engine !== undefined) await templateBuilder(engine).start(store, template);
+  return template;
+}
+
+function definitionInput(body: {
+  spec?: Record<string, unknown> | undefined;
+  dockerfile?: string | undefined;
+  files?: TemplateDefinitionInput['files'];
+}): TemplateDefinitionInput {
+  if (body.spec !== undefined) return { spec: body.spec };
+  return { dockerfile: body.dockerfile ?? '', files: body.files };
+}
+
+const definitionDescription =
+  'Validates the definition (a spec by the template spec schema, a Dockerfile by parsing it: a ' +
+  'syntax error is a 400 `template_invalid` naming the line), stores it, and builds it in the ' +
+  'background on this server: 202 with the template and its build (follow the build log at ' +
+  '`/v1/templates/{slug}/builds/{id}/logs`). The same definition again is a no-op: 200 with the ' +
+  'template when it is built, 202 while it builds. A failed build is retried. On a server ' +
+  'without a sandbox engine the definition is stored (status `pending`) and built by the first ' +
+  'server that creates a sandbox from it.';
+
+const create = createRoute({
+  method: 'post',
+  path: '/templates',
+  summary: 'Define a template (a spec, or a Dockerfile with its build context) and build it',
+  description: definitionDescription,
+  request: { body: jsonBody(templateInputSchema) },
+  responses: {
+    200: jsonResponse(templateSchema, 'The template, already built from this definition.'),
+    202: jsonResponse(templateSchema, 'The template, with the build that runs for it.'),
+    ...errorResponses(400, 409, 413, 415),
+  },
+});
+
+const replace = createRoute({
+  method: 'put',
+  path: '/templates/{slug}',
+  summary: "Replace a template's definition (or define it) and build it",
+  description: definitionDescription,
+  request: { params: slugParamSchema, body: jsonBody(templatePutSchema) },
+  responses: {
+    200: jsonResponse(templateSchema, 'The template, already built from this definition.'),
+    202: jsonResponse(templateSchema, 'The template, with the build that runs for it.'),
+    ...errorResponses(400, 409, 413, 415),
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/templates',
+  summary: 'The system templates and the defined ones, in slug order',
+  description: 'The cursor is the last slug of the previous page.',
+  request: { query: pageQuerySchema },
+  responses: {
+    200: jsonResponse(pageResponseSchema(templateSchema), 'A page of templates.'),
+    ...errorResponses(400),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/templates/{slug}',
+  summary: 'A template: its definition, build status, version, and its copy on this server',
+  request: { params: slugParamSchema },
+  responses: { 200: jsonResponse(templateSchema, 'The template.'), ...errorResponses(404) },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/templates/{slug}',
+  summary: 'Delete a template with its builds (refused while a deployment or a sandbox uses it)',
+  request: { params: slugParamSchema },
+  responses: { 204: { description: 'Deleted.' }, ...errorResponses(404, 409) },
+});
+
+/** `/v1/templates`: template definitions, built by this server's engine. */
+export function templateRoutes(options: TemplateRouteOptions) {
+  const { store, engine } = options;
+  const limit = contextBodyLimit(options.bodyLimitBytes ?? 64 * 1024 * 1024);
+  // 200 only for a template built from this definition: anything else is still to come.
+  const answer = async (template: Template) => {
+    const json = await templateView(store, engine, template);
+    return { json, status: json.status === 'ready' ? (200 as const) : (202 as const) };
+  };
+  const router = newRouter();
+  router.use('/templates', limit);
+  router.use('/templates/:slug', limit);
+  return router
+    .openapi(create, async (c) => {
+      const body = c.req.valid('json');
+      const template = await defineTemplate(store, engine, body.slug, definitionInput(body));
+      const { json, status } = await answer(template);
+      return c.json(json, status);
+    })
+    .openapi(replace, async (c) => {
+      const { slug } = c.req.valid('param');
+      const body = c.req.valid('json');
+      if (body.slug !== undefined && body.slug !== slug) {
+        throw new RunToolsError('invalid_input', 'Invalid body: slug: must be the path slug', {
+          details: { issues: [{ field: 'slug', message: 'must be the path slug' }] },
+        });
+      }
+      const template = await defineTemplate(store, engine, slug, definitionInput(body));
+      const { json, status } = await answer(template);
+      return c.json(json, status);
+    })
+    .openapi(list, async (c) => {
+      const query = c.req.valid('query');
+      const limitCount = query.limit ?? 20;
+      const page = await store.templates.list({ limit: limitCount, cursor: query.cursor });
+      const systems = Object.keys(SYSTEM_TEMPLATES).filter(
+        (slug) => query.cursor === undefined || slug > query.cursor,
+      );
+      const locals = new Map(
+        engine === undefined ? [] : (await engine.templates.list()).map((t) => [t.slug, t]),
+      );
+      const merged = [
+        ...page.items.map((t) => ({ slug: t.slug, template: t as Template | undefined })),
+        ...systems.map((slug) => ({ slug, template: undefined })),
+      ].sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+      // The stored page ends at its last slug: system slugs beyond it belong to the next page.
+      const storedEnd = page.nextCursor;
+      const candidates = merged.filter((m) => storedEnd === null || m.slug <= storedEnd);
+      const items = candidates.slice(0, limitCount);
+      const more = candidates.length > limitCount || storedEnd !== null;
+      const data = await Promise.all(
+        items.map(async (item) =>
+          item.template === undefined
+            ? toSystemTemplateJson(item.slug, locals.get(item.slug))
+            : toTemplateJson(
+                item.template,
+                await store.templates.latestBuild(item.template.id, item.template.definitionHash),
+                await store.templates.latestReadyBuild(
+                  item.template.id,
+                  item.template.definitionHash,
+                ),
+                locals.get(item.slug),
+              ),
+        ),
+      );
+      const last = items.at(-1);
+      return c.json({ data, nextCursor: more && last !== undefined ? last.slug : null }, 200);
+    })
+    .openapi(get, async (c) => {
+      const { slug } = c.req.valid('param');
+      if (SYSTEM_TEMPLATES[slug] !== undefined) {
+        return c.json(toSystemTemplateJson(slug, await localTemplate(engine, slug)), 200);
+      }
+      const template = await store.templates.get(slug);
+      if (template === undefined) throw templateNotFound(slug);
+      await store.templates.failAbandonedBuilds();
+      return c.json(await templateView(store, engine, template), 200);
+    })
+    .openapi(remove, async (c) => {
+      const { slug } = c.req.valid('param');
+      if (SYSTEM_TEMPLATES[slug] !== undefined) {
+        throw new RunToolsError('template_state', `"${slug}" is a system template.`, {
+          details: { template: slug },
+        });
+      }
+      const template = await store.templates.get(slug);
+      const local = await localTemplate(engine, slug);
+      if (template === undefined && local === undefined) throw templateNotFound(slug);
+      const deployments = await store.templates.deploymentsUsing(slug);
+      if (deployments.length > 0) {
+        throw new RunToolsError(
+          'template_in_use',
+          `Template "${slug}" is used by deployments (${deployments.join(', ')}); change or delete them first.`,
+          { details: { template: slug, deployments } },
+        );
+      }
+      if (engine !== undefined) {
+        const inUse = engine.templatesInUse();
+        if ([...inUse].some((key) => key.startsWith(`${slug}@`))) {
+          throw new RunToolsError(
+            'template_in_use',
+            `Template "${slug}" is used by running or paused sandboxes; delete them first.`,
+            { details: { template: slug, sandboxes: true } },
+          );
+        }
+        await templateBuilder(engine).cancel(slug);
+        await engine.templates.delete(slug, engine.templatesInUse()).catch((error: unknown) => {
+          if (!RunToolsError.isInstance(error) || error.code !== 'template_not_found') throw error;
+        });
+      }
+      await store.templates.delete(slug);
+      return c.body(null, 204);
+    });
+}
