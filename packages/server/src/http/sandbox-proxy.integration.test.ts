@@ -181,9 +181,12 @@ describe('sandbox port proxy', () => {
 
     const asset = await send(server.url, 'GET', `${portPath}/app.js`, {
       cookie: `other=1; ${cookie.split(';')[0]}`,
+      referer: `http://example.test${portPath}/index.html?x=1&token=${testBootstrapKey}#top`,
     });
     assert.equal(asset.status, 200, asset.text);
-    assert.equal((JSON.parse(asset.text) as Echo).headers.cookie, 'other=1');
+    const echo = JSON.parse(asset.text) as Echo;
+    assert.equal(echo.headers.cookie, 'other=1');
+    assert.equal(echo.headers.referer, `http://example.test${portPath}/index.html?x=1#top`);
   });
 
   it('answers 401 without a valid key', async () => {

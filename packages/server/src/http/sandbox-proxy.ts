@@ -122,8 +122,11 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
       ],
     };
     const cookies = withoutProxyCookie(c.req.header('cookie'));
-    forward.headers = forward.headers.filter(([name]) => name !== 'cookie');
+    forward.headers = forward.headers.filter(([name]) => name !== 'cookie' && name !== 'referer');
     if (cookies !== '') forward.headers.push(['cookie', cookies]);
+    // A page opened with `?token=KEY` sends that URL as the Referer of its assets.
+    const referer = withoutToken(c.req.header('referer'));
+    if (referer !== undefined) forward.headers.push(['referer', referer]);
 
     const incoming = (c.env as { incoming?: IncomingMessage; outgoing?: unknown } | undefined)
       ?.incoming;
@@ -201,6 +204,17 @@ function splitQuery(search: string): { rest: string; token?: string } {
     } else kept.push(part);
   }
   return { rest: kept.length === 0 ? '' : `?${kept.join('&')}`, ...(token ? { token } : {}) };
+}
+
+function withoutToken(referer: string | undefined): string | undefined {
+  if (referer === undefined) return undefined;
+  const query = referer.indexOf('?');
+  if (query === -1) return referer;
+  const hash = referer.indexOf('#', query);
+  const search = referer.slice(query, hash === -1 ? undefined : hash);
+  return (
+    referer.slice(0, query) + splitQuery(search).rest + (hash === -1 ? '' : referer.slice(hash))
+  );
 }
 
 function safeDecode(text: string): string {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { useTestEngine } from '@runtools/sandbox/testing';
+import { useTestEngine, waitFor } from '@runtools/sandbox/testing';
 import { type Database, openDatabase } from '../../db/database.ts';
 import { startTestServer, type TestServer, testBootstrapKey } from '../../testing/test-server.ts';
 
@@ -190,17 +190,38 @@ describe('/v1/sandboxes', () => {
     const first = await reader.read();
     assert.match(new TextDecoder().decode(first.value), /started/);
     aborted.abort();
-    const sandbox = t.engine.get(id);
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const running = (await sandbox.processes.list()).filter(
-        (p) => p.running && p.command.join(' ').includes('sleep 77'),
-      );
-      if (running.length === 0) break;
-      assert.ok(Date.now() < deadline, 'the command still runs after the client left');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntilGone('sleep 77');
   });
+
+  it('kills a command waited on as JSON when the client disconnects', async () => {
+    const aborted = new AbortController();
+    const answer = fetch(new URL(`/v1/sandboxes/${id}/exec`, server.url), {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'exec sleep 78' }),
+      signal: aborted.signal,
+    });
+    answer.catch(() => {});
+    const sandbox = t.engine.get(id);
+    await waitFor(async () =>
+      (await sandbox.processes.list()).some(
+        (p) => p.running && p.command.join(' ').includes('sleep 78'),
+      ),
+    );
+    aborted.abort();
+    await waitUntilGone('sleep 78');
+  });
+
+  async function waitUntilGone(command: string): Promise<void> {
+    const sandbox = t.engine.get(id);
+    await waitFor(
+      async () =>
+        !(await sandbox.processes.list()).some(
+          (p) => p.running && p.command.join(' ').includes(command),
+        ),
+      { timeoutMs: 5000, intervalMs: 50 },
+    );
+  }
 
   it('writes and reads files as raw bytes, and lists directories as JSON', async () => {
     const bytes = new Uint8Array(70_000);

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { CreateSandboxInput, SandboxEngine, SandboxInfo } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import { textSchema } from '../common-schemas.ts';
+import { errorResponseSchema } from '../errors.ts';
 import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import {
@@ -187,9 +188,36 @@ const remove = createRoute({
   },
 });
 
+/** Served by `sandboxProxy` (before auth, for every method); described here for the document. */
+const portProxy = createRoute({
+  method: 'get',
+  path: '/sandboxes/{id}/ports/{port}/{path}',
+  summary: 'Proxy to an HTTP server in a sandbox (any method, WebSocket too)',
+  description:
+    'Forwards the request, minus the API credentials, to `port` inside the sandbox; a paused ' +
+    'sandbox is resumed first. The key may be `Authorization: Bearer KEY`, `?token=KEY` (which ' +
+    "also sets an HttpOnly cookie for the port's path) or that cookie. With RUNTOOLS_DOMAIN, " +
+    '`{port}-{id}.{domain}` serves the same on every path. Nothing listening: 502 `port_unreachable`.',
+  request: {
+    params: sandboxIdParamSchema.extend({
+      port: z.string().openapi({ param: { name: 'port', in: 'path' }, example: '3000' }),
+      path: z.string().openapi({ param: { name: 'path', in: 'path' }, example: 'index.html' }),
+    }),
+    query: z.object({ token: z.string().optional() }),
+  },
+  responses: {
+    200: { description: "The sandbox server's response, streamed." },
+    502: jsonResponse(errorResponseSchema, 'Nothing accepts connections on the port.'),
+    ...errorResponses(400, 404, 409),
+    ...unavailableResponse,
+  },
+});
+
 /** `/v1/sandboxes`: create, get, list, pause, resume, delete (exec and files have their own). */
 export function sandboxRoutes(engine: SandboxEngine | undefined) {
-  return newRouter()
+  const router = newRouter();
+  router.openAPIRegistry.registerPath(portProxy);
+  return router
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
       if (engine === undefined) return unavailable(c);
