@@ -16,6 +16,7 @@ import { startTestServer, type TestServer, testBootstrapKey } from '../testing/t
  */
 const echoServer = `
 import base64, hashlib, json, socket, sys, threading
+released = threading.Event()
 def serve(conn):
     data = b''
     while b'\\r\\n\\r\\n' not in data:
@@ -42,6 +43,15 @@ def serve(conn):
             if not chunk:
                 break
             conn.sendall(chunk)
+        return conn.close()
+    if path == '/release':
+        released.set()
+    if path == '/slow':
+        conn.sendall(b'HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n'
+                     b'5\\r\\nfirst\\r\\n')
+        released.wait(30)
+        released.clear()
+        conn.sendall(b'6\\r\\nsecond\\r\\n0\\r\\n\\r\\n')
         return conn.close()
     n = int(headers.get('content-length', '0'))
     while len(body) < n:
@@ -151,6 +161,23 @@ describe('sandbox port proxy', () => {
     assert.equal(echo.headers.cookie, 'app=yes');
     assert.equal(echo.headers.host, 'localhost:8000');
     assert.deepEqual(r.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+  });
+
+  it('streams the response as it comes, without waiting for its end', async () => {
+    const response = await fetch(new URL(`${portPath}/slow`, server.url), { headers: auth });
+    assert.equal(response.status, 200);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    assert.equal(new TextDecoder().decode(first.value), 'first');
+    // The sandbox's server finishes only once this second request arrives.
+    await send(server.url, 'GET', `${portPath}/release`, auth);
+    let rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    assert.equal(rest, 'second');
   });
 
   it('forwards request bodies', async () => {
