@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxEngine } from '@runtools/sandbox';
+import type { RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
 import { createApp } from './http/create-app.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
@@ -46,6 +47,8 @@ export interface StartServerOptions {
   modelEnv?: Record<string, string>;
   /** Where logs go (default: JSON lines on stderr). */
   logger?: Logger;
+  /** Every run event of this process's worker, once stored (e.g. a terminal's run log). */
+  onRunEvent?: (runId: string, event: RunEvent) => void;
 }
 
 /** A server started by `startServer`: its parts, and `stop()`. */
@@ -143,7 +146,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       env: options.modelEnv ?? {},
-      onEvent: (runId, event) => hub.publish(runId, event),
+      onEvent: (runId, event) => {
+        hub.publish(runId, event);
+        options.onRunEvent?.(runId, event);
+      },
     });
     let draining = false;
     const app = createApp({

@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type LoadedProject,
+  loadProject,
+  type ProjectAgent,
+  type ProjectProblem,
+} from '@runtools/agent';
+import type { SandboxEngine } from '@runtools/sandbox';
+import { type RunEvent, RunTools } from '@runtools/sdk';
+import { type Logger, type RunningServer, startServer } from '@runtools/server';
+import { type SyncResult, syncProject } from '../project-sync.ts';
+import { removeDevState, writeDevState } from './dev-state.ts';
+import { ProjectWatcher } from './project-watcher.ts';
+
+/** Where `runtools dev` keeps sandboxes: outside the project, whose folders the sandbox uid may not traverse. */
+export const DEV_ENGINE_ROOT = '/var/lib/runtools/dev';
+/** Built templates shared by every project (and the server), so nodejs-20 is built once. */
+export const SHARED_TEMPLATES_DIR = '/var/lib/runtools/templates';
+
+/** What one (re)load of the project did. */
+export interface DevReload {
+  /** The changed paths that caused it (empty at the start). */
+  trigger: string[];
+  /** Broken files that are new, or whose error changed; what they defined before keeps serving. */
+  problems: ProjectProblem[];
+  /** Files that were broken and load again. */
+  fixed: string[];
+  /** The sync's result; undefined when it failed or was skipped (a broken config). */
+  result?: SyncResult;
+  /** Why the sync failed (e.g. the server refused a definition). */
+  error?: unknown;
+}
+
+/** What a dev server tells the terminal; every method is optional. */
+export interface DevReporter {
+  reloaded?(reload: DevReload): void;
+  /** A template used by an agent: being built, ready (booted once), or failed. */
+  template?(slug: string, state: 'building' | 'ready' | 'failed', detail: string): void;
+  runEvent?(runId: string, event: RunEvent): void;
+  log?: Logger;
+}
+
+export interface DevServerOptions {
+  root: string;
+  port: number;
+  host: string;
+  apiKey: string;
+  /** Model keys and endpoints for the runs. */
+  modelEnv: Record<string, string>;
+  /** Default `/var/lib/runtools/templates`. */
+  templatesDir?: string;
+  /** Default `/var/lib/runtools/dev/<hash of the project's path>`. */
+  engineDataDir?: string;
+  reporter?: DevReporter;
+  /** Watch debounce (default 150 ms). */
+  debounceMs?: number;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly server: RunningServer;
+  /** The last sync's result. */
+  readonly last: SyncResult;
+  /** Stops watching, drains the server and removes `.runtools/dev.json`. */
+  stop(): Promise<void>;
+}
+
+/** The engine data directory of a project: one per project path, traversable by sandbox uids. */
+export function devEngineDataDir(root: string): string {
+  const hash = createHash('sha256').update(realpathSync(root)).digest('hex').slice(0, 16);
+  return join(DEV_ENGINE_ROOT, hash);
+}
+
+/** Makes every directory from `/` down to `dir` traversable by others (sandbox uids). */
+function ensureTraversable(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const parts = dir.split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const d = `/${parts.slice(0, i).join('/')}`;
+    const mode = statSync(d).mode;
+    if (!(mode & 0o001)) chmodSync(d, (mode & 0o7777) | 0o711);
+  }
+}
+
+/**
+ * `runtools dev` without the terminal: starts a server in this process for the project at `root`
+ * (SQLite in its data dir, `.runtools/` by default; sandboxes under `/var/lib/runtools/dev/…`),
+ * deploys every agent under its slug, writes `.runtools/dev.json`, builds and boots each agent's
+ * template once in the background, and re-syncs whenever `agents/`, `templates/` or
+ * `runtools.config.ts` change. A broken file is reported and what it defined before keeps serving.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const { root, reporter = {} } = options;
+  const first = await loadProject(root);
+  const engineDataDir = options.engineDataDir ?? devEngineDataDir(root);
+  ensureTraversable(engineDataDir);
+  const server = await startServer({
+    dataDir: join(root, first.config.dataDir),
+    engineDataDir,
+    templatesDir: options.templatesDir ?? SHARED_TEMPLATES_DIR,
+    port: options.port,
+    host: options.host,
+    apiKey: options.apiKey,
+    modelEnv: options.modelEnv,
+    ...(reporter.log ? { logger: reporter.log } : {}),
+    ...(reporter.runEvent ? { onRunEvent: reporter.runEvent } : {}),
+  });
+  const client = new RunTools({ apiKey: options.apiKey, baseUrl: server.url });
+  /** The agent each file defined when it last loaded without a problem. */
+  const lastGood = new Map<string, ProjectAgent>();
+  const prewarmed = new Set<string>();
+  let last: SyncResult = { changes: [], endpoints: [] };
+
+  /** The problem of each broken file, as last reported. */
+  let reported = new Map<string, string>();
+
+  const sync = async (project: LoadedProject, trigger: string[]): Promise<void> => {
+    const now = new Map(project.problems.map((p) => [p.file, p.message]));
+    const reload: DevReload = {
+      trigger,
+      problems: project.problems.filter((p) => reported.get(p.file) !== p.message),
+      fixed: [...reported.keys()].filter((file) => !now.has(file)),
+    };
+    reported = now;
+    // A broken config would silently change every agent's defaults: keep serving what runs now.
+    if (now.has('runtools.config.ts')) return reporter.reloaded?.(reload);
+    const files = new Set(project.agents.map((a) => a.file));
+    for (const file of lastGood.keys()) {
+      if (!files.has(file) && !now.has(file)) lastGood.delete(file);
+    }
+    for (const a of project.agents) lastGood.set(a.file, a);
+    const agents = [...project.agents];
+    for (const p of project.problems) {
+      const good = lastGood.get(p.file);
+      if (good && !agents.some((a) => a.agent.slug === good.agent.slug)) agents.push(good);
+    }
+    try {
+      last = await syncProject(client, { agents, problems: project.problems }, { prune: true });
+      reload.result = last;
+    } catch (error) {
+      reload.error = error;
+    }
+    reporter.reloaded?.(reload);
+    for (const a of agents) {
+      if (prewarmed.has(a.agent.template)) continue;
+      prewarmed.add(a.agent.template);
+      void prewarm(server.engine, a.agent.template, reporter);
+    }
+  };
+
+  let stopped = false;
+  await sync(first, []);
+  writeDevState(root, { url: server.url, apiKey: options.apiKey, pid: process.pid });
+
+  // One sync at a time; changes during a sync start one more after it.
+  let running: Promise<void> | undefined;
+  let again: string[] | undefined;
+  const resync = (paths: string[]) => {
+    if (stopped) return;
+    if (running) {
+      again = [...(again ?? []), ...paths];
+      return;
+    }
+    running = (async () => {
+      try {
+        await sync(await loadProject(root), paths);
+      } finally {
+        running = undefined;
+        const next = again;
+        again = undefined;
+        if (next) resync(next);
+      }
+    })();
+  };
+  const watcher = new ProjectWatcher({
+    root,
+    onChange: resync,
+    ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    apiKey: options.apiKey,
+    server,
+    get last() {
+      return last;
+    },
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        watcher.close();
+        await running?.catch(() => {});
+        try {
+          await server.stop({ drain: true });
+        } finally {
+          removeDevState(root, process.pid);
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Builds a template when needed and boots one sandbox of it, so the first run starts fast. */
+async function prewarm(engine: SandboxEngine, slug: string, reporter: DevReporter): Promise<void> {
+  const started = performance.now();
+  try {
+    const built = (await engine.templates.list()).some((t) => t.slug === slug);
+    if (!built) reporter.template?.(slug, 'building', 'first use: building the template');
+    await engine.templates.get(slug);
+    const sandbox = await engine.create({ template: slug, metadata: { purpose: 'prewarm' } });
+    await sandbox.delete();
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    reporter.template?.(slug, 'ready', built ? `booted in ${seconds} s` : `built in ${seconds} s`);
+  } catch (error) {
+    reporter.template?.(slug, 'failed', (error as Error)?.message ?? String(error));
+  }
+}

@@ -1,0 +1,91 @@
+import { existsSync, type FSWatcher, watch } from 'node:fs';
+import { join } from 'node:path';
+
+/** The folders of a project whose changes matter, and the config file at its root. */
+const WATCHED_DIRS = ['agents', 'templates'] as const;
+const CONFIG_FILE = 'runtools.config.ts';
+
+export interface ProjectWatcherOptions {
+  root: string;
+  /** Called once per burst of changes, `debounceMs` after the last one, with the paths seen. */
+  onChange: (paths: string[]) => void;
+  /** Default 150 ms: editors write a file in several steps. */
+  debounceMs?: number;
+}
+
+/**
+ * Watches `agents/` and `templates/` (recursively) and `runtools.config.ts` of a project. The
+ * project root itself is watched without recursion (never `node_modules/` or `.runtools/`), so a
+ * folder created after the start, or a config file an editor replaces, is still seen.
+ */
+export class ProjectWatcher implements Disposable {
+  readonly #root: string;
+  readonly #onChange: (paths: string[]) => void;
+  readonly #debounceMs: number;
+  readonly #dirs = new Map<string, FSWatcher>();
+  #rootWatcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pending = new Set<string>();
+  #closed = false;
+
+  constructor(options: ProjectWatcherOptions) {
+    this.#root = options.root;
+    this.#onChange = options.onChange;
+    this.#debounceMs = options.debounceMs ?? 150;
+    this.#rootWatcher = watch(this.#root, (_event, name) => {
+      if (name === CONFIG_FILE) this.#changed(name);
+      else if (name && (WATCHED_DIRS as readonly string[]).includes(name)) {
+        this.#attach(name);
+        this.#changed(name);
+      }
+    });
+    for (const dir of WATCHED_DIRS) this.#attach(dir);
+  }
+
+  /** Watches `dir` when it exists and is not watched yet; forgets it when it is gone. */
+  #attach(dir: string): void {
+    if (this.#closed) return;
+    const path = join(this.#root, dir);
+    const current = this.#dirs.get(dir);
+    if (current && existsSync(path)) return;
+    current?.close();
+    this.#dirs.delete(dir);
+    if (!existsSync(path)) return;
+    try {
+      const watcher = watch(path, { recursive: true }, (_event, name) => {
+        this.#changed(name ? join(dir, name.toString()) : dir);
+      });
+      // The folder was removed (or renamed away): the root watcher re-attaches a new one.
+      watcher.on('error', () => {
+        watcher.close();
+        if (this.#dirs.get(dir) === watcher) this.#dirs.delete(dir);
+      });
+      this.#dirs.set(dir, watcher);
+    } catch {
+      // Gone between the check and the watch: the root watcher sees it come back.
+    }
+  }
+
+  #changed(path: string): void {
+    if (this.#closed) return;
+    this.#pending.add(path);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      const paths = [...this.#pending];
+      this.#pending.clear();
+      this.#onChange(paths);
+    }, this.#debounceMs);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#rootWatcher?.close();
+    for (const w of this.#dirs.values()) w.close();
+    this.#dirs.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

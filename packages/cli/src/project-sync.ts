@@ -1,0 +1,171 @@
+import type { LoadedProject } from '@runtools/agent';
+import {
+  agentDefinitionSchema,
+  type Deployment,
+  type ModelSpec,
+  type Page,
+  type PageParams,
+  type RunTools,
+  type Runtime,
+  type RuntimeInput,
+} from '@runtools/sdk';
+
+/** One thing a sync changed on the server. */
+export interface SyncChange {
+  kind: 'runtime' | 'deployment';
+  /** The agent's slug (a runtime) or the deployment's api_slug. */
+  slug: string;
+  action: 'created' | 'updated' | 'deleted';
+  /** e.g. `version 3`, `runtime rtm_…, template nodejs-20`. */
+  detail: string;
+}
+
+/** An endpoint the project serves after the sync. */
+export interface SyncEndpoint {
+  slug: string;
+  /** The agent file it comes from (relative to the project). */
+  file: string;
+  template: string;
+  model: ModelSpec;
+  runtimeId: string;
+  runtimeVersion: number;
+  deploymentId: string;
+}
+
+export interface SyncResult {
+  /** What changed, in the order it was done; empty when the server already matched. */
+  changes: SyncChange[];
+  endpoints: SyncEndpoint[];
+}
+
+export interface SyncOptions {
+  /**
+   * Delete deployments whose slug no agent of the project has any more (default false: a server
+   * may serve deployments made elsewhere); never while a file is broken. `runtools dev` prunes:
+   * its server is the project's own.
+   */
+  prune?: boolean;
+  /** Told about each change as it happens (for progress output). */
+  onChange?: (change: SyncChange) => void;
+}
+
+/**
+ * Makes a server serve a project: each agent becomes a runtime (a new version only when its
+ * definition differs from the newest stored one) and a deployment under its slug with its
+ * template (created, or updated when its runtime or template differs). Running it again with no
+ * change to the project changes nothing. Uses only the public API, so it works against the local
+ * server of `runtools dev` and a remote one (`runtools deploy`) alike.
+ *
+ * Broken files (`project.problems`) are skipped: what they defined before stays as it is.
+ */
+export async function syncProject(
+  client: RunTools,
+  project: Pick<LoadedProject, 'agents' | 'problems'>,
+  options: SyncOptions = {},
+): Promise<SyncResult> {
+  const changes: SyncChange[] = [];
+  const record = (change: SyncChange) => {
+    changes.push(change);
+    options.onChange?.(change);
+  };
+  // Custom templates (templates/NAME/Dockerfile) are built before this point: a deployment names
+  // its template, and a run of it boots from that template.
+  const deployments = new Map(
+    (await listAll((page) => client.deployments.list(page))).map((d) => [d.api_slug, d]),
+  );
+  const endpoints: SyncEndpoint[] = [];
+  for (const { agent, file } of project.agents) {
+    const runtime = await syncRuntime(client, runtimeInput(agent), record);
+    const deployment = await syncDeployment(
+      client,
+      deployments.get(agent.slug),
+      { api_slug: agent.slug, runtime_id: runtime.id, template: agent.template },
+      record,
+    );
+    endpoints.push({
+      slug: agent.slug,
+      file,
+      template: agent.template,
+      model: agent.model,
+      runtimeId: runtime.id,
+      runtimeVersion: runtime.version,
+      deploymentId: deployment.id,
+    });
+  }
+  // A broken file may define any slug: while there is one, nothing is pruned.
+  if (options.prune && project.problems.length === 0) {
+    const keep = new Set(project.agents.map((a) => a.agent.slug));
+    for (const d of deployments.values()) {
+      if (keep.has(d.api_slug)) continue;
+      await client.deployments.delete(d.id);
+      record({
+        kind: 'deployment',
+        slug: d.api_slug,
+        action: 'deleted',
+        detail: 'no agent has it',
+      });
+    }
+  }
+  return { changes, endpoints };
+}
+
+/** The definition as the server stores it: validated, defaults filled in. */
+function runtimeInput(agent: RuntimeInput): Record<string, unknown> {
+  return agentDefinitionSchema.parse(JSON.parse(JSON.stringify(agent))) as Record<string, unknown>;
+}
+
+async function syncRuntime(
+  client: RunTools,
+  definition: Record<string, unknown>,
+  record: (change: SyncChange) => void,
+): Promise<Runtime> {
+  const slug = definition.slug as string;
+  const [latest] = (await client.runtimes.list({ slug, limit: 1 })).data;
+  if (latest && canonical(latest.definition) === canonical(definition)) return latest;
+  const created = await client.runtimes.create(definition as RuntimeInput);
+  record({ kind: 'runtime', slug, action: 'created', detail: `version ${created.version}` });
+  return created;
+}
+
+async function syncDeployment(
+  client: RunTools,
+  existing: Deployment | undefined,
+  wanted: { api_slug: string; runtime_id: string; template: string },
+  record: (change: SyncChange) => void,
+): Promise<Deployment> {
+  const detail = `runtime ${wanted.runtime_id}, template ${wanted.template}`;
+  if (!existing) {
+    const created = await client.deployments.create(wanted);
+    record({ kind: 'deployment', slug: wanted.api_slug, action: 'created', detail });
+    return created;
+  }
+  if (existing.runtime_id === wanted.runtime_id && existing.template === wanted.template) {
+    return existing;
+  }
+  const updated = await client.deployments.update(existing.id, {
+    runtime_id: wanted.runtime_id,
+    template: wanted.template,
+  });
+  record({ kind: 'deployment', slug: wanted.api_slug, action: 'updated', detail });
+  return updated;
+}
+
+/** JSON with sorted keys: two definitions are the same when their canonical forms are. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+async function listAll<T>(list: (page: PageParams) => Promise<Page<T>>): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await list({ limit: 100, ...(cursor ? { cursor } : {}) });
+    all.push(...page.data);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return all;
+}
