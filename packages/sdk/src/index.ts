@@ -31,6 +31,13 @@ export type {
   Sandbox,
   SandboxInput,
   SandboxState,
+  Template,
+  TemplateBuild,
+  TemplateBuildStatus,
+  TemplateContextFile,
+  TemplateInput,
+  TemplateLogEvent,
+  TemplateSpecInput,
   Webhook,
   WebhookEventType,
   WebhookInput,
@@ -44,6 +51,11 @@ export {
   type StreamOptions,
 } from './client/run-tools-client.ts';
 export type { ExecOptions, SandboxesClient } from './client/sandboxes-client.ts';
+export type {
+  TemplateLogOptions,
+  TemplatesClient,
+  WaitForBuildOptions,
+} from './client/templates-client.ts';
 export { RunToolsError } from './errors.ts';
 export {
   defineConfig,

@@ -198,3 +198,83 @@ export interface DirectoryListing {
   type: 'directory';
   entries: DirectoryEntry[];
 }
+
+/** A spec template's definition (`/v1/templates`): what the template contains. */
+export interface TemplateSpecInput {
+  os: 'debian-13' | 'debian-12' | 'ubuntu-24.04' | 'ubuntu-22.04';
+  /** e.g. `{ name: 'node', version: '22' }`, `{ name: 'python', version: '3' }`. */
+  runtimes?: Array<{ name: string; version: string }>;
+  apt?: string[];
+  npm?: string[];
+  pip?: string[];
+  env?: Record<string, string>;
+  /** Started in the background in every new sandbox of the template. */
+  startCmd?: string;
+  /** Polled after startCmd until it exits 0. */
+  readyCmd?: string;
+}
+
+/** A file of a Dockerfile's build context: UTF-8 text, or content in an encoding with a mode. */
+export type TemplateContextFile =
+  | string
+  | { content: string; encoding?: 'utf8' | 'base64'; mode?: number };
+
+/** A template definition: a spec, or a Dockerfile with its build context (relative path → file). */
+export type TemplateInput =
+  | { slug: string; spec: TemplateSpecInput }
+  | { slug: string; dockerfile: string; files?: Record<string, TemplateContextFile> };
+
+export type TemplateBuildStatus = 'queued' | 'building' | 'ready' | 'failed' | 'cancelled';
+
+/** One build of a template's definition, on one server. */
+export interface TemplateBuild {
+  id: string;
+  template: string;
+  status: TemplateBuildStatus;
+  /** The built version (a content hash), once ready. */
+  version: string | null;
+  error: { code: string; message: string } | null;
+  /** The server process that builds (or built) it. */
+  server: string | null;
+  /** Seq of the last log line. */
+  log_lines: number;
+  size_bytes: number | null;
+  build_ms: number | null;
+  runtime_versions: Record<string, string> | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A template (`/v1/templates`): a system one, or one defined by a spec or a Dockerfile. */
+export interface Template {
+  /** Null for a system template. */
+  id: string | null;
+  slug: string;
+  kind: 'system' | 'spec' | 'dockerfile';
+  /** Of the current definition's latest build; `pending` when it has none yet. */
+  status: 'pending' | TemplateBuildStatus;
+  /** The version of the current definition's latest ready build. */
+  version: string | null;
+  spec?: Record<string, unknown>;
+  dockerfile?: string;
+  /** The paths of the Dockerfile's build context. */
+  files?: string[];
+  build: TemplateBuild | null;
+  /** Whether the server that answered has this version built. */
+  built_here: boolean;
+  local: {
+    version: string;
+    size_bytes: number;
+    build_ms: number;
+    runtime_versions: Record<string, string>;
+    created_at: string;
+  } | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/** An item of a build's log stream: a line, and last the build as it ended. */
+export type TemplateLogEvent =
+  | { type: 'log'; seq: number; line: string }
+  | { type: 'status'; build: TemplateBuild };

@@ -18,7 +18,8 @@ import type {
   WebhookInput,
 } from './api-types.ts';
 import { runEventStream } from './event-stream.ts';
-import { type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
+import { type ClientTransport, type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
+import { type TemplatesClient, templatesClient } from './templates-client.ts';
 
 export interface RunToolsOptions {
   /** Sent as `Authorization: Bearer KEY`. */
@@ -134,6 +135,9 @@ export class RunTools {
   /** `/v1/sandboxes`: create, exec (streamed on request), files, pause, resume, delete, ports. */
   readonly sandboxes: SandboxesClient;
 
+  /** `/v1/templates`: template definitions, their builds and build logs. */
+  readonly templates: TemplatesClient;
+
   /** `/v1/runs`: list, get, events, and the run controls. */
   readonly runs: {
     get(id: string): Promise<Run>;
@@ -197,7 +201,7 @@ export class RunTools {
       list: (params) => get('/v1/api-keys', { ...params }),
       revoke: (keyId) => this.#request('DELETE', `/v1/api-keys/${id(keyId)}`),
     };
-    this.sandboxes = sandboxesClient({
+    const transport: ClientTransport = {
       baseUrl: this.baseUrl,
       request: this.#request.bind(this),
       fetch: (path, init) =>
@@ -208,7 +212,9 @@ export class RunTools {
             authorization: `Bearer ${this.#apiKey}`,
           },
         }),
-    });
+    };
+    this.sandboxes = sandboxesClient(transport);
+    this.templates = templatesClient(transport);
     this.runs = {
       get: (runId) => get(`/v1/runs/${id(runId)}`),
       list: (params) => get('/v1/runs', { ...params }),

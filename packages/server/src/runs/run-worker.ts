@@ -3,6 +3,7 @@ import type { SandboxEngine } from '@runtools/sandbox';
 import { defineAgent, type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
+import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
 
 export interface RunWorkerOptions {
   store: Store;
@@ -195,6 +196,9 @@ export class RunWorker {
         );
       const definition = runtime.definition as Parameters<typeof defineAgent>[0];
       const agent = defineAgent({ ...definition, template: deployment.templateSlug });
+      // A template defined through the API may not be built on this server yet. A cancel does not
+      // abort the wait: the run ends as cancelled once the agent loop sees the aborted signal.
+      await ensureTemplateBuilt(store, engine, deployment.templateSlug);
       sandbox = await engine.create({
         template: deployment.templateSlug,
         metadata: { runId: run.id },

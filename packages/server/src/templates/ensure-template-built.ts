@@ -24,6 +24,7 @@ export async function ensureTemplateBuilt(
   store: Store,
   engine: SandboxEngine,
   slug: string,
+  options: { signal?: AbortSignal } = {},
 ): Promise<void> {
   if (SYSTEM_TEMPLATES[slug] !== undefined) return;
   const template = await store.templates.get(slug);
@@ -33,7 +34,7 @@ export async function ensureTemplateBuilt(
 
   const running = builder.running(template);
   if (running !== undefined) {
-    assertReady(await running.done);
+    assertReady(await abortable(running.done, options.signal));
     return;
   }
   const ready = await store.templates.latestReadyBuild(template.id, template.definitionHash);
@@ -52,7 +53,21 @@ export async function ensureTemplateBuilt(
   }
   // Built elsewhere, or never: build here (a version already on disk is reused by the engine).
   const { done } = await builder.start(store, template);
-  assertReady(await done);
+  assertReady(await abortable(done, options.signal));
+}
+
+/**
+ * Stops waiting when `signal` aborts (a cancelled run); the build itself goes on, for whoever
+ * needs the template next.
+ */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function assertReady(build: TemplateBuild): void {
