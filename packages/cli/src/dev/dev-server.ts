@@ -112,6 +112,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   /** The agent each file defined when it last loaded without a problem. */
   const lastGood = new Map<string, ProjectAgent>();
   const prewarmed = new Set<string>();
+  const prewarms: Promise<void>[] = [];
+  const stopPrewarm = new AbortController();
   let last: SyncResult = { changes: [], endpoints: [] };
 
   /** The problem of each broken file, as last reported. */
@@ -147,7 +149,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     for (const a of agents) {
       if (prewarmed.has(a.agent.template)) continue;
       prewarmed.add(a.agent.template);
-      void prewarm(server.engine, a.agent.template, reporter);
+      prewarms.push(prewarm(server.engine, a.agent.template, reporter, stopPrewarm.signal));
     }
   };
 
@@ -194,6 +196,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         stopped = true;
         watcher.close();
         await running?.catch(() => {});
+        // A prewarm sandbox must not outlive the engine; a template build in progress is abandoned.
+        stopPrewarm.abort();
+        await Promise.all(prewarms);
         try {
           await server.stop({ drain: true });
         } finally {
@@ -206,17 +211,24 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 }
 
 /** Builds a template when needed and boots one sandbox of it, so the first run starts fast. */
-async function prewarm(engine: SandboxEngine, slug: string, reporter: DevReporter): Promise<void> {
+async function prewarm(
+  engine: SandboxEngine,
+  slug: string,
+  reporter: DevReporter,
+  signal: AbortSignal,
+): Promise<void> {
   const started = performance.now();
   try {
     const built = (await engine.templates.list()).some((t) => t.slug === slug);
     if (!built) reporter.template?.(slug, 'building', 'first use: building the template');
-    await engine.templates.get(slug);
+    await engine.templates.get(slug, { signal });
+    if (signal.aborted) return;
     const sandbox = await engine.create({ template: slug, metadata: { purpose: 'prewarm' } });
     await sandbox.delete();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     reporter.template?.(slug, 'ready', built ? `booted in ${seconds} s` : `built in ${seconds} s`);
   } catch (error) {
+    if (signal.aborted) return;
     reporter.template?.(slug, 'failed', (error as Error)?.message ?? String(error));
   }
 }

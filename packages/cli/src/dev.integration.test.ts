@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestModelServer } from '@runtools/agent/testing';
+import { RunTools } from '@runtools/sdk';
+import { devEngineDataDir } from './dev/dev-server.ts';
+
+const NODE = process.execPath;
+const RUNTOOLS = resolve(import.meta.dirname, 'bin/runtools.ts');
+const CREATE = resolve(import.meta.dirname, 'bin/create-runtools-app.ts');
+const API_KEY = 'dev-test-key-0123456789abcdef';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Polls `check` until it returns a value (not undefined) or `ms` pass. */
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  ms = 20_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** An environment without model keys: `model: 'auto'` is then the scripted model. */
+function envWithoutModelKeys(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', RUNTOOLS_API_KEY: API_KEY };
+  for (const name of Object.keys(env)) {
+    if (/_(API_KEY|BASE_URL)$/.test(name) && name !== 'RUNTOOLS_API_KEY') delete env[name];
+  }
+  return env;
+}
+
+const echoAgent = (
+  endpoint: string,
+  prompt: string,
+) => `import { defineAgent } from '@runtools/sdk';
+export default defineAgent({
+  slug: 'echo',
+  model: { provider: 'custom', endpoint: '${endpoint}', model: 'llama-test' },
+  systemPrompt: '${prompt}',
+  tools: ['bash'],
+  template: 'debian-13',
+});
+`;
+
+describe('runtools dev (the real CLI as a child process, real sandboxes)', () => {
+  const work = mkdtempSync('/var/tmp/rt-cli-dev-');
+  const project = join(work, 'demo');
+  let port: number;
+  let child: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+  let model: TestModelServer;
+  let rt: RunTools;
+
+  const waitForOutput = (pattern: RegExp, from = 0) =>
+    until(`output matching ${pattern}`, async () =>
+      pattern.test(output.slice(from)) ? true : undefined,
+    );
+
+  /** Starts `runtools dev --port PORT` in the project; its output accumulates in `output`. */
+  const startDev = () => {
+    output = '';
+    child = spawn(NODE, [RUNTOOLS, 'dev', '--port', String(port)], {
+      cwd: project,
+      env: envWithoutModelKeys(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  };
+
+  before(async () => {
+    const created = spawn(NODE, [CREATE, 'demo', '--yes'], { cwd: work, stdio: 'ignore' });
+    assert.equal(await new Promise((r) => created.on('close', r)), 0);
+    model = await TestModelServer.start();
+    port = await freePort();
+    startDev();
+    rt = new RunTools({ apiKey: API_KEY, baseUrl: `http://127.0.0.1:${port}` });
+  });
+  after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await model?.close();
+    // The project's sandboxes dir lives outside the project (see devEngineDataDir).
+    rmSync(devEngineDataDir(project), { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('serves the scaffolded project: endpoints, curl line, dev.json (0600)', async () => {
+    await waitForOutput(/POST http:\/\/127\.0\.0\.1:\d+\/v1\/run\/code-assistant/);
+    assert.match(
+      output,
+      new RegExp(`WS {3}ws://127\\.0\\.0\\.1:${port}/v1/run/code-assistant/stream`),
+    );
+    assert.match(output, new RegExp(`http://127\\.0\\.0\\.1:${port}/dashboard`));
+    assert.match(
+      output,
+      /curl -s .*\/v1\/run\/code-assistant -H "Authorization: Bearer \$RUNTOOLS_API_KEY"/,
+    );
+    assert.match(output, /auto → scripted demo model/);
+    const file = join(project, '.runtools', 'dev.json');
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
+      url: `http://127.0.0.1:${port}`,
+      apiKey: API_KEY,
+      pid: child.pid,
+    });
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.ok(existsSync(join(project, '.runtools', 'runtools.db')), 'SQLite in .runtools/');
+  });
+
+  it('POST /v1/run/code-assistant completes with the scripted model, through a tool call', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/v1/run/code-assistant`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'List the files in the working directory' }),
+    });
+    assert.equal(response.status, 200);
+    const run = (await response.json()) as {
+      runId: string;
+      status: string;
+      output: { text: string };
+    };
+    assert.equal(run.status, 'completed', JSON.stringify(run));
+    assert.match(run.output.text, /scripted demo model/);
+    assert.match(run.output.text, /total \d+/, 'the answer quotes `ls -la`');
+    const events = await rt.runs.events(run.runId);
+    const call = events.find((e) => e.type === 'tool_call');
+    assert.ok(call?.type === 'tool_call');
+    assert.equal(call.name, 'bash');
+    assert.deepEqual(call.input, { command: 'ls -la' });
+    assert.ok(events.some((e) => e.type === 'tool_result'));
+    await waitForOutput(new RegExp(`${run.runId} completed`));
+  });
+
+  it('picks up a new agent file (a custom OpenAI-compatible endpoint) without a restart', async () => {
+    writeFileSync(
+      join(project, 'agents', 'echo.ts'),
+      echoAgent(`${model.url}/v1`, 'First prompt.'),
+    );
+    const deployment = await until('the echo deployment', async () =>
+      (await rt.deployments.list()).data.find((d) => d.api_slug === 'echo'),
+    );
+    assert.equal(deployment.template, 'debian-13');
+    model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'echo hi-from-the-sandbox' } }] },
+      { text: 'The sandbox said hi.' },
+    );
+    const result = await rt.run('echo', 'Say hi from the sandbox');
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.equal((result.output as { text: string }).text, 'The sandbox said hi.');
+    const toolResult = model.requests.at(-1)?.messages.find((m) => m.role === 'tool');
+    assert.match(toolResult?.toolResult?.content ?? '', /hi-from-the-sandbox/);
+    assert.equal(model.requests.at(-1)?.messages[0]?.text, 'First prompt.');
+  });
+
+  it('deploys an edit of the agent file as a new runtime version', async () => {
+    writeFileSync(
+      join(project, 'agents', 'echo.ts'),
+      echoAgent(`${model.url}/v1`, 'Second prompt.'),
+    );
+    const v2 = await until('runtime echo v2', async () =>
+      (await rt.runtimes.list({ slug: 'echo' })).data.find((r) => r.version === 2),
+    );
+    await until('the deployment on v2', async () =>
+      (await rt.deployments.list()).data.find(
+        (d) => d.api_slug === 'echo' && d.runtime_id === v2.id,
+      ),
+    );
+    model.push({ text: 'Edited.' });
+    const result = await rt.run('echo', 'again');
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.equal(model.requests.at(-1)?.messages[0]?.text, 'Second prompt.');
+  });
+
+  it('reports a broken edit (file and field) and keeps serving the last good version', async () => {
+    const from = output.length;
+    writeFileSync(
+      join(project, 'agents', 'echo.ts'),
+      "import { defineAgent } from '@runtools/sdk';\nexport default defineAgent({ slug: 'echo', model: 'auto', systemPrompt: '' });\n",
+    );
+    await waitForOutput(/agents\/echo\.ts: field "systemPrompt"/, from);
+    assert.match(output.slice(from), /last good version keeps serving/);
+    writeFileSync(join(project, 'agents', 'echo.ts'), 'export default defineAgent({ oops\n');
+    await waitForOutput(/agents\/echo\.ts: SyntaxError/, from);
+    const versions = (await rt.runtimes.list({ slug: 'echo' })).data.map((r) => r.version);
+    assert.deepEqual(versions, [2, 1], 'no new version from a broken file');
+    model.push({ text: 'Still here.' });
+    const result = await rt.run('echo', 'are you there?');
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.equal(model.requests.at(-1)?.messages[0]?.text, 'Second prompt.');
+  });
+
+  it('SIGTERM stops cleanly (exit 0) and removes dev.json', async () => {
+    writeFileSync(
+      join(project, 'agents', 'echo.ts'),
+      echoAgent(`${model.url}/v1`, 'Second prompt.'),
+    );
+    await waitForOutput(/agents\/echo\.ts loads again/);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.match(output, /Stopped\./);
+    assert.ok(!existsSync(join(project, '.runtools', 'dev.json')));
+  });
+
+  it('a restart with no change deploys nothing new, and the runs of before are still there', async () => {
+    const before = await Promise.all(
+      ['code-assistant', 'echo'].map((slug) => rt.runtimes.list({ slug }).catch(() => undefined)),
+    );
+    assert.deepEqual(before, [undefined, undefined], 'the server is down');
+    startDev();
+    await waitForOutput(/POST http:\/\/127\.0\.0\.1:\d+\/v1\/run\/echo/);
+    for (const [slug, versions] of [
+      ['code-assistant', [1]],
+      ['echo', [2, 1]],
+    ] as const) {
+      const stored = (await rt.runtimes.list({ slug })).data.map((r) => r.version);
+      assert.deepEqual(stored, versions, slug);
+    }
+    assert.ok((await rt.runs.list()).data.length >= 4);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+  });
+});
