@@ -53,7 +53,7 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
     const run = await server.store.runs.create({ deploymentId: 'dep_a', input: 'x' });
     await server.store.events.append(run.id, [
       { type: 'status', status: 'running' },
-      { type: 'text', text: 'hello' },
+      { type: 'text', step: 1, delta: 'hello' },
     ]);
     const plain = await server.request('GET', `/v1/runs/${run.id}`);
     assert.equal((plain.body as { events?: unknown }).events, undefined);
