@@ -36,6 +36,8 @@ export interface AppOptions {
   bootstrapKey?: string | undefined;
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
   bodyLimitBytes?: number;
+  /** Largest file upload (`PUT /v1/sandboxes/{id}/files`) in bytes (default 512 MiB). */
+  fileBodyLimitBytes?: number;
   /** Per-key token bucket (default: bursts of 100, 20 per second); `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
   logger?: Logger;
@@ -66,6 +68,25 @@ export interface AppOptions {
 }
 
 export const openApiPath = '/v1/openapi.json';
+
+const fileUploadPath = /^\/v1\/sandboxes\/[^/]+\/files$/;
+
+/** The body size limit with the API's 413 (and a closed connection: the rest is never read). */
+function limitBody(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: (c) => {
+      const response = errorResponse(
+        c,
+        'payload_too_large',
+        `The body is larger than ${maxSize} bytes.`,
+        { maxBytes: maxSize },
+      );
+      response.headers.set('connection', 'close');
+      return response;
+    },
+  });
+}
 
 /**
  * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`
@@ -110,22 +131,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   // Before the app-wide body limit, which it never reaches: a template comes with its build
   // context, and these routes have a larger limit of their own.
   app.route('/v1', templateRoutes({ store, engine }));
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize,
-      onError: (c) => {
-        const response = errorResponse(
-          c,
-          'payload_too_large',
-          `The body is larger than ${maxSize} bytes.`,
-          { maxBytes: maxSize },
-        );
-        // The rest of the body is never read, so this connection cannot carry another request.
-        response.headers.set('connection', 'close');
-        return response;
-      },
-    }),
+  const jsonLimit = limitBody(maxSize);
+  // File uploads are streamed to the sandbox's disk (which has its own quota), not parsed.
+  const fileLimit = limitBody(options.fileBodyLimitBytes ?? 512 * 1024 * 1024);
+  app.use('/v1/*', (c, next) =>
+    (c.req.method === 'PUT' && fileUploadPath.test(c.req.path) ? fileLimit : jsonLimit)(c, next),
   );
 
   const acceptingRuns = options.acceptingRuns;

@@ -223,6 +223,25 @@ describe('/v1/sandboxes', () => {
     );
   }
 
+  it('takes file uploads larger than the JSON body limit, streamed to the sandbox', async () => {
+    const bytes = new Uint8Array(3 * 1024 * 1024).fill(42);
+    const put = await fetch(new URL(`/v1/sandboxes/${id}/files?path=/root/big.bin`, server.url), {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    assert.equal(put.status, 200, await put.clone().text());
+    const size = await server.request('POST', `/v1/sandboxes/${id}/exec`, {
+      body: { command: 'stat -c %s /root/big.bin && rm /root/big.bin' },
+    });
+    assert.equal((size.body as { stdout: string }).stdout.trim(), String(bytes.length));
+    // A JSON body that large is still refused.
+    const json = await server.request('POST', `/v1/sandboxes/${id}/exec`, {
+      raw: JSON.stringify({ command: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    assert.equal(json.status, 413);
+  });
+
   it('writes and reads files as raw bytes, and lists directories as JSON', async () => {
     const bytes = new Uint8Array(70_000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 3) % 256;
