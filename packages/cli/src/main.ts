@@ -1,10 +1,21 @@
 import { RunToolsError } from '@runtools/sdk';
 import { devCommand } from './commands/dev.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { initCommand } from './commands/init.ts';
+import { logsCommand } from './commands/logs.ts';
+import { runCommand } from './commands/run.ts';
+import { runsCommand } from './commands/runs.ts';
 import { createProgram, exitCodes, runProgram } from './program.ts';
 
 /** Every `runtools` subcommand, in the order `--help` lists them. */
-const commands = () => [initCommand(), devCommand()];
+const commands = () => [
+  initCommand(),
+  devCommand(),
+  runCommand(),
+  logsCommand(),
+  runsCommand(),
+  doctorCommand(),
+];
 
 /** Runs `runtools ARGS…`; returns the exit code. Errors with a code are printed, not thrown. */
 export async function main(args: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import { terminalStyle } from '../render/terminal-style.ts';
 /** `runtools doctor`: every host prerequisite of the sandbox engine, with the fix for each. */
 export function doctorCommand(): Command {
   return new Command('doctor')
+    .showHelpAfterError('(runtools doctor --help shows how to use it)')
     .description('Check the host prerequisites (runc, CRIU, cgroups, …) and say how to fix them')
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', '\nExit code: 1 when a required prerequisite is missing or broken.')

@@ -14,6 +14,7 @@ interface LogsFlags extends ClientFlags {
 export function logsCommand(): Command {
   return withClientOptions(
     new Command('logs')
+      .showHelpAfterError('(runtools logs --help shows how to use it)')
       .description("Print a run's events; --follow keeps streaming them until the run ends")
       .argument('<run-id>', "the run's id (runtools runs list shows them)")
       .option('-f, --follow', 'keep streaming new events until the run ends')

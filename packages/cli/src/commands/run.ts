@@ -17,6 +17,7 @@ interface RunFlags extends ClientFlags {
 export function runCommand(): Command {
   return withClientOptions(
     new Command('run')
+      .showHelpAfterError('(runtools run --help shows how to use it)')
       .description('Run a deployed agent and show its events live (Ctrl-C cancels the run)')
       .argument('<slug>', "the deployment's slug, as in POST /v1/run/{slug}")
       .argument('<input>', 'what to ask the agent; - reads it from stdin')

@@ -39,6 +39,7 @@ export function runsCommand(): Command {
   runs.addCommand(
     withClientOptions(
       new Command('list')
+        .showHelpAfterError('(runtools runs list --help shows how to use it)')
         .description('The latest runs, newest first')
         .addOption(new Option('--status <status>', 'only runs in this status').choices(statuses))
         .option('--deployment <slug>', 'only runs of this deployment (its slug or id)')
@@ -78,6 +79,7 @@ export function runsCommand(): Command {
   runs.addCommand(
     withClientOptions(
       new Command('get')
+        .showHelpAfterError('(runtools runs get --help shows how to use it)')
         .description('One run: its status, input, output, and a summary of its events')
         .argument('<run-id>')
         .option('--json', 'print the run and its events as JSON'),
@@ -101,6 +103,7 @@ export function runsCommand(): Command {
     runs.addCommand(
       withClientOptions(
         new Command(name)
+          .showHelpAfterError(`(runtools runs ${name} --help shows how to use it)`)
           .description(description)
           .argument('<run-id>')
           .option('--json', 'print the run as JSON'),
