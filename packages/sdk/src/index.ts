@@ -37,6 +37,7 @@ export type {
   TemplateContextFile,
   TemplateInput,
   TemplateLogEvent,
+  TemplatePatch,
   TemplateSpecInput,
   Webhook,
   WebhookEventType,

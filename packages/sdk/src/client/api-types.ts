@@ -224,6 +224,11 @@ export type TemplateInput =
   | { slug: string; spec: TemplateSpecInput }
   | { slug: string; dockerfile: string; files?: Record<string, TemplateContextFile> };
 
+/** A change to a template: spec fields to replace, or a Dockerfile and/or its files. */
+export type TemplatePatch =
+  | { spec: Partial<TemplateSpecInput> }
+  | { dockerfile?: string; files?: Record<string, TemplateContextFile> };
+
 export type TemplateBuildStatus = 'queued' | 'building' | 'ready' | 'failed' | 'cancelled';
 
 /** One build of a template's definition, on one server. */

@@ -7,6 +7,7 @@ import type {
   TemplateBuild,
   TemplateInput,
   TemplateLogEvent,
+  TemplatePatch,
 } from './api-types.ts';
 import { readFrames } from './event-stream.ts';
 import type { ClientTransport } from './sandboxes-client.ts';
@@ -42,6 +43,8 @@ export interface TemplatesClient {
    */
   create(input: TemplateInput): Promise<Template>;
   get(slug: string): Promise<Template>;
+  /** Changes part of the definition (the rest stays) and builds it; unchanged is a no-op. */
+  update(slug: string, patch: TemplatePatch): Promise<Template>;
   /** System and defined templates, in slug order. */
   list(params?: PageParams): Promise<Page<Template>>;
   /** Refused (409 `template_in_use`) while a deployment or a sandbox uses it. */
@@ -166,6 +169,7 @@ export function templatesClient(transport: ClientTransport): TemplatesClient {
   const client: TemplatesClient = {
     create: (input) => request('POST', '/v1/templates', { body: input }),
     get: (slug) => request('GET', `/v1/templates/${enc(slug)}`),
+    update: (slug, patch) => request('PATCH', `/v1/templates/${enc(slug)}`, { body: patch }),
     list: (params) => request('GET', '/v1/templates', { query: { ...params } }),
     delete: (slug) => request('DELETE', `/v1/templates/${enc(slug)}`),
     builds: {

@@ -83,6 +83,34 @@ export const templatePutSchema = z
 
 export type TemplateInputBody = z.infer<typeof templateInputSchema>;
 
+/**
+ * `PATCH /v1/templates/{slug}`: spec fields replace the stored spec's (of a spec template); a
+ * Dockerfile or a files map replaces the stored one (of a Dockerfile template) and keeps the other.
+ */
+export const templatePatchSchema = z
+  .object({
+    // Checked once merged with the stored spec: the spec schema's defaults would fill in (and so
+    // replace) every field left out here.
+    spec: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'Fields of TemplateSpec to replace.' }),
+    dockerfile: definitionFields.dockerfile,
+    files: definitionFields.files,
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const docker = body.dockerfile !== undefined || body.files !== undefined;
+    if ((body.spec === undefined) === !docker) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give spec fields, or a dockerfile and/or files',
+        path: ['spec'],
+      });
+    }
+  })
+  .openapi('TemplatePatch');
+
 const buildStatusSchema = z.enum(['queued', 'building', 'ready', 'failed', 'cancelled']);
 
 export const templateBuildSchema = z

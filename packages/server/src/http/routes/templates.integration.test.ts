@@ -224,6 +224,11 @@ describe('/v1/templates with a sandbox engine', () => {
       if (item.type === 'log') logs.push(item.line);
     }
     assert.deepEqual(logs, log);
+
+    // The definition sent again, in part: nothing to do.
+    const unchanged = await rt.templates.update(dockerSlug, { dockerfile: created.dockerfile });
+    assert.equal(unchanged.status, 'ready');
+    assert.equal(unchanged.build?.id, ready.build?.id);
   });
 
   it('a failing RUN fails the build with its output in the log; the same definition again retries it', async () => {

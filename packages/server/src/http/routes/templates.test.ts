@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import fc from 'fast-check';
 import { describeEachDatabase } from '../../testing/test-databases.ts';
 import { startTestServer } from '../../testing/test-server.ts';
 
@@ -166,6 +167,46 @@ describeEachDatabase('http /v1/templates without an engine', ({ open }) => {
     assert.equal((await server.request('DELETE', '/v1/templates/web')).status, 404);
   });
 
+  it('patches part of a definition and keeps the rest', async () => {
+    await using server = await startTestServer(await open());
+    await server.request('POST', '/v1/templates', {
+      body: { slug: 'web', spec: { os: 'debian-13', apt: ['jq'] } },
+    });
+    const patched = await server.request('PATCH', '/v1/templates/web', {
+      body: { spec: { env: { A: '1' } } },
+    });
+    assert.equal(patched.status, 202, JSON.stringify(patched.body));
+    assert.deepEqual((patched.body as TemplateJson).spec?.apt, ['jq']);
+    assert.deepEqual((patched.body as TemplateJson).spec?.env, { A: '1' });
+
+    await server.request('POST', '/v1/templates', {
+      body: { slug: 'app', dockerfile: 'FROM debian-13\nCOPY a /a', files: { a: 'x' } },
+    });
+    const before = await server.store.templates.require('app');
+    const same = await server.request('PATCH', '/v1/templates/app', {
+      body: { files: { a: 'x' } },
+    });
+    assert.equal(same.status, 202);
+    assert.equal((await server.store.templates.require('app')).updatedAt, before.updatedAt);
+    const docker = await server.request('PATCH', '/v1/templates/app', {
+      body: { dockerfile: 'FROM debian-13\nCOPY a /b' },
+    });
+    assert.deepEqual((docker.body as TemplateJson).files, ['a']);
+    assert.equal((docker.body as TemplateJson).dockerfile, 'FROM debian-13\nCOPY a /b');
+    const both = await server.request('PATCH', '/v1/templates/app', {
+      body: { spec: { os: 'debian-13' }, dockerfile: 'FROM debian-13' },
+    });
+    assert.equal(both.status, 400);
+    const noDockerfile = await server.request('PATCH', '/v1/templates/web', {
+      body: { files: { a: 'x' } },
+    });
+    assert.equal(noDockerfile.status, 400);
+    const missing = await server.request('PATCH', '/v1/templates/nope', {
+      body: { spec: { os: 'debian-13' } },
+    });
+    assert.equal(missing.status, 404);
+  });
+
   it('takes a build context larger than the default body limit, up to its own', async () => {
     await using server = await startTestServer(await open(), { bodyLimitBytes: 1024 });
     const big = 'x'.repeat(4096);
@@ -177,5 +218,131 @@ describeEachDatabase('http /v1/templates without an engine', ({ open }) => {
       body: { slug: 'r', model: 'claude-sonnet-4-5', systemPrompt: big },
     });
     assert.equal(other.status, 413);
+  });
+});
+
+describeEachDatabase('hostile template requests', ({ open }) => {
+  it('never answer 5xx, always in the error shape', async () => {
+    await using server = await startTestServer(await open());
+    await server.request('POST', '/v1/templates', {
+      body: { slug: 'target', spec: { os: 'debian-13' } },
+    });
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('\u0000', '..', '/', 'a/../b', '__proto__', 'FROM debian-13', '\ud800'),
+    );
+    const dockerfile = fc.oneof(
+      text,
+      fc
+        .array(
+          fc.oneof(
+            text,
+            fc.constantFrom(
+              'FROM debian-13',
+              'FROM scratch AS x',
+              'COPY --from=x / /',
+              'RUN \\',
+              'ARG A=1',
+              'FROM $A',
+              '# escape=`',
+              'RUN <<EOF',
+              'ONBUILD RUN x',
+            ),
+          ),
+          { maxLength: 8 },
+        )
+        .map((lines) => lines.join('\n')),
+    );
+    const value = fc.oneof(text, fc.jsonValue(), fc.constantFrom(null, 0, -1, 1e308, [], {}));
+    const body = fc.oneof(
+      fc.record(
+        {
+          slug: fc.oneof(text, fc.constantFrom('target', 'web', 'debian-13')),
+          spec: fc.oneof(
+            value,
+            fc.dictionary(
+              fc.constantFrom('os', 'slug', 'runtimes', 'apt', 'npm', 'pip', 'env', 'startCmd'),
+              fc.oneof(value, fc.constant('debian-13')),
+            ),
+          ),
+          dockerfile: fc.oneof(dockerfile, value),
+          files: fc.oneof(
+            value,
+            fc.dictionary(
+              text,
+              fc.oneof(
+                text,
+                value,
+                fc.record(
+                  {
+                    content: text,
+                    encoding: fc.constantFrom('utf8', 'base64', 'hex'),
+                    mode: fc.oneof(fc.integer(), fc.double()),
+                  },
+                  { requiredKeys: [] },
+                ),
+              ),
+            ),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue(),
+    );
+    const route = fc.constantFrom(
+      ['POST', '/v1/templates'],
+      ['PUT', '/v1/templates/target'],
+      ['PUT', '/v1/templates/web'],
+      ['PATCH', '/v1/templates/target'],
+      ['PATCH', '/v1/templates/web'],
+      ['POST', '/v1/templates/target/builds'],
+    );
+    await fc.assert(
+      fc.asyncProperty(route, body, async ([method, path], json) => {
+        const response = await server.request(method as string, path as string, { body: json });
+        const unavailable =
+          response.status === 503 && errorCode(response.body) === 'sandboxes_unavailable';
+        assert.ok(
+          response.status < 500 || unavailable,
+          `${method} ${path} ${JSON.stringify(json)} → ${response.status} ${JSON.stringify(response.body)}`,
+        );
+        if (response.status >= 400) assert.equal(typeof errorCode(response.body), 'string');
+      }),
+      { numRuns: 300 },
+    );
+    const paths = fc.constantFrom(
+      '/v1/templates',
+      '/v1/templates/target',
+      '/v1/templates/target/builds',
+      '/v1/templates/target/builds/x',
+      '/v1/templates/target/builds/x/logs',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        paths,
+        fc.constantFrom('GET', 'DELETE'),
+        fc.option(
+          fc.oneof(
+            fc.string({ minLength: 1, maxLength: 300 }),
+            fc.constantFrom('..', '%00', 'debian-13'),
+          ),
+          {
+            nil: undefined,
+          },
+        ),
+        fc.array(fc.tuple(fc.constantFrom('limit', 'cursor', 'after', 'x'), text), {
+          maxLength: 3,
+        }),
+        async (path, method, segment, query) => {
+          const base = segment === undefined ? path : `${path}/${encodeURIComponent(segment)}`;
+          const search = new URLSearchParams(query.map(([k, v]): [string, string] => [k, v]));
+          const response = await server.request(method, `${base}?${search.toString()}`);
+          assert.ok(response.status < 500, `${method} ${base} → ${response.status}`);
+          if (response.status >= 400) assert.equal(typeof errorCode(response.body), 'string');
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

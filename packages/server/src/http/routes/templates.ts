@@ -19,6 +19,7 @@ import {
   type TemplateJson,
   templateInputSchema,
   templateNotFound,
+  templatePatchSchema,
   templatePutSchema,
   templateSchema,
   toSystemTemplateJson,
@@ -133,6 +134,58 @@ const replace = createRoute({
   },
 });
 
+const patch = createRoute({
+  method: 'patch',
+  path: '/templates/{slug}',
+  summary: "Change part of a template's definition and build it",
+  description:
+    'Spec fields replace those of the stored spec; a `dockerfile` or `files` replaces the stored ' +
+    'one and keeps the other. Then as `PUT`: an unchanged definition is a no-op.',
+  request: { params: slugParamSchema, body: jsonBody(templatePatchSchema) },
+  responses: {
+    200: jsonResponse(templateSchema, 'The template, already built from this definition.'),
+    202: jsonResponse(templateSchema, 'The template, with the build that runs for it.'),
+    ...errorResponses(400, 404, 409, 413, 415),
+  },
+});
+
+/** The definition a PATCH asks for: the stored one with the given parts replaced. */
+function patchedDefinition(
+  stored: Template,
+  body: {
+    spec?: Record<string, unknown> | undefined;
+    dockerfile?: string | undefined;
+    files?: TemplateDefinitionInput['files'];
+  },
+): TemplateDefinitionInput {
+  const current = stored.definition;
+  if (body.spec !== undefined) {
+    return { spec: current.kind === 'spec' ? { ...current.spec, ...body.spec } : body.spec };
+  }
+  const dockerfile =
+    body.dockerfile ?? (current.kind === 'dockerfile' ? current.dockerfile : undefined);
+  if (dockerfile === undefined) {
+    throw new RunToolsError(
+      'invalid_input',
+      'Invalid body: dockerfile: required to turn a spec template into a Dockerfile one',
+      {
+        details: { issues: [{ field: 'dockerfile', message: 'required' }] },
+      },
+    );
+  }
+  const files =
+    body.files ??
+    (current.kind === 'dockerfile'
+      ? Object.fromEntries(
+          Object.entries(current.files).map(([path, file]) => [
+            path,
+            { content: file.base64, encoding: 'base64' as const, mode: file.mode },
+          ]),
+        )
+      : undefined);
+  return { dockerfile, files };
+}
+
 const list = createRoute({
   method: 'get',
   path: '/templates',
@@ -189,6 +242,15 @@ export function templateRoutes(options: TemplateRouteOptions) {
         });
       }
       const template = await defineTemplate(store, engine, slug, definitionInput(body));
+      const { json, status } = await answer(template);
+      return c.json(json, status);
+    })
+    .openapi(patch, async (c) => {
+      const { slug } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const stored = await store.templates.get(slug);
+      if (stored === undefined) throw templateNotFound(slug);
+      const template = await defineTemplate(store, engine, slug, patchedDefinition(stored, body));
       const { json, status } = await answer(template);
       return c.json(json, status);
     })
