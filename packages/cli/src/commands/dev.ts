@@ -221,7 +221,9 @@ function describeReload(reload: DevReload): string[] {
     const message = (reload.error as Error)?.message ?? String(reload.error);
     lines.push(`${paint('red', '✖')} deploying the project failed: ${message}`);
   }
-  for (const c of reload.result?.changes ?? []) {
+  // At the start the banner lists what is served; afterwards each change gets a line.
+  const changes = reload.trigger.length ? (reload.result?.changes ?? []) : [];
+  for (const c of changes) {
     const detail =
       c.kind === 'runtime'
         ? ` (${c.detail})`
@@ -229,8 +231,8 @@ function describeReload(reload: DevReload): string[] {
           ? ''
           : ` (${c.detail.replace(/^runtime \S+, /, '')})`;
     lines.push(`${paint('green', '↻')} ${c.kind} ${paint('bold', c.slug)} ${c.action}${detail}`);
-    // A new endpoint after the start: say where it is.
-    if (reload.trigger.length && c.kind === 'deployment' && c.action === 'created') {
+    // A new endpoint: say where it is.
+    if (c.kind === 'deployment' && c.action === 'created') {
       lines.push(`  POST /v1/run/${c.slug}`);
     }
   }

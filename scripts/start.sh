@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Starts RunTools from this checkout on a fresh Debian machine (as root): the README's first command.
+#
+#   bash scripts/start.sh
+#
+# 1. `bash scripts/setup.sh`: every host prerequisite (idempotent; a fast no-op the second time);
+# 2. installs `runtools` and `create-runtools-app` into /usr/local/bin (wrappers that run this
+#    checkout's CLI with its Node 24);
+# 3. scaffolds a demo project in /var/lib/runtools/demo unless one is there (`runtools init`);
+# 4. serves it with `runtools dev`: the API, the dashboard page, and the `code-assistant` agent at
+#    POST /v1/run/code-assistant, printing the URLs and a curl line. Ctrl-C stops it.
+#
+# It works without any model key (the scripted demo model answers); set ANTHROPIC_API_KEY,
+# OPENAI_API_KEY or GOOGLE_GENERATIVE_AI_API_KEY before starting it to use a real model.
+#
+# Environment: PORT (default 3000), HOST (default 127.0.0.1; 0.0.0.0 for every interface),
+# RUNTOOLS_API_KEY (default: a new key each start, printed), RUNTOOLS_DEMO_DIR (default
+# /var/lib/runtools/demo), RUNTOOLS_BIN_DIR (where the wrappers go, default /usr/local/bin).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PORT=${PORT:-3000}
+HOST=${HOST:-127.0.0.1}
+DEMO_DIR=${RUNTOOLS_DEMO_DIR:-/var/lib/runtools/demo}
+BIN_DIR=${RUNTOOLS_BIN_DIR:-/usr/local/bin}
+NODE=$REPO_ROOT/node_modules/.bin/node
+
+if ((EUID != 0)); then
+  echo "start.sh: must run as root (sandboxes need it); try: sudo bash scripts/start.sh" >&2
+  exit 1
+fi
+if ! [[ $PORT =~ ^[0-9]+$ ]] || ((PORT > 65535)); then
+  echo "start.sh: PORT must be a port number, not '$PORT'" >&2
+  exit 2
+fi
+
+bash "$REPO_ROOT/scripts/setup.sh"
+
+if ! [[ -x $NODE ]]; then
+  echo "start.sh: $NODE is missing after setup.sh (it comes with npm ci in $REPO_ROOT)" >&2
+  exit 1
+fi
+
+# Writes a wrapper only when it differs, through a rename so a running one is never half-written.
+install_wrapper() {
+  local script=$2 target=$BIN_DIR/$1 text
+  text=$(printf '#!/bin/sh\n# Installed by %s/scripts/start.sh: this checkout'"'"'s CLI under its Node 24.\nexec "%s" "%s" "$@"\n' \
+    "$REPO_ROOT" "$NODE" "$REPO_ROOT/packages/cli/src/bin/$script")
+  if [[ -f $target ]] && [[ $(cat "$target") == "$text" ]]; then return; fi
+  mkdir -p "$BIN_DIR"
+  printf '%s\n' "$text" >"$target.tmp.$$"
+  chmod 755 "$target.tmp.$$"
+  mv -f "$target.tmp.$$" "$target"
+  echo "==> installed $target"
+}
+install_wrapper runtools runtools.ts
+install_wrapper create-runtools-app create-runtools-app.ts
+
+if [[ -e $DEMO_DIR/runtools.config.ts || -d $DEMO_DIR/agents ]]; then
+  echo "==> demo project: $DEMO_DIR (exists; kept as it is)"
+else
+  echo "==> demo project: creating $DEMO_DIR"
+  "$BIN_DIR/runtools" init "$DEMO_DIR" --yes --name runtools-demo
+fi
+
+cd "$DEMO_DIR"
+echo "==> runtools dev --port $PORT --host $HOST (in $DEMO_DIR)"
+exec "$BIN_DIR/runtools" dev --port "$PORT" --host "$HOST"
