@@ -266,6 +266,30 @@ describe('/v1/templates with a sandbox engine', () => {
     });
     await rt.templates.delete(failSlug);
   });
+  it('a replaced definition cancels the build of the old one, whose version never becomes current', async () => {
+    const slow = await server.request('POST', '/v1/templates', {
+      body: { slug: failSlug, dockerfile: 'FROM debian-13\nRUN echo slow && sleep 120\n' },
+    });
+    assert.equal(slow.status, 202);
+    const slowBuild = (slow.body as Template).build as TemplateBuild;
+    // Replaced once its RUN runs.
+    for await (const item of rt.templates.logs(failSlug, slowBuild.id)) {
+      if (item.type === 'log' && item.line.includes('slow')) break;
+    }
+    const started = Date.now();
+    const fast = await server.request('PUT', `/v1/templates/${failSlug}`, {
+      body: { dockerfile: 'FROM debian-13\nRUN echo fast > /which\n' },
+    });
+    assert.equal(fast.status, 202);
+    assert.ok(Date.now() - started < 60_000, 'the old build was stopped, not waited for');
+    const cancelled = await rt.templates.builds.get(failSlug, slowBuild.id);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal(cancelled.error?.code, 'template_build_cancelled');
+    const ready = await rt.templates.waitForBuild(failSlug);
+    assert.equal((await t.engine.templates.get(failSlug)).version, ready.version);
+    await rt.templates.delete(failSlug);
+  });
+
   it('a server that lacks a defined template builds it from the stored definition on first use', async () => {
     const before = await rt.templates.get(dockerSlug);
     // This server's templates dir lost it (a wiped dir; a second machine); the engine restarts.

@@ -86,7 +86,13 @@ async function defineTemplate(
     : await store.templates.latestBuild(template.id, template.definitionHash);
   const settled =
     latest?.status === 'ready' || latest?.status === 'queued' || latest?.status === 'building';
-  if (!settled && engine !== undefined) await templateBuilder(engine).start(store, template);
+  if (!settled && engine !== undefined) {
+    const builder = templateBuilder(engine);
+    // A build of the replaced definition that ended after this one would make its version the
+    // slug's current one again.
+    if (changed) await builder.cancel(slug);
+    await builder.start(store, template);
+  }
   return template;
 }
 
