@@ -130,6 +130,26 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     });
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.ok(existsSync(join(project, '.runtools', 'runtools.db')), 'SQLite in .runtools/');
+    // A second `runtools dev` in the project is refused, naming the running one.
+    const second = spawn(NODE, [RUNTOOLS, 'dev', '--port', '0'], {
+      cwd: project,
+      env: envWithoutModelKeys(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    second.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    assert.equal(await new Promise((r) => second.on('close', r)), 1);
+    assert.match(
+      stderr,
+      new RegExp(
+        `already serves this project at http://127\\.0\\.0\\.1:${port} \\(pid ${child.pid}\\)`,
+      ),
+    );
+    // Outside a project it is a usage error.
+    const outside = spawn(NODE, [RUNTOOLS, 'dev'], { cwd: work, stdio: 'ignore' });
+    assert.equal(await new Promise((r) => outside.on('close', r)), 2);
   });
 
   it('POST /v1/run/code-assistant completes with the scripted model, through a tool call', async () => {

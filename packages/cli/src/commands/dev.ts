@@ -6,6 +6,7 @@ import { autoModelChoice } from '@runtools/agent';
 import type { RunEvent } from '@runtools/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
+  DEV_ENGINE_ROOT,
   type DevReload,
   type DevReporter,
   type DevServer,
@@ -106,6 +107,12 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
     if (e.code === 'EADDRINUSE') {
       err.write(
         `${paint('red', 'error', err)}: port ${flags.port ?? config} is in use; pick another with --port.\n`,
+      );
+      return exitCodes.failure;
+    }
+    if ((e.code === 'EACCES' || e.code === 'EPERM') && e.path?.startsWith(DEV_ENGINE_ROOT)) {
+      err.write(
+        `${paint('red', 'error', err)}: runtools dev runs sandboxes, which needs root: it cannot write ${e.path}. Run it as root (see scripts/setup.sh).\n`,
       );
       return exitCodes.failure;
     }

@@ -126,7 +126,7 @@ function summary(dir: string, result: ScaffoldResult): string {
   if (result.gitignoreUpdated) lines.push(`  ${paint('yellow', '~')} .gitignore (lines added)`);
   if (result.linkedSdk) {
     lines.push(
-      `  ${paint('green', '+')} node_modules/@runtools/sdk → ${result.linkedSdk} ${paint('dim', "(this CLI's copy; `npm install` replaces it once the package is published)")}`,
+      `  ${paint('green', '+')} node_modules/@runtools/sdk → ${result.linkedSdk} ${paint('dim', "(this CLI's copy)")}`,
     );
   }
   return lines.join('\n');

@@ -25,15 +25,19 @@ export default defineConfig({
     'agents/code-assistant.ts': `import { defineAgent } from '@runtools/sdk';
 
 /**
- * Served at POST /v1/run/code-assistant (and WS /v1/run/code-assistant/stream).
+ * Served at POST /v1/run/code-assistant (and WS /v1/run/code-assistant/stream).${
+   model === 'auto'
+     ? `
  * model: 'auto' uses Claude when ANTHROPIC_API_KEY is set, else OpenAI (OPENAI_API_KEY), else
- * Gemini (GOOGLE_GENERATIVE_AI_API_KEY), else RunTools' scripted demo model, which needs no key.
+ * Gemini (GOOGLE_GENERATIVE_AI_API_KEY), else RunTools' scripted demo model, which needs no key.`
+     : ''
+ }
  */
 export default defineAgent({
   slug: 'code-assistant',
   name: 'Code assistant',
   description: 'Reads, writes and runs code in its own sandbox.',
-  model: ${JSON.stringify(model)},
+  model: '${model.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}',
   template: 'nodejs-20',
   tools: ['bash', 'read_file', 'edit_file', 'grep', 'glob', 'web_search'],
   maxSteps: 30,
