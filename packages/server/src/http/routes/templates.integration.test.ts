@@ -225,6 +225,38 @@ describe('/v1/templates with a sandbox engine', () => {
     }
     assert.deepEqual(logs, log);
 
+    // A client whose first log connection drops after two lines picks up after the second.
+    const afters: string[] = [];
+    const dropping: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = new URL(String(input));
+      if (!url.pathname.endsWith('/logs')) return response;
+      afters.push(url.searchParams.get('after') ?? '');
+      if (afters.length > 1) return response;
+      const frames = (await response.text()).split('\n\n').slice(0, 2);
+      let pulls = 0;
+      // Erroring a stream drops what it still queues: the reset comes on the next read.
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulls++ === 0) {
+            controller.enqueue(new TextEncoder().encode(`${frames.join('\n\n')}\n\n`));
+          } else {
+            controller.error(new Error('connection reset'));
+          }
+        },
+      });
+      return new Response(body, { status: 200, headers: response.headers });
+    };
+    const flaky = new RunTools({ apiKey: testBootstrapKey, baseUrl: server.url, fetch: dropping });
+    const resumed: string[] = [];
+    for await (const item of flaky.templates.logs(dockerSlug, ready.build?.id ?? '', {
+      retryDelayMs: 10,
+    })) {
+      if (item.type === 'log') resumed.push(item.line);
+    }
+    assert.deepEqual(resumed, log);
+    assert.deepEqual(afters, ['0', '2']);
+
     // The definition sent again, in part: nothing to do.
     const unchanged = await rt.templates.update(dockerSlug, { dockerfile: created.dockerfile });
     assert.equal(unchanged.status, 'ready');
