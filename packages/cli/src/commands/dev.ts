@@ -90,23 +90,22 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
       (e): e is [string, string] => modelVariable.test(e[0]) && Boolean(e[1]),
     ),
   );
-  const config = await projectPort(root);
   const reporter = terminalReporter(flags.verbose ?? false);
   let dev: DevServer;
   try {
     dev = await startDevServer({
       root,
-      port: flags.port ?? config,
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
       host: flags.host,
       apiKey,
       modelEnv,
       reporter,
     });
   } catch (error) {
-    const e = error as NodeJS.ErrnoException;
+    const e = error as NodeJS.ErrnoException & { port?: number };
     if (e.code === 'EADDRINUSE') {
       err.write(
-        `${paint('red', 'error', err)}: port ${flags.port ?? config} is in use; pick another with --port.\n`,
+        `${paint('red', 'error', err)}: port ${e.port ?? flags.port} is in use; pick another with --port.\n`,
       );
       return exitCodes.failure;
     }
@@ -147,12 +146,6 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-}
-
-async function projectPort(root: string): Promise<number> {
-  // The project loader validated the config already; this only reads dev.port cheaply.
-  const { loadProject } = await import('@runtools/agent');
-  return (await loadProject(root)).config.dev.port;
 }
 
 function modelLabel(model: unknown, env: Record<string, string>): string {

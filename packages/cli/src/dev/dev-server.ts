@@ -44,7 +44,8 @@ export interface DevReporter {
 
 export interface DevServerOptions {
   root: string;
-  port: number;
+  /** Default: `dev.port` of runtools.config.ts (3000). */
+  port?: number;
   host: string;
   apiKey: string;
   /** Model keys and endpoints for the runs. */
@@ -101,7 +102,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     dataDir: join(root, first.config.dataDir),
     engineDataDir,
     templatesDir: options.templatesDir ?? SHARED_TEMPLATES_DIR,
-    port: options.port,
+    port: options.port ?? first.config.dev.port,
     host: options.host,
     apiKey: options.apiKey,
     modelEnv: options.modelEnv,
