@@ -221,8 +221,23 @@ async function prewarm(
   const started = performance.now();
   try {
     const built = (await engine.templates.list()).some((t) => t.slug === slug);
-    if (!built) reporter.template?.(slug, 'building', 'first use: building the template');
-    await engine.templates.get(slug, { signal });
+    if (!built) reporter.template?.(slug, 'building', 'first use, a minute or two');
+    // A build prints its log; every 15 s the last line shows that it is moving.
+    let lastLine = '';
+    const progress = setInterval(() => {
+      const seconds = Math.round((performance.now() - started) / 1000);
+      reporter.template?.(slug, 'building', `${seconds} s${lastLine ? `: ${lastLine}` : ''}`);
+    }, 15_000);
+    try {
+      await engine.templates.get(slug, {
+        signal,
+        onLog: (line) => {
+          if (line.trim()) lastLine = line.trim().slice(0, 100);
+        },
+      });
+    } finally {
+      clearInterval(progress);
+    }
     if (signal.aborted) return;
     const sandbox = await engine.create({ template: slug, metadata: { purpose: 'prewarm' } });
     await sandbox.delete();
