@@ -275,6 +275,10 @@ function terminalReporter(verbose: boolean): DevReporter {
           `${tag} ${paint(color, event.status)}${took}${event.reason ? ` (${event.reason})` : ''}\n`,
         );
         if (event.status !== 'running') started.delete(runId);
+      } else if (event.type === 'complete') {
+        const first = event.text.trim().split('\n')[0] ?? '';
+        const text = first.length > 100 ? `${first.slice(0, 99)}…` : first;
+        if (text) out.write(`${tag}   ${paint('dim', `answer: ${text}`)}\n`);
       } else if (event.type === 'error') {
         out.write(`${tag}   ${paint('red', `error [${event.code}]`)} ${event.message}\n`);
       }
