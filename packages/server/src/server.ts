@@ -14,6 +14,7 @@ import { PgEventRelay } from './runs/pg-event-relay.ts';
 import { RunEventHub } from './runs/run-event-hub.ts';
 import { RunWorker } from './runs/run-worker.ts';
 import { createStore, type Store } from './store/store.ts';
+import { templateBuilder } from './templates/template-builder.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 
 export interface StartServerOptions {
@@ -187,6 +188,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await hub.webhooksIdle();
         await webhooks.stop();
         await relay?.close();
+        // A build in flight ends as cancelled (not abandoned, 60 s later).
+        await templateBuilder(engine).close();
         await engine.close();
         await database.close();
       })();

@@ -157,7 +157,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', apiKeyRoutes(store));
   app.route('/v1', webhookRoutes(store));
   app.route('/v1', runRoutes(store));
-  app.route('/v1', sandboxRoutes(engine));
+  app.route('/v1', sandboxRoutes(engine, store));
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
   app.route('/v1', templateBuildRoutes({ store, engine }));

@@ -78,4 +78,30 @@ describe('templates defined where no engine runs', () => {
     assert.equal((got.body as { status: string }).status, 'ready');
     await store.deployments.delete(deployment.id);
   });
+
+  it('are built by POST /v1/sandboxes on a server that has not built them', async () => {
+    const other = `${slug}-sbx`;
+    await using database = await openDatabase({ kind: 'sqlite', dataDir: join(dir, 'sbx') });
+    await using api = await startTestServer(database);
+    const defined = await api.request('POST', '/v1/templates', {
+      body: { slug: other, dockerfile: 'FROM debian-13\nRUN echo sandbox-on-demand > /marker\n' },
+    });
+    assert.equal(defined.status, 202);
+    // Another process with an engine, same database.
+    await using withEngine = await startTestServer(database, { engine: t.engine });
+    try {
+      const created = await withEngine.request('POST', '/v1/sandboxes', {
+        body: { template: other },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const { id } = created.body as { id: string };
+      const read = await withEngine.request('POST', `/v1/sandboxes/${id}/exec`, {
+        body: { command: 'cat /marker' },
+      });
+      assert.equal((read.body as { stdout: string }).stdout, 'sandbox-on-demand\n');
+      await withEngine.request('DELETE', `/v1/sandboxes/${id}`);
+    } finally {
+      await t.engine.templates.delete(other, new Set()).catch(() => {});
+    }
+  });
 });

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { CreateSandboxInput, SandboxEngine, SandboxInfo } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import type { Store } from '../../store/store.ts';
+import { ensureTemplateBuilt } from '../../templates/ensure-template-built.ts';
 import { textSchema } from '../common-schemas.ts';
 import { errorResponseSchema } from '../errors.ts';
 import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
@@ -214,13 +216,15 @@ const portProxy = createRoute({
 });
 
 /** `/v1/sandboxes`: create, get, list, pause, resume, delete (exec and files have their own). */
-export function sandboxRoutes(engine: SandboxEngine | undefined) {
+export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store) {
   const router = newRouter();
   router.openAPIRegistry.registerPath(portProxy);
   return router
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
       if (engine === undefined) return unavailable(c);
+      // A template defined through the API (on any server) is built here the first time.
+      if (store !== undefined) await ensureTemplateBuilt(store, engine, body.template);
       const sandbox = await engine.create(toEngineInput(body));
       return c.json(toSandboxJson(sandbox.info()), 201);
     })
