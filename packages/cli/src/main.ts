@@ -1,19 +1,25 @@
 import { RunToolsError } from '@runtools/sdk';
+import { deployCommand } from './commands/deploy.ts';
 import { devCommand } from './commands/dev.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { initCommand } from './commands/init.ts';
 import { logsCommand } from './commands/logs.ts';
 import { runCommand } from './commands/run.ts';
 import { runsCommand } from './commands/runs.ts';
+import { sandboxCommand } from './commands/sandbox.ts';
+import { templatesCommand } from './commands/templates.ts';
 import { createProgram, exitCodes, runProgram } from './program.ts';
 
 /** Every `runtools` subcommand, in the order `--help` lists them. */
 const commands = () => [
   initCommand(),
   devCommand(),
+  deployCommand(),
   runCommand(),
   logsCommand(),
   runsCommand(),
+  sandboxCommand(),
+  templatesCommand(),
   doctorCommand(),
 ];
 

@@ -1,8 +1,12 @@
+import { stripVTControlCharacters } from 'node:util';
 import { type OutputStream, terminalStyle } from './terminal-style.ts';
+
+/** The width a cell takes on screen: its colours take none. */
+const visible = (text: string) => stripVTControlCharacters(text).length;
 
 /**
  * An aligned table with a header row, as `runtools runs list` prints it; the last column is not
- * padded. Cells are measured before styling, so colours never break the alignment.
+ * padded. Cells may be coloured: widths count what shows on screen.
  */
 export function formatTable(
   header: readonly string[],
@@ -11,11 +15,15 @@ export function formatTable(
 ): string {
   const style = terminalStyle(out);
   const widths = header.map((title, col) =>
-    Math.max(title.length, ...rows.map((row) => (row[col] ?? '').length)),
+    Math.max(title.length, ...rows.map((row) => visible(row[col] ?? ''))),
   );
   const line = (cells: readonly string[], paint: (text: string) => string) =>
     cells
-      .map((cell, col) => paint(col === cells.length - 1 ? cell : cell.padEnd(widths[col] ?? 0)))
+      .map((cell, col) =>
+        col === cells.length - 1
+          ? paint(cell)
+          : paint(cell) + ' '.repeat(Math.max(0, (widths[col] ?? 0) - visible(cell))),
+      )
       .join('  ')
       .trimEnd();
   return [line(header, style.bold), ...rows.map((row) => line(row, (text) => text))]

@@ -1,9 +1,10 @@
+import type { Writable } from 'node:stream';
 import { styleText } from 'node:util';
 
 type Format = Parameters<typeof styleText>[0];
 
 /** A stream the CLI writes to: stdout or stderr, or a stand-in in tests. */
-export type OutputStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+export type OutputStream = Writable & { isTTY?: boolean; columns?: number };
 
 /** Colour functions bound to one output stream. */
 export interface TerminalStyle {
