@@ -1,11 +1,11 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { SandboxEngine } from '@runtools/sandbox';
-import { bodyLimit } from 'hono/body-limit';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
+import { limitBody } from './body-limit.ts';
 import { closeUnreadBody } from './close-unread-body.ts';
 import { errorResponse, handleError } from './errors.ts';
 import { jsonLogger, type Logger } from './logger.ts';
@@ -70,23 +70,6 @@ export interface AppOptions {
 export const openApiPath = '/v1/openapi.json';
 
 const fileUploadPath = /^\/v1\/sandboxes\/[^/]+\/files$/;
-
-/** The body size limit with the API's 413 (and a closed connection: the rest is never read). */
-function limitBody(maxSize: number) {
-  return bodyLimit({
-    maxSize,
-    onError: (c) => {
-      const response = errorResponse(
-        c,
-        'payload_too_large',
-        `The body is larger than ${maxSize} bytes.`,
-        { maxBytes: maxSize },
-      );
-      response.headers.set('connection', 'close');
-      return response;
-    },
-  });
-}
 
 /**
  * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`

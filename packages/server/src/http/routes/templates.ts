@@ -1,8 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
-import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Store } from '../../store/store.ts';
 import type { Template } from '../../store/templates.ts';
 import { templateBuilder } from '../../templates/template-builder.ts';
@@ -10,7 +8,7 @@ import {
   normalizeDefinition,
   type TemplateDefinitionInput,
 } from '../../templates/template-definition.ts';
-import { errorResponse } from '../errors.ts';
+import { limitBody } from '../body-limit.ts';
 import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import {
@@ -32,26 +30,6 @@ export interface TemplateRouteOptions {
   engine?: SandboxEngine | undefined;
   /** Largest body of a create or replace, with its build context (default 64 MiB). */
   bodyLimitBytes?: number;
-}
-
-/**
- * The body limit of the routes that take a template with its Dockerfile context: larger than the
- * API's default. These routes are mounted before the app-wide limit, which never sees them.
- */
-function contextBodyLimit(maxSize: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize,
-    onError: (c) => {
-      const response = errorResponse(
-        c,
-        'payload_too_large',
-        `The body is larger than ${maxSize} bytes.`,
-        { maxBytes: maxSize },
-      );
-      response.headers.set('connection', 'close');
-      return response;
-    },
-  });
 }
 
 /** The template as this server sees it: its latest build, ready version and local copy. */
@@ -223,7 +201,7 @@ const remove = createRoute({
 /** `/v1/templates`: template definitions, built by this server's engine. */
 export function templateRoutes(options: TemplateRouteOptions) {
   const { store, engine } = options;
-  const limit = contextBodyLimit(options.bodyLimitBytes ?? 64 * 1024 * 1024);
+  const limit = limitBody(options.bodyLimitBytes ?? 64 * 1024 * 1024);
   // 200 only for a template built from this definition: anything else is still to come.
   const answer = async (template: Template) => {
     const json = await templateView(store, engine, template);
