@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   lstatSync,
@@ -18,6 +18,7 @@ const NODE = process.execPath;
 const RUNTOOLS = resolve(import.meta.dirname, 'bin/runtools.ts');
 const CREATE = resolve(import.meta.dirname, 'bin/create-runtools-app.ts');
 const SDK = realpathSync(resolve(import.meta.dirname, '../../sdk'));
+const TSC = resolve(import.meta.dirname, '../../../node_modules/.bin/tsc');
 
 /** Runs a CLI as a child process (stdin not a terminal) and collects its output. */
 function cli(
@@ -68,6 +69,7 @@ describe('runtools init and create-runtools-app (the real CLI as a child process
     const link = join(dir, 'node_modules/@runtools/sdk');
     assert.ok(lstatSync(link).isSymbolicLink());
     assert.equal(realpathSync(link), SDK);
+    assert.ok(lstatSync(join(dir, 'node_modules/@types/node')).isSymbolicLink(), 'types for tsc');
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     assert.equal(pkg.name, 'first');
     assert.ok(pkg.dependencies['@runtools/sdk']);
@@ -90,6 +92,9 @@ describe('runtools init and create-runtools-app (the real CLI as a child process
     assert.ok((agent?.systemPrompt.length ?? 0) > 200);
     // The example Dockerfile is not a template.
     assert.deepEqual(project.templates, []);
+    // And it type-checks with its own tsconfig.json, as an editor would.
+    const tsc = spawnSync(TSC, ['-p', dir], { encoding: 'utf8' });
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   });
 
   it('never overwrites without --force: exit 1, the existing files listed, nothing written', async () => {

@@ -124,9 +124,9 @@ function summary(dir: string, result: ScaffoldResult): string {
     lines.push(`  ${mark} ${file}${result.overwritten.includes(file) ? ' (overwritten)' : ''}`);
   }
   if (result.gitignoreUpdated) lines.push(`  ${paint('yellow', '~')} .gitignore (lines added)`);
-  if (result.linkedSdk) {
+  for (const { name, target } of result.linked) {
     lines.push(
-      `  ${paint('green', '+')} node_modules/@runtools/sdk → ${result.linkedSdk} ${paint('dim', "(this CLI's copy)")}`,
+      `  ${paint('green', '+')} node_modules/${name} → ${target} ${paint('dim', "(this CLI's copy)")}`,
     );
   }
   return lines.join('\n');

@@ -71,8 +71,9 @@ How to work:
         version: '0.1.0',
         private: true,
         type: 'module',
-        scripts: { dev: 'runtools dev', deploy: 'runtools deploy' },
+        scripts: { dev: 'runtools dev', deploy: 'runtools deploy', typecheck: 'tsc' },
         dependencies: { '@runtools/sdk': options.sdkVersion ?? '^0.1.0' },
+        devDependencies: { '@types/node': '^24.0.0', typescript: '^7.0.0' },
         engines: { node: '>=24' },
       },
       null,
@@ -82,7 +83,9 @@ How to work:
       {
         // Node runs the TypeScript files as they are (type stripping); this is for editors and tsc.
         compilerOptions: {
-          target: 'esnext',
+          target: 'es2024',
+          lib: ['es2024', 'esnext.disposable'],
+          types: ['node'],
           module: 'nodenext',
           moduleResolution: 'nodenext',
           allowImportingTsExtensions: true,

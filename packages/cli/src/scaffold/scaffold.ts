@@ -37,8 +37,8 @@ export interface ScaffoldResult {
   overwritten: string[];
   /** `.gitignore` existed and got the lines it lacked. */
   gitignoreUpdated: boolean;
-  /** Where `node_modules/@runtools/sdk` was linked to, when the project had none. */
-  linkedSdk?: string;
+  /** Packages linked into `node_modules/` from this CLI's installation (the project had none). */
+  linked: Array<{ name: string; target: string }>;
 }
 
 /** Files a scaffold would overwrite (`files_exist`, exit code 1): nothing was written. */
@@ -67,15 +67,20 @@ export function existingProjectFiles(dir: string): string[] {
  * `agents/code-assistant.ts`, `templates/Dockerfile.example`, `package.json`, `tsconfig.json` and
  * `.gitignore`. Existing files are never overwritten without `force` (an `ExistingFilesError`
  * lists them before anything is written); an existing `.gitignore` gets the lines it lacks. When
- * `@runtools/sdk` does not resolve from `dir`, `node_modules/@runtools/sdk` is linked to the copy
- * this CLI uses, so the project runs from a checkout before any package is published.
+ * `@runtools/sdk` (or `@types/node`) does not resolve from `dir`, `node_modules/` gets a link to
+ * the copy this CLI uses, so the project runs from a checkout before any package is published.
  */
 export async function scaffoldProject(options: ScaffoldOptions): Promise<ScaffoldResult> {
   const dir = resolve(options.dir);
   const files = projectFiles({ name: options.name, model: options.model ?? 'auto' });
   const existing = existingProjectFiles(dir);
   if (existing.length && !options.force) throw new ExistingFilesError(dir, existing);
-  const result: ScaffoldResult = { written: [], overwritten: existing, gitignoreUpdated: false };
+  const result: ScaffoldResult = {
+    written: [],
+    overwritten: existing,
+    gitignoreUpdated: false,
+    linked: [],
+  };
   for (const [file, text] of Object.entries(files)) {
     const path = join(dir, file);
     await mkdir(dirname(path), { recursive: true });
@@ -93,24 +98,37 @@ export async function scaffoldProject(options: ScaffoldOptions): Promise<Scaffol
     await writeFile(path, text);
     result.written.push(file);
   }
-  const linked = await linkSdkIfMissing(dir);
-  if (linked) result.linkedSdk = linked;
+  for (const name of LINKED_PACKAGES) {
+    const target = await linkIfMissing(dir, name);
+    if (target) result.linked.push({ name, target });
+  }
   return result;
 }
 
 /**
- * Links `dir/node_modules/@runtools/sdk` to this CLI's copy when no `node_modules/@runtools/sdk`
+ * What a project needs before `npm install` can work (nothing is published yet): `@runtools/sdk`
+ * to run its agents, `@types/node` for editors and `tsc` (the SDK ships TypeScript sources).
+ */
+const LINKED_PACKAGES = ['@runtools/sdk', '@types/node'] as const;
+
+/**
+ * Links `dir/node_modules/NAME` to this CLI's copy of package NAME when no `node_modules/NAME`
  * exists in `dir` or above it; returns the link's target, or undefined when nothing was done.
  */
-export async function linkSdkIfMissing(dir: string): Promise<string | undefined> {
+export async function linkIfMissing(dir: string, name: string): Promise<string | undefined> {
   for (let d = resolve(dir); ; d = dirname(d)) {
-    if (existsSync(join(d, 'node_modules', '@runtools', 'sdk', 'package.json'))) return undefined;
+    if (existsSync(join(d, 'node_modules', name, 'package.json'))) return undefined;
     if (dirname(d) === d) break;
   }
-  const manifest = findPackageJSON('@runtools/sdk', import.meta.url);
+  let manifest: string | undefined;
+  try {
+    manifest = findPackageJSON(name, import.meta.url);
+  } catch {
+    return undefined;
+  }
   if (!manifest) return undefined;
   const target = realpathSync(dirname(manifest));
-  await mkdir(join(dir, 'node_modules', '@runtools'), { recursive: true });
-  await symlink(target, join(dir, 'node_modules', '@runtools', 'sdk'), 'dir');
+  await mkdir(dirname(join(dir, 'node_modules', name)), { recursive: true });
+  await symlink(target, join(dir, 'node_modules', name), 'dir');
   return target;
 }
