@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  type CliServer,
+  cliEntry,
+  nodeBinary,
+  startCliServer,
+} from './testing/remote-cli-fixture.ts';
+
+const exec = promisify(execFile);
+const esc = '\u001b';
+
+/**
+ * What a person sees: the CLI runs in a pseudo-terminal (a tmux pane, 120×40) and the test reads
+ * the screen. Each test gets its own session on a private tmux server, killed at the end.
+ */
+describe('runtools in a terminal (tmux)', () => {
+  const socket = `rt-cli-pty-${process.pid}`;
+  const tmux = (...args: string[]) => exec('tmux', ['-L', socket, ...args]);
+  const dir = mkdtempSync(join(tmpdir(), 'runtools-cli-pty-'));
+  let cp: CliServer;
+  let sessions = 0;
+
+  /** Starts `runtools ARGS` in a new pane; the shell prints its exit code when it ends. */
+  const startInPane = async (args: string, env: Record<string, string> = {}) => {
+    const name = `s${++sessions}`;
+    const vars = Object.entries({ ...cp.env, ...env })
+      .map(([k, v]) => `${k}='${v}'`)
+      .join(' ');
+    const command =
+      `env -u NO_COLOR -u FORCE_COLOR -u NODE_TEST_CONTEXT ${vars} ` +
+      `${nodeBinary} ${cliEntry} ${args}; echo "__EXIT=$?"; sleep 600`;
+    await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', '-c', dir, command);
+    return name;
+  };
+  /** The pane's text; `escapes` keeps the colours and attributes as escape sequences. */
+  const screen = async (name: string, escapes = false) =>
+    (await tmux('capture-pane', '-p', '-t', name, ...(escapes ? ['-e'] : []))).stdout;
+  const waitForScreen = async (name: string, pattern: RegExp, ms = 60_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const text = await screen(name);
+      if (pattern.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`no ${pattern} on the screen:\n${text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(async () => {
+    cp = await startCliServer();
+    await cp.deployScriptedAgent('terminal');
+  });
+  after(async () => {
+    await tmux('kill-server').catch(() => {});
+    await cp?.[Symbol.asyncDispose]();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('draws a run: dimmed reasoning, the tool call line, its output, the answer, in colour', async () => {
+    cp.model.push(
+      {
+        reasoning: 'Listing the root first.',
+        toolCalls: [{ name: 'bash', input: { command: 'echo seen-in-the-pane' } }],
+      },
+      { text: 'The pane shows the answer.' },
+    );
+    const name = await startInPane(`run terminal "what is there?"`);
+    const text = await waitForScreen(name, /__EXIT=\d/);
+    assert.match(text, /__EXIT=0/);
+    const lines = text.split('\n');
+    assert.ok(lines.includes('thinking: Listing the root first.'), text);
+    assert.ok(lines.includes('▸ bash command="echo seen-in-the-pane"'), text);
+    assert.ok(
+      lines.some((l) => /^ {2}⎿ seen-in-the-pane \(\d+ms\)$/.test(l)),
+      text,
+    );
+    assert.ok(lines.includes('The pane shows the answer.'), text);
+    assert.ok(lines.includes('✔ completed'), text);
+    const coloured = await screen(name, true);
+    // tmux writes an attribute when it changes: what is on at a text is the last one set before it.
+    const dimAt = (needle: string) => {
+      const before = coloured.slice(0, coloured.indexOf(needle));
+      return before.lastIndexOf(`${esc}[2m`) > before.lastIndexOf(`${esc}[0m`);
+    };
+    assert.ok(dimAt('thinking: Listing the root first.'), coloured);
+    assert.ok(!dimAt('The pane shows the answer.'), coloured);
+    assert.ok(coloured.includes(`${esc}[1mbash`), coloured);
+    const green = coloured.slice(0, coloured.indexOf('✔ completed'));
+    assert.ok(green.lastIndexOf(`${esc}[32m`) > green.lastIndexOf(`${esc}[0m`), coloured);
+  });
+
+  it('NO_COLOR: the same screen without any colour', async () => {
+    cp.model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'echo plain' } }] },
+      { text: 'Plain answer.' },
+    );
+    const name = await startInPane('run terminal "no colours"', { NO_COLOR: '1' });
+    await waitForScreen(name, /__EXIT=0/);
+    const coloured = await screen(name, true);
+    assert.match(coloured, /▸ bash command="echo plain"/);
+    assert.match(coloured, /Plain answer\./);
+    assert.ok(!coloured.includes(`${esc}[`), coloured);
+  });
+
+  it('Ctrl-C in the terminal cancels the run on the server and exits 1', async () => {
+    cp.model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 60' } }] });
+    const name = await startInPane('run terminal "take your time"');
+    const shown = await waitForScreen(name, /▸ bash command="sleep 60"/);
+    const runId = /run (run_\w+)/.exec(shown)?.[1];
+    assert.ok(runId, shown);
+    await tmux('send-keys', '-t', name, 'C-c');
+    const text = await waitForScreen(name, /__EXIT=\d/, 30_000);
+    assert.match(text, /__EXIT=1/);
+    assert.match(text, new RegExp(`Cancelling run ${runId}`));
+    assert.match(text, /■ cancelled/);
+    assert.equal((await cp.rt.runs.get(runId)).status, 'cancelled');
+  });
+
+  it('templates build shows a progress bar with the current step', async () => {
+    const slug = `cli-pty-${process.pid}-${Date.now().toString(36)}`;
+    const tpl = join(dir, slug);
+    mkdirSync(tpl);
+    writeFileSync(join(tpl, 'Dockerfile'), 'FROM debian-13\nRUN sleep 3\nRUN echo done\n');
+    try {
+      const name = await startInPane(`templates build ${tpl}`);
+      // While `RUN sleep 3` runs: a bar of ━ and the step it is at.
+      const during = await waitForScreen(name, /━+ template \S+: step 2\/3: RUN sleep 3/);
+      assert.doesNotMatch(during, /__EXIT/);
+      const text = await waitForScreen(name, /__EXIT=\d/);
+      assert.match(text, /__EXIT=0/);
+      assert.match(text, new RegExp(`◇ +template ${slug}: ready \\(version \\w+`));
+    } finally {
+      await cp.rt.templates.delete(slug).catch(() => {});
+    }
+  });
+});
