@@ -1,9 +1,18 @@
 import { existsSync, type FSWatcher, watch } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** The folders of a project whose changes matter, and the config file at its root. */
 const WATCHED_DIRS = ['agents', 'templates'] as const;
 const CONFIG_FILE = 'runtools.config.ts';
+
+/** Editors' swap, backup and probe files: saving a file is what counts, not these. */
+const EDITOR_NOISE = /(^\.|~$|\.(swp|swx|swo|tmp|bak)$|^4913$|^#.*#$)/;
+
+/** True for a path whose change may change the project. */
+export function isProjectChange(path: string): boolean {
+  const name = basename(path);
+  return name !== '' && !EDITOR_NOISE.test(name);
+}
 
 export interface ProjectWatcherOptions {
   root: string;
@@ -16,7 +25,8 @@ export interface ProjectWatcherOptions {
 /**
  * Watches `agents/` and `templates/` (recursively) and `runtools.config.ts` of a project. The
  * project root itself is watched without recursion (never `node_modules/` or `.runtools/`), so a
- * folder created after the start, or a config file an editor replaces, is still seen.
+ * folder created after the start, or a config file an editor replaces, is still seen. Editors'
+ * swap and backup files are ignored.
  */
 export class ProjectWatcher implements Disposable {
   readonly #root: string;
@@ -67,7 +77,7 @@ export class ProjectWatcher implements Disposable {
   }
 
   #changed(path: string): void {
-    if (this.#closed) return;
+    if (this.#closed || !isProjectChange(path)) return;
     this.#pending.add(path);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isProjectChange, ProjectWatcher } from './project-watcher.ts';
+
+describe('ProjectWatcher', () => {
+  const root = mkdtempSync('/var/tmp/rt-watcher-');
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reports one burst per save in agents/, templates/ and runtools.config.ts, not editor noise', async () => {
+    const bursts: string[][] = [];
+    using _watcher = new ProjectWatcher({
+      root,
+      debounceMs: 50,
+      onChange: (paths) => bursts.push(paths.sort()),
+    });
+    // agents/ appears after the start.
+    mkdirSync(join(root, 'agents'));
+    await sleep(300);
+    bursts.length = 0;
+    writeFileSync(join(root, 'agents', 'a.ts'), 'one');
+    writeFileSync(join(root, 'agents', 'a.ts'), 'two');
+    writeFileSync(join(root, 'agents', '.a.ts.swp'), 'x');
+    await sleep(400);
+    assert.deepEqual(bursts, [['agents/a.ts']]);
+    mkdirSync(join(root, 'templates', 'web'), { recursive: true });
+    writeFileSync(join(root, 'templates', 'web', 'Dockerfile'), 'FROM debian-13\n');
+    writeFileSync(join(root, 'runtools.config.ts'), 'export default {};\n');
+    writeFileSync(join(root, 'notes.md'), 'not watched');
+    await sleep(400);
+    assert.equal(bursts.length, 2);
+    assert.ok(bursts[1]?.includes('runtools.config.ts'));
+    // A new folder is reported as such (what was written into it before its watch began, too).
+    assert.ok(bursts[1]?.some((p) => p.startsWith('templates')));
+    assert.ok(!bursts.flat().includes('notes.md'));
+    writeFileSync(join(root, 'templates', 'web', 'Dockerfile'), 'FROM debian-13\nRUN true\n');
+    await sleep(400);
+    assert.deepEqual(bursts[2], ['templates/web/Dockerfile']);
+  });
+
+  it('tells editor files from project files', () => {
+    for (const p of ['agents/.a.ts.swp', 'agents/a.ts~', 'agents/4913', 'agents/#a.ts#'])
+      assert.equal(isProjectChange(p), false, p);
+    for (const p of ['agents/a.ts', 'templates/x/Dockerfile', 'runtools.config.ts', 'agents'])
+      assert.equal(isProjectChange(p), true, p);
+  });
+});
