@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { ProjectAgent } from '@runtools/agent';
-import { type AgentDefinitionInput, defineAgent, RunTools } from '@runtools/sdk';
+import {
+  type AgentDefinitionInput,
+  defineAgent,
+  projectConfigSchema,
+  RunTools,
+} from '@runtools/sdk';
 import {
   createApp,
   createStore,
@@ -93,6 +98,35 @@ describe('syncProject (the SDK client against a real API server)', () => {
     const v1 = (await client.runtimes.list({ slug: 'alpha' })).data.find((x) => x.version === 1);
     await client.deployments.update(alpha?.id ?? '', { runtime_id: v1?.id ?? '' });
     assert.deepEqual(summary(await syncProject(client, project)), ['deployment alpha updated']);
+  });
+
+  it("makes a model name of the project's OpenAI-compatible server explicit in the runtime", async () => {
+    const config = projectConfigSchema.parse({
+      openaiCompatible: { baseURL: 'http://127.0.0.1:9/v1', apiKey: 'env:LLAMA_KEY' },
+    });
+    const project = {
+      agents: [
+        agent({ slug: 'llama', model: 'llama-3.1-8b' }),
+        agent({ slug: 'claude', model: 'claude-sonnet-4-5' }),
+      ],
+      problems: [],
+      config,
+    };
+    const r = await syncProject(client, project);
+    const models = await Promise.all(
+      r.endpoints.map(async (e) => (await client.runtimes.get(e.runtimeId)).definition.model),
+    );
+    assert.deepEqual(models, [
+      {
+        provider: 'openai-compatible',
+        model: 'llama-3.1-8b',
+        baseURL: 'http://127.0.0.1:9/v1',
+        apiKey: 'env:LLAMA_KEY',
+      },
+      'claude-sonnet-4-5',
+    ]);
+    assert.deepEqual(summary(await syncProject(client, project)), []);
+    for (const e of r.endpoints) await client.deployments.delete(e.deploymentId);
   });
 
   it('prunes deployments no agent has only when asked, and never while a file is broken', async () => {

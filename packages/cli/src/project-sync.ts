@@ -1,10 +1,11 @@
-import type { LoadedProject } from '@runtools/agent';
+import { type LoadedProject, providerOf } from '@runtools/agent';
 import {
   agentDefinitionSchema,
   type Deployment,
   type ModelSpec,
   type Page,
   type PageParams,
+  type ProjectConfig,
   type RunTools,
   type Runtime,
   type RuntimeInput,
@@ -57,10 +58,11 @@ export interface SyncOptions {
  * server of `runtools dev` and a remote one (`runtools deploy`) alike.
  *
  * Broken files (`project.problems`) are skipped: what they defined before stays as it is.
+ * With `project.config`, model names its `openaiCompatible` server serves are made explicit.
  */
 export async function syncProject(
   client: RunTools,
-  project: Pick<LoadedProject, 'agents' | 'problems'>,
+  project: Pick<LoadedProject, 'agents' | 'problems'> & { config?: ProjectConfig },
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const changes: SyncChange[] = [];
@@ -75,7 +77,7 @@ export async function syncProject(
   );
   const endpoints: SyncEndpoint[] = [];
   for (const { agent, file } of project.agents) {
-    const runtime = await syncRuntime(client, runtimeInput(agent), record);
+    const runtime = await syncRuntime(client, runtimeInput(agent, project.config), record);
     const deployment = await syncDeployment(
       client,
       deployments.get(agent.slug),
@@ -109,9 +111,23 @@ export async function syncProject(
   return { changes, endpoints };
 }
 
-/** The definition as the server stores it: validated, defaults filled in. */
-function runtimeInput(agent: RuntimeInput): Record<string, unknown> {
-  return agentDefinitionSchema.parse(JSON.parse(JSON.stringify(agent))) as Record<string, unknown>;
+/**
+ * The definition as the server stores it: validated, defaults filled in. A model name only the
+ * project's `openaiCompatible` server serves becomes an explicit `openai-compatible` model, since
+ * the server does not read the project's config.
+ */
+function runtimeInput(agent: RuntimeInput, config?: ProjectConfig): Record<string, unknown> {
+  const json = JSON.parse(JSON.stringify(agent)) as RuntimeInput;
+  const c = config?.openaiCompatible;
+  if (c && typeof json.model === 'string' && providerOf(json.model) === 'openai-compatible') {
+    json.model = {
+      provider: 'openai-compatible',
+      model: json.model,
+      baseURL: c.baseURL,
+      ...(c.apiKey ? { apiKey: c.apiKey } : {}),
+    };
+  }
+  return agentDefinitionSchema.parse(json) as Record<string, unknown>;
 }
 
 async function syncRuntime(

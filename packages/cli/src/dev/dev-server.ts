@@ -141,7 +141,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       if (good && !agents.some((a) => a.agent.slug === good.agent.slug)) agents.push(good);
     }
     try {
-      last = await syncProject(client, { agents, problems: project.problems }, { prune: true });
+      last = await syncProject(
+        client,
+        { agents, problems: project.problems, config: project.config },
+        { prune: true },
+      );
       reload.result = last;
     } catch (error) {
       reload.error = error;
