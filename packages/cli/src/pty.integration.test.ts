@@ -57,6 +57,9 @@ describe('runtools in a terminal (tmux)', () => {
   });
   after(async () => {
     await tmux('kill-server').catch(() => {});
+    // tmux leaves its socket file behind.
+    const socketDir = join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`);
+    rmSync(join(socketDir, socket), { force: true });
     await cp?.[Symbol.asyncDispose]();
     rmSync(dir, { recursive: true, force: true });
   });
