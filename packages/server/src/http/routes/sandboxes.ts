@@ -257,7 +257,8 @@ export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store) 
     .openapi(remove, async (c) => {
       const { id } = c.req.valid('param');
       if (engine === undefined) return unavailable(c);
-      await engine.delete(id);
+      // Idempotent: the engine remembers a deleted sandbox (as stopped) for a while.
+      if (engine.get(id).state !== 'stopped') await engine.delete(id);
       return c.body(null, 204);
     });
 }
