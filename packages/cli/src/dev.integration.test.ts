@@ -1,18 +1,28 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestModelServer } from '@runtools/agent/testing';
 import { RunTools } from '@runtools/sdk';
-import { devEngineDataDir } from './dev/dev-server.ts';
+import { devEngineDataDir, SHARED_TEMPLATES_DIR } from './dev/dev-server.ts';
 
 const NODE = process.execPath;
 const RUNTOOLS = resolve(import.meta.dirname, 'bin/runtools.ts');
 const CREATE = resolve(import.meta.dirname, 'bin/create-runtools-app.ts');
 const API_KEY = 'dev-test-key-0123456789abcdef';
+/** A Dockerfile template of the test project; built into the shared templates dir, removed after. */
+const GREETING = `rt-test-greeting-${process.pid}`;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -107,6 +117,10 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     await model?.close();
     // The project's sandboxes dir lives outside the project (see devEngineDataDir).
     rmSync(devEngineDataDir(project), { recursive: true, force: true });
+    rmSync(join(process.env.RUNTOOLS_TEMPLATES_DIR ?? SHARED_TEMPLATES_DIR, GREETING), {
+      recursive: true,
+      force: true,
+    });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -234,6 +248,27 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     assert.equal(model.requests.at(-1)?.messages[0]?.text, 'Second prompt.');
   });
 
+  it('builds a templates/NAME/Dockerfile added while it runs, and serves an agent on it', async () => {
+    mkdirSync(join(project, 'templates', GREETING));
+    writeFileSync(
+      join(project, 'templates', GREETING, 'Dockerfile'),
+      'FROM debian-13\nRUN echo hello-from-the-template > /greeting.txt\n',
+    );
+    writeFileSync(
+      join(project, 'agents', 'greeter.ts'),
+      `import { defineAgent } from '@runtools/sdk';\nexport default defineAgent({ slug: 'greeter', model: 'scripted', systemPrompt: 'Greet.', tools: ['read_file'], template: '${GREETING}' });\n`,
+    );
+    await until(
+      'the greeter deployment',
+      async () => (await rt.deployments.list()).data.find((d) => d.api_slug === 'greeter'),
+      60_000,
+    );
+    assert.match(output, new RegExp(`template ${GREETING}: ready`));
+    const result = await rt.run('greeter', 'What is in /greeting.txt?');
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.match((result.output as { text: string }).text, /hello-from-the-template/);
+  });
+
   it('SIGTERM stops cleanly (exit 0) and removes dev.json', async () => {
     writeFileSync(
       join(project, 'agents', 'echo.ts'),
@@ -256,6 +291,7 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     for (const [slug, versions] of [
       ['code-assistant', [1]],
       ['echo', [2, 1]],
+      ['greeter', [1]],
     ] as const) {
       const stored = (await rt.runtimes.list({ slug })).data.map((r) => r.version);
       assert.deepEqual(stored, versions, slug);

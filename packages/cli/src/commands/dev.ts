@@ -57,7 +57,8 @@ export function devCommand(): Command {
       `
 Run it in a project folder (see \`runtools init\`). The API key is RUNTOOLS_API_KEY (16 characters or
 more) when it is set, else a new one is generated and printed. The database is SQLite in .runtools/;
-sandboxes live under /var/lib/runtools/dev/. While it runs, .runtools/dev.json tells other runtools
+sandboxes live under /var/lib/runtools/dev/, templates in /var/lib/runtools/templates (or
+RUNTOOLS_TEMPLATES_DIR). While it runs, .runtools/dev.json tells other runtools
 commands in the project where the server is. Ctrl-C stops it (runs in flight go back to the queue).`,
     )
     .action(async (flags: DevFlags) => {
@@ -100,6 +101,11 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
       apiKey,
       modelEnv,
       reporter,
+      templateProgress: out,
+      // Shared with the server's main.ts (and the tests): where built templates are kept.
+      ...(process.env.RUNTOOLS_TEMPLATES_DIR
+        ? { templatesDir: process.env.RUNTOOLS_TEMPLATES_DIR }
+        : {}),
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { port?: number };
@@ -217,10 +223,12 @@ function describeReload(reload: DevReload): string[] {
     );
   }
   for (const file of reload.fixed) lines.push(`${paint('green', '✔')} ${file} loads again`);
-  if (reload.error !== undefined) {
-    const message = (reload.error as Error)?.message ?? String(reload.error);
-    lines.push(`${paint('red', '✖')} deploying the project failed: ${message}`);
+  for (const error of reload.errors) {
+    const message = (error as Error)?.message ?? String(error);
+    lines.push(`${paint('red', '✖')} ${message}`);
   }
+  for (const slug of reload.built)
+    lines.push(`${paint('green', '↻')} template ${paint('bold', slug)} built`);
   // At the start the banner lists what is served; afterwards each change gets a line.
   const changes = reload.trigger.length ? (reload.result?.changes ?? []) : [];
   for (const c of changes) {

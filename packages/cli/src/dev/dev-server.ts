@@ -11,6 +11,8 @@ import type { SandboxEngine } from '@runtools/sandbox';
 import { type RunEvent, RunTools } from '@runtools/sdk';
 import { type Logger, type RunningServer, startServer } from '@runtools/server';
 import { type SyncResult, syncProject } from '../project-sync.ts';
+import type { OutputStream } from '../render/terminal-style.ts';
+import { syncTemplates } from '../template-sync.ts';
 import { removeDevState, writeDevState } from './dev-state.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 
@@ -27,10 +29,12 @@ export interface DevReload {
   problems: ProjectProblem[];
   /** Files that were broken and load again. */
   fixed: string[];
-  /** The sync's result; undefined when it failed or was skipped (a broken config). */
+  /** Templates (`templates/NAME/Dockerfile`) built by this reload. */
+  built: string[];
+  /** The agents' sync; undefined when it failed or was skipped (a broken config). */
   result?: SyncResult;
-  /** Why the sync failed (e.g. the server refused a definition). */
-  error?: unknown;
+  /** What failed: a template build, or the sync (e.g. the server refused a definition). */
+  errors: unknown[];
 }
 
 /** What a dev server tells the terminal; every method is optional. */
@@ -57,6 +61,8 @@ export interface DevServerOptions {
   reporter?: DevReporter;
   /** Watch debounce (default 150 ms). */
   debounceMs?: number;
+  /** Where template builds report their steps (plain lines); nowhere without it. */
+  templateProgress?: OutputStream;
 }
 
 export interface DevServer {
@@ -89,8 +95,9 @@ function ensureTraversable(dir: string): void {
 /**
  * `runtools dev` without the terminal: starts a server in this process for the project at `root`
  * (SQLite in its data dir, `.runtools/` by default; sandboxes under `/var/lib/runtools/dev/…`),
- * deploys every agent under its slug, writes `.runtools/dev.json`, builds and boots each agent's
- * template once in the background, and re-syncs whenever `agents/`, `templates/` or
+ * builds its `templates/NAME/Dockerfile` templates, deploys every agent under its slug, writes
+ * `.runtools/dev.json`, builds (system templates) and boots each agent's template once in the
+ * background, and re-syncs whenever `agents/`, `templates/` or
  * `runtools.config.ts` change. A broken file is reported and what it defined before keeps serving.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
@@ -126,6 +133,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       trigger,
       problems: project.problems.filter((p) => reported.get(p.file) !== p.message),
       fixed: [...reported.keys()].filter((file) => !now.has(file)),
+      built: [],
+      errors: [],
     };
     reported = now;
     // A broken config would silently change every agent's defaults: keep serving what runs now.
@@ -140,6 +149,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       const good = lastGood.get(p.file);
       if (good && !agents.some((a) => a.agent.slug === good.agent.slug)) agents.push(good);
     }
+    // Templates first: a deployment names its template, and its runs boot from it.
+    try {
+      const templates = await syncTemplates(client, project.templates, {
+        ...(options.templateProgress ? { progress: options.templateProgress, live: false } : {}),
+      });
+      reload.built = templates.filter((t) => t.action !== 'unchanged').map((t) => t.slug);
+    } catch (error) {
+      reload.errors.push(error);
+    }
     try {
       last = await syncProject(
         client,
@@ -148,7 +166,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       );
       reload.result = last;
     } catch (error) {
-      reload.error = error;
+      reload.errors.push(error);
     }
     reporter.reloaded?.(reload);
     for (const a of agents) {
