@@ -118,9 +118,18 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
       error.message === 'Malformed JSON in request body'
         ? 'invalid_json'
         : (codeByStatus[error.status] ?? 'invalid_input');
-    return c.json(errorBody(code, error.message || code), statusForCode(code));
+    return c.json(errorBody(code, friendlyMessage(code, error.message)), statusForCode(code));
   }
   return internalError(error, c, logger);
+}
+
+/** Hono's terse messages, said so that a user knows what to change. */
+function friendlyMessage(code: string, message: string): string {
+  if (code === 'invalid_json')
+    return 'The body is not valid JSON. Send a JSON object, e.g. {"input": "…"}.';
+  if (code === 'unsupported_media_type')
+    return 'The body must be JSON: send it with the header content-type: application/json.';
+  return message || code;
 }
 
 function internalError(error: unknown, c: Context, logger: Logger): Response {
