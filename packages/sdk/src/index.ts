@@ -40,6 +40,8 @@ export type {
   TemplatePatch,
   TemplateSpecInput,
   Webhook,
+  WebhookDelivery,
+  WebhookDeliveryWithAttempts,
   WebhookEventType,
   WebhookInput,
 } from './client/api-types.ts';

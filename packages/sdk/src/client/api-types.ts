@@ -54,7 +54,36 @@ export interface Webhook {
   url: string;
   events: string[];
   deployment_id: string | null;
+  /** Set for a webhook given with one run: it receives that run's events only. */
+  run_id: string | null;
   created_at: string;
+}
+
+/** One event sent to a webhook, retried until the receiver answers 2xx (or for about a day). */
+export interface WebhookDelivery {
+  /** The `webhook-id` header: the same on every retry (the receiver's idempotency key). */
+  id: string;
+  webhook_id: string;
+  run_id: string | null;
+  event_type: string;
+  payload: unknown;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveryWithAttempts extends WebhookDelivery {
+  attempt_log: Array<{
+    attempt: number;
+    status_code: number | null;
+    error: string | null;
+    duration_ms: number;
+    ts: string;
+  }>;
 }
 
 /** A new webhook, with its Standard Webhooks secret (`whsec_…`), shown this once only. */

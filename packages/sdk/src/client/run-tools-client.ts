@@ -15,6 +15,8 @@ import type {
   Runtime,
   RuntimeInput,
   Webhook,
+  WebhookDelivery,
+  WebhookDeliveryWithAttempts,
   WebhookInput,
 } from './api-types.ts';
 import { runEventStream } from './event-stream.ts';
@@ -123,6 +125,12 @@ export class RunTools {
     get(id: string): Promise<Webhook>;
     list(params?: PageParams & { deployment_id?: string }): Promise<Page<Webhook>>;
     delete(id: string): Promise<void>;
+    /** Every delivery of a webhook, newest first. */
+    deliveries(id: string, params?: PageParams): Promise<Page<WebhookDelivery>>;
+    /** One delivery with every attempt (status code or error, duration). */
+    delivery(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts>;
+    /** Sends a delivery again now, with the same id and body. */
+    redeliver(id: string, deliveryId: string): Promise<WebhookDelivery>;
   };
 
   /** `/v1/api-keys`: keys are shown once (on create), listed by prefix, revocable. */
@@ -195,6 +203,12 @@ export class RunTools {
       get: (webhookId) => get(`/v1/webhooks/${id(webhookId)}`),
       list: (params) => get('/v1/webhooks', { ...params }),
       delete: (webhookId) => del(`/v1/webhooks/${id(webhookId)}`),
+      deliveries: (webhookId, params) =>
+        get(`/v1/webhooks/${id(webhookId)}/deliveries`, { ...params }),
+      delivery: (webhookId, deliveryId) =>
+        get(`/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}`),
+      redeliver: (webhookId, deliveryId) =>
+        post(`/v1/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/redeliver`, undefined),
     };
     this.apiKeys = {
       create: (input) => post('/v1/api-keys', input),

@@ -27,6 +27,7 @@ import { sandboxFileRoutes } from './routes/sandbox-files.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
 import { templateBuildRoutes } from './routes/template-builds.ts';
 import { templateRoutes } from './routes/templates.ts';
+import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { sandboxProxy } from './sandbox-proxy.ts';
 
@@ -139,6 +140,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', deploymentRoutes(store));
   app.route('/v1', apiKeyRoutes(store));
   app.route('/v1', webhookRoutes(store));
+  app.route('/v1', webhookDeliveryRoutes(store));
   app.route('/v1', runRoutes(store));
   app.route('/v1', sandboxRoutes(engine, store));
   app.route('/v1', sandboxExecRoutes(engine));

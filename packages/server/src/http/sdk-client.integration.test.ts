@@ -194,6 +194,12 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
       hooks.data.map((w) => w.id),
       [webhook.id],
     );
+    assert.deepEqual((await rt.webhooks.deliveries(webhook.id)).data, []);
+    await rejectsWith(
+      rt.webhooks.redeliver(webhook.id, 'del_nope'),
+      404,
+      'webhook_delivery_not_found',
+    );
     await rt.webhooks.delete(webhook.id);
     await rejectsWith(rt.webhooks.get(webhook.id), 404, 'webhook_not_found');
 

@@ -99,6 +99,47 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
       .filter((r) => r.path === '/lifecycle')
       .map((r) => r.headers['webhook-id']);
     assert.equal(new Set(ids).size, ids.length);
+
+    // Every delivery and attempt is visible through the API, and can be sent again.
+    const webhookId = (created.body as { id: string }).id;
+    const page = await cp.request('GET', `/v1/webhooks/${webhookId}/deliveries`);
+    assert.equal(page.status, 200);
+    const deliveries = (page.body as { data: Array<{ id: string; event_type: string }> }).data;
+    assert.deepEqual(deliveries.map((d) => d.event_type).sort(), ['run.completed', 'run.started']);
+    const completedDelivery = deliveries.find((d) => d.event_type === 'run.completed');
+    const one = await cp.request(
+      'GET',
+      `/v1/webhooks/${webhookId}/deliveries/${completedDelivery?.id}`,
+    );
+    assert.equal(one.status, 200);
+    const detail = one.body as {
+      status: string;
+      payload: { type: string };
+      attempt_log: Array<{ attempt: number; status_code: number }>;
+    };
+    assert.equal(detail.status, 'succeeded');
+    assert.equal(detail.payload.type, 'run.completed');
+    assert.deepEqual(
+      detail.attempt_log.map((a) => [a.attempt, a.status_code]),
+      [[1, 204]],
+    );
+    const again = await cp.request(
+      'POST',
+      `/v1/webhooks/${webhookId}/deliveries/${completedDelivery?.id}/redeliver`,
+    );
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    const resent = await waitFor(async () => {
+      const got = receiver.received.filter(
+        (r) => r.path === '/lifecycle' && r.headers['webhook-id'] === completedDelivery?.id,
+      );
+      return got.length >= 2 && got;
+    });
+    assert.equal(resent[0]?.body, resent[1]?.body, 'the same body (and id) again');
+    assert.equal(
+      (await cp.request('GET', `/v1/webhooks/${webhookId}/deliveries/del_nope`)).status,
+      404,
+    );
+    assert.equal((await cp.request('GET', '/v1/webhooks/whk_nope/deliveries')).status, 404);
   });
 
   it('a cancelled run delivers run.cancelled to a subscriber of it', async () => {
