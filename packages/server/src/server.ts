@@ -12,7 +12,7 @@ import type { RateLimitOptions } from './http/rate-limit.ts';
 import { serve } from './http/serve.ts';
 import { PgEventRelay } from './runs/pg-event-relay.ts';
 import { RunEventHub } from './runs/run-event-hub.ts';
-import { RunWorker } from './runs/run-worker.ts';
+import { RunWorker, type RunWorkerOptions } from './runs/run-worker.ts';
 import { createStore, type Store } from './store/store.ts';
 import { templateBuilder } from './templates/template-builder.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
@@ -46,6 +46,8 @@ export interface StartServerOptions {
   rateLimit?: RateLimitOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
   modelEnv?: Record<string, string>;
+  /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
+  projectConfig?: RunWorkerOptions['projectConfig'];
   /** Where logs go (default: JSON lines on stderr). */
   logger?: Logger;
   /** Every run event of this process's worker, once stored (e.g. a terminal's run log). */
@@ -147,6 +149,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       env: options.modelEnv ?? {},
+      ...(options.projectConfig ? { projectConfig: options.projectConfig } : {}),
       onEvent: (runId, event) => {
         hub.publish(runId, event);
         options.onRunEvent?.(runId, event);

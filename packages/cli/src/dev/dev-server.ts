@@ -105,7 +105,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const first = await loadProject(root);
   const engineDataDir = options.engineDataDir ?? devEngineDataDir(root);
   ensureTraversable(engineDataDir);
+  // Runs read the project's settings (web search, OpenAI-compatible server) as last loaded.
+  let projectConfig = first.config;
   const server = await startServer({
+    projectConfig: () => projectConfig,
     dataDir: join(root, first.config.dataDir),
     engineDataDir,
     templatesDir: options.templatesDir ?? SHARED_TEMPLATES_DIR,
@@ -128,6 +131,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   let reported = new Map<string, string>();
 
   const sync = async (project: LoadedProject, trigger: string[]): Promise<void> => {
+    // A broken runtools.config.ts keeps the last good settings, as a broken agent file does.
+    if (!project.problems.some((p) => p.file === 'runtools.config.ts'))
+      projectConfig = project.config;
     const now = new Map(project.problems.map((p) => [p.file, p.message]));
     const reload: DevReload = {
       trigger,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
@@ -155,5 +157,63 @@ describeEachDatabase('run worker', (dbs) => {
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     assert.equal((done.output as { text: string }).text, 'Done after resume.');
     assert.equal((done.output as { steps: number }).steps, 2);
+  });
+
+  it("passes the project's settings to runs: web_search uses the configured provider", async () => {
+    const searches: string[] = [];
+    const searx = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      searches.push(url.searchParams.get('q') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          results: [{ url: 'https://example.org/found', title: 'Found it', content: 'A snippet.' }],
+        }),
+      );
+    });
+    await new Promise<void>((r) => searx.listen(0, '127.0.0.1', r));
+    const { port } = searx.address() as AddressInfo;
+    try {
+      const runtime = await store.runtimes.create({
+        slug: 'searcher',
+        definition: {
+          slug: 'searcher',
+          model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+          systemPrompt: 'You search.',
+          tools: ['web_search'],
+        },
+      });
+      const deployment = await store.deployments.create({
+        apiSlug: 'searcher',
+        runtimeId: runtime.id,
+        templateSlug: 'debian-13',
+      });
+      model.push(
+        { toolCalls: [{ name: 'web_search', input: { query: 'runtools agents' } }] },
+        { text: 'Searched.' },
+      );
+      const worker = new RunWorker({
+        store,
+        engine,
+        workerId: 'w-search',
+        pollMs: 50,
+        projectConfig: () => ({
+          webSearch: { provider: 'searxng', url: `http://127.0.0.1:${port}` },
+        }),
+      });
+      const run = await store.runs.create({ deploymentId: deployment.id, input: 'search' });
+      worker.start();
+      const done = await waitFor(async () => {
+        const x = await store.runs.get(run.id);
+        return x && ['completed', 'failed'].includes(x.status) ? x : undefined;
+      });
+      await worker.stop();
+      assert.equal(done.status, 'completed', JSON.stringify(done.error));
+      assert.deepEqual(searches, ['runtools agents']);
+      const result = (await store.events.listSince(run.id)).find((e) => e.type === 'tool_result');
+      assert.match(result?.type === 'tool_result' ? result.output : '', /example\.org\/found/);
+    } finally {
+      searx.close();
+    }
   });
 });

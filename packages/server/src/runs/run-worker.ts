@@ -1,6 +1,12 @@
 import { type LoopState, type ModelEnvironment, runAgent } from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
-import { defineAgent, type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
+import {
+  defineAgent,
+  type ProjectConfig,
+  type RunEvent,
+  type RunEventInput,
+  RunToolsError,
+} from '@runtools/sdk';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
@@ -18,6 +24,11 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /** Environment for model keys, read once at the edge. */
   env?: ModelEnvironment;
+  /**
+   * The project settings runs use (web search provider, OpenAI-compatible server), read at each
+   * run's start: `runtools dev` passes its project's `runtools.config.ts`, reloaded on change.
+   */
+  projectConfig?: () => Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'> | undefined;
   /** Every stored event, after it is in the database: the fan-out to WebSocket/SSE subscribers. */
   onEvent?: (runId: string, event: RunEvent) => void;
 }
@@ -39,8 +50,8 @@ interface Active {
  * one PostgreSQL share the queue without running a run twice.
  */
 export class RunWorker {
-  private readonly opts: Required<Omit<RunWorkerOptions, 'onEvent' | 'env'>> &
-    Pick<RunWorkerOptions, 'onEvent' | 'env'>;
+  private readonly opts: Required<Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>> &
+    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>;
   private readonly active = new Map<string, Active>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -204,6 +215,7 @@ export class RunWorker {
         metadata: { runId: run.id },
       });
       const resume = run.checkpoint ? (run.checkpoint as LoopState) : undefined;
+      const projectConfig = this.opts.projectConfig?.();
       const result = await runAgent({
         agent,
         sandbox,
@@ -211,6 +223,7 @@ export class RunWorker {
         signal: entry.controller.signal,
         stopSignal: entry.stop.signal,
         ...(this.opts.env ? { env: this.opts.env } : {}),
+        ...(projectConfig ? { projectConfig } : {}),
         onEvent: async (e) => {
           const { seq: _seq, ts: _ts, ...event } = e;
           await emit([event as RunEventInput]);
