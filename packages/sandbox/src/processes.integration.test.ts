@@ -113,6 +113,21 @@ describe('processes in a sandbox', () => {
     assert.equal(out.join(''), 'got abc\n');
   });
 
+  it('signals what a finished command left running in the background (its process group)', async () => {
+    const pid = await sbx.processes.spawn(['sh', '-c', 'sleep 300 & echo $! > /tmp/left-pid']);
+    await waitFor(
+      async () => (await sbx.processes.list()).find((p) => p.pid === pid)?.running === false,
+    );
+    const left = (await sbx.exec('cat /tmp/left-pid')).stdout.trim();
+    assert.equal((await sbx.exec(`kill -0 ${left} && echo alive`)).stdout, 'alive\n');
+    await sbx.processes.kill(pid, 'SIGKILL');
+    await waitFor(
+      async () => (await sbx.exec(`kill -0 ${left} 2>/dev/null || echo gone`)).stdout === 'gone\n',
+    );
+    // Nothing left in the group: the process is gone for good.
+    await assert.rejects(sbx.processes.kill(pid), { code: 'process_not_found' });
+  });
+
   it('rejects signalling an unknown process with process_not_found', async () => {
     await assert.rejects(sbx.processes.kill(999_999), { code: 'process_not_found' });
   });

@@ -600,12 +600,24 @@ void proc_signal(struct conn *c, struct rd *r)
 		return;
 	}
 	struct proc *p = proc_find(pid);
-	if (!p || p->state != P_RUNNING) {
-		conn_err(c, req, ESRCH, "process %u is not running", pid);
-		return;
-	}
 	if (sig > 64) {
 		conn_err(c, req, EINVAL, "invalid signal %u", sig);
+		return;
+	}
+	if (p && p->state != P_RUNNING) {
+		/*
+		 * The leader exited but what it started in the background may live on (a fork bomb,
+		 * a daemon): its process group still answers. The pgid cannot be reused while any
+		 * member lives, so this reaches only what that command started.
+		 */
+		if (kill(-p->pid, (int)sig) == 0) {
+			conn_ok(c, req);
+			return;
+		}
+		p = NULL;
+	}
+	if (!p) {
+		conn_err(c, req, ESRCH, "process %u is not running", pid);
 		return;
 	}
 	if (kill(-p->pid, (int)sig) < 0 && (errno != ESRCH || kill(p->pid, (int)sig) < 0)) {
