@@ -21,7 +21,7 @@ export const defaultTemplatesDir =
 export interface ControlPlaneOptions {
   /** Where the templates are built (default: RUNTOOLS_TEMPLATES_DIR or /var/lib/runtools/templates). */
   templatesDir?: string;
-  app?: Partial<Omit<AppOptions, 'store' | 'worker' | 'hub'>>;
+  app?: Partial<Omit<AppOptions, 'store' | 'worker' | 'hub' | 'engine'>>;
   worker?: Partial<Omit<RunWorkerOptions, 'store' | 'engine' | 'onEvent'>>;
   /**
    * Run status changes (from the worker and the API) are enqueued on it as webhook events. The
@@ -73,6 +73,7 @@ export async function startControlPlane(
     store,
     worker,
     hub,
+    engine,
   });
   const server = await serve({ app, port: 0 });
   worker.start();
