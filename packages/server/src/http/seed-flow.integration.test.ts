@@ -30,7 +30,10 @@ describe('seed flow: template → runtime → deployment → POST /v1/run and WS
         const result = request.messages.findLast((m) => m.role === 'tool')?.toolResult?.content;
         return result === undefined
           ? { toolCalls: [{ name: 'bash', input: { command: 'cat /opt/seed/greeting.txt' } }] }
-          : { reasoning: 'The file answered.', text: `The template says: ${result.split('\n')[0]}` };
+          : {
+              reasoning: 'The file answered.',
+              text: `The template says: ${result.split('\n')[0]}`,
+            };
       },
     });
     cp = await startControlPlane(database);
