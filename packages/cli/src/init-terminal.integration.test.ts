@@ -42,7 +42,7 @@ function runInTerminal(cwd: string, args: string): void {
     '40',
     '-s',
     'init',
-    `cd ${cwd} && ${NODE} ${RUNTOOLS} ${args}; echo EXIT=$?; sleep 60`,
+    `cd ${cwd} && env -u CI ${NODE} ${RUNTOOLS} ${args}; echo EXIT=$?; sleep 60`,
   );
 }
 

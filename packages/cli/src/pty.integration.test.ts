@@ -32,8 +32,9 @@ describe('runtools in a terminal (tmux)', () => {
     const vars = Object.entries({ ...cp.env, ...env })
       .map(([k, v]) => `${k}='${v}'`)
       .join(' ');
+    // What a person's terminal has: no CI=true (which turns live progress into plain lines).
     const command =
-      `env -u NO_COLOR -u FORCE_COLOR -u NODE_TEST_CONTEXT ${vars} ` +
+      `env -u NO_COLOR -u FORCE_COLOR -u NODE_TEST_CONTEXT -u CI ${vars} ` +
       `${nodeBinary} ${cliEntry} ${args}; echo "__EXIT=$?"; sleep 600`;
     await tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', '-c', dir, command);
     return name;
