@@ -172,7 +172,7 @@ export interface Sandbox {
 export interface SandboxInput {
   /** The template's slug, e.g. `debian-13`. */
   template: string;
-  /** Paused or stopped (`on_timeout`) after running this long. */
+  /** Paused or stopped (`on_timeout`) after running this long (default 15 minutes; 0: never). */
   timeoutMs?: number;
   env?: Record<string, string>;
   cwd?: string;

@@ -345,6 +345,22 @@ describe('/v1/sandboxes', () => {
     assert.equal((r.body as { stdout: string }).stdout, 'kept\n');
   });
 
+  it('gives a sandbox created without timeoutMs a 15 minute timeout; 0 means none', async () => {
+    const defaulted = await server.request('POST', '/v1/sandboxes', {
+      body: { template: 'debian-13' },
+    });
+    assert.equal(defaulted.status, 201);
+    assert.equal((defaulted.body as SandboxBody).timeout_ms, 15 * 60_000);
+    const none = await server.request('POST', '/v1/sandboxes', {
+      body: { template: 'debian-13', timeoutMs: 0 },
+    });
+    assert.equal((none.body as SandboxBody).timeout_ms, null);
+    assert.equal((none.body as SandboxBody).expires_at, null);
+    for (const r of [defaulted, none]) {
+      await server.request('DELETE', `/v1/sandboxes/${(r.body as SandboxBody).id}`);
+    }
+  });
+
   it('changes the timeout', async () => {
     const r = await server.request('PATCH', `/v1/sandboxes/${id}`, { body: { timeoutMs: 0 } });
     assert.equal(r.status, 200);

@@ -30,12 +30,19 @@ export const envSchema = z.record(
   plainText(128 * 1024),
 );
 
+/** What an API sandbox gets without `timeoutMs` (E2B-style: nothing runs unattended for long). */
+export const defaultTimeoutMs = 15 * 60_000;
+
 const createSchema = z
   .object({
     /** The template's slug, e.g. `debian-13`. */
     template: textSchema(64).meta({ example: 'debian-13' }),
-    /** The sandbox is paused or stopped (`on_timeout`) after running this long. */
-    timeoutMs: z.number().int().positive().max(maxTimeoutMs).optional(),
+    /**
+     * The sandbox is paused or stopped (`on_timeout`) after running this long: 15 minutes unless
+     * given, so a forgotten sandbox does not hold memory forever; `0` for no timeout. PATCH
+     * changes it later.
+     */
+    timeoutMs: z.number().int().min(0).max(maxTimeoutMs).optional(),
     env: envSchema.optional(),
     /** Working directory of commands (absolute). */
     cwd: textSchema(4096).optional(),
@@ -75,7 +82,7 @@ function toEngineInput(body: z.infer<typeof createSchema>): CreateSandboxInput {
   const r = body.resources;
   return {
     template: body.template,
-    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.timeoutMs === 0 ? {} : { timeoutMs: body.timeoutMs ?? defaultTimeoutMs }),
     ...(body.env !== undefined ? { env: body.env } : {}),
     ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
