@@ -14,8 +14,9 @@
 # OPENAI_API_KEY or GOOGLE_GENERATIVE_AI_API_KEY before starting it to use a real model.
 #
 # Environment: PORT (default 3000), HOST (default 127.0.0.1; 0.0.0.0 for every interface),
-# RUNTOOLS_API_KEY (default: a new key each start, printed), RUNTOOLS_DEMO_DIR (default
-# /var/lib/runtools/demo), RUNTOOLS_BIN_DIR (where the wrappers go, default /usr/local/bin).
+# RUNTOOLS_API_KEY (default: the demo project's own key, kept in .runtools/dev-api-key and
+# printed), RUNTOOLS_DEMO_DIR (default /var/lib/runtools/demo), RUNTOOLS_BIN_DIR (where the
+# wrappers go, default /usr/local/bin).
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

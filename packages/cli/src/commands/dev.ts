@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { autoModelChoice } from '@runtools/agent';
 import type { RunEvent } from '@runtools/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { devApiKey } from '../dev/dev-api-key.ts';
 import {
   DEV_ENGINE_ROOT,
   type DevReload,
@@ -56,7 +56,7 @@ export function devCommand(): Command {
       'after',
       `
 Run it in a project folder (see \`runtools init\`). The API key is RUNTOOLS_API_KEY (16 characters or
-more) when it is set, else a new one is generated and printed. The database is SQLite in .runtools/;
+more) when it is set, else one generated for the project (kept in .runtools/dev-api-key) is printed. The database is SQLite in .runtools/;
 sandboxes live under /var/lib/runtools/dev/, templates in /var/lib/runtools/templates (or
 RUNTOOLS_TEMPLATES_DIR). While it runs, .runtools/dev.json tells other runtools
 commands in the project where the server is. Ctrl-C stops it (runs in flight go back to the queue).`,
@@ -85,7 +85,7 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
     );
     return exitCodes.failure;
   }
-  const apiKey = envKey || `rt_dev_${randomBytes(24).toString('base64url')}`;
+  const apiKey = envKey || devApiKey(root).key;
   const modelEnv = Object.fromEntries(
     Object.entries(process.env).filter(
       (e): e is [string, string] => modelVariable.test(e[0]) && Boolean(e[1]),
@@ -180,7 +180,7 @@ function printBanner(
     '',
     `  API        ${paint('cyan', url)}`,
     `  Dashboard  ${paint('cyan', `${url}/dashboard`)}`,
-    `  API key    ${keyFromEnv ? 'RUNTOOLS_API_KEY' : `${dev.apiKey} ${paint('dim', '(generated; set RUNTOOLS_API_KEY to choose one)')}`}`,
+    `  API key    ${keyFromEnv ? 'RUNTOOLS_API_KEY' : `${dev.apiKey} ${paint('dim', "(this project's, in .runtools/dev-api-key; set RUNTOOLS_API_KEY to choose one)")}`}`,
     '',
   ];
   const endpoints = dev.last.endpoints;
