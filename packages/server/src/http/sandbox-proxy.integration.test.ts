@@ -214,6 +214,22 @@ describe('sandbox port proxy', () => {
     const echo = JSON.parse(asset.text) as Echo;
     assert.equal(echo.headers.cookie, 'other=1');
     assert.equal(echo.headers.referer, `http://example.test${portPath}/index.html?x=1#top`);
+
+    // The cookie is a grant for this port, not the key: it names no key, opens no other port,
+    // and the key itself is no cookie.
+    assert.ok(
+      !decodeURIComponent(cookie).includes(testBootstrapKey),
+      'the key is not in the cookie',
+    );
+    const otherPort = portPath.replace(/\/ports\/\d+$/, '/ports/9');
+    const elsewhere = await send(server.url, 'GET', `${otherPort}/`, {
+      cookie: cookie.split(';')[0] as string,
+    });
+    assert.equal(elsewhere.status, 401);
+    const rawKey = await send(server.url, 'GET', `${portPath}/`, {
+      cookie: `runtools_token=${encodeURIComponent(testBootstrapKey)}`,
+    });
+    assert.equal(rawKey.status, 401);
   });
 
   it('answers 401 without a valid key', async () => {

@@ -7,6 +7,7 @@ import { getCookie } from 'hono/cookie';
 import type { AppEnv } from './app-env.ts';
 import { type AuthOptions, apiKeyVerifier } from './auth.ts';
 import { errorResponse } from './errors.ts';
+import { ProxyGrants } from './proxy-cookie.ts';
 import { unavailableMessage } from './routes/sandbox-schemas.ts';
 import {
   type ForwardTarget,
@@ -21,7 +22,10 @@ export interface SandboxProxyOptions extends AuthOptions {
   domain?: string | undefined;
 }
 
-/** Holds the key a browser presented once as `?token=`, so the page's own requests carry it. */
+/**
+ * A grant for one sandbox port, set when a browser presents `?token=KEY` once, so the page's own
+ * requests carry access (never the key itself; see ProxyGrants).
+ */
 export const proxyCookie = 'runtools_token';
 
 const pathPattern = /^\/v1\/sandboxes\/([^/]+)\/ports\/([^/]+)(\/.*)?$/;
@@ -48,6 +52,7 @@ interface Target {
  */
 export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<AppEnv> {
   const verify = apiKeyVerifier(options);
+  const grants = new ProxyGrants(options);
   const domain = options.domain?.toLowerCase().replace(/^\.+|\.+$/g, '');
   return async (c, next) => {
     const target = matchTarget(c, domain);
@@ -55,6 +60,7 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const url = new URL(c.req.url);
     const query = splitQuery(url.search);
 
+    const scope = `${target.sandboxId}:${target.port}`;
     const candidates: Array<{ from: 'header' | 'query' | 'cookie'; key: string }> = [];
     const header = bearer.exec(c.req.header('authorization') ?? '')?.[1];
     if (header !== undefined) candidates.push({ from: 'header', key: header });
@@ -62,11 +68,17 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const cookie = getCookie(c, proxyCookie);
     if (cookie !== undefined && cookie !== '') candidates.push({ from: 'cookie', key: cookie });
     let used: (typeof candidates)[number] | undefined;
+    let principal: Awaited<ReturnType<typeof verify>>;
     for (const candidate of candidates) {
-      if ((await verify(candidate.key)) !== undefined) {
-        used = candidate;
-        break;
+      // The cookie is a grant for this port (see ProxyGrants), not a key.
+      if (candidate.from === 'cookie') {
+        if (!(await grants.verify(candidate.key, scope))) continue;
+      } else {
+        principal = await verify(candidate.key);
+        if (principal === undefined) continue;
       }
+      used = candidate;
+      break;
     }
     if (used === undefined) {
       return errorResponse(
@@ -158,7 +170,7 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
       const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
       response.headers.append(
         'set-cookie',
-        `${proxyCookie}=${encodeURIComponent(used.key)}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
+        `${proxyCookie}=${grants.issue(principal as NonNullable<typeof principal>, scope)}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
       );
     }
     return response;
