@@ -11,7 +11,7 @@ import type {
   SandboxInput,
   SandboxState,
 } from './api-types.ts';
-import { readFrames } from './event-stream.ts';
+import { readFrames } from './resumable-stream.ts';
 
 /** How the sandbox client reaches the API; `RunTools` supplies it. */
 export interface ClientTransport {

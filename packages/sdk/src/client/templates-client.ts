@@ -1,5 +1,4 @@
 import { RunToolsError } from '../errors.ts';
-import { networkError, RunToolsApiError } from './api-error.ts';
 import type {
   Page,
   PageParams,
@@ -9,7 +8,7 @@ import type {
   TemplateLogEvent,
   TemplatePatch,
 } from './api-types.ts';
-import { readFrames } from './event-stream.ts';
+import { resumableStream, StreamInterrupted } from './resumable-stream.ts';
 import type { ClientTransport } from './sandboxes-client.ts';
 
 export interface TemplateLogOptions {
@@ -74,93 +73,32 @@ export interface TemplatesClient {
 
 const enc = (value: string) => encodeURIComponent(value);
 
-/** Retried on the next connection: the connection dropped or the server failed mid-stream. */
-class Interrupted extends Error {}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-async function* buildLog(
+function buildLog(
   transport: ClientTransport,
   path: string,
   options: TemplateLogOptions,
 ): AsyncGenerator<TemplateLogEvent> {
-  const maxRetries = options.maxRetries ?? 5;
-  const retryDelayMs = options.retryDelayMs ?? 200;
-  let last = options.after ?? 0;
-  let failures = 0;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const connection = new AbortController();
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, connection.signal])
-      : connection.signal;
-    let lastError: RunToolsError;
-    try {
-      let response: Response;
-      try {
-        response = await transport.fetch(`${path}?after=${last}`, {
-          method: 'GET',
-          headers: { accept: 'text/event-stream', 'last-event-id': String(last) },
-          signal,
-        });
-      } catch (error) {
-        throw new Interrupted('connect', { cause: error });
+  return resumableStream<TemplateLogEvent>({
+    ...options,
+    name: 'The build log stream',
+    open: (after, signal) =>
+      transport.fetch(`${path}?after=${after}`, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream', 'last-event-id': String(after) },
+        signal,
+      }),
+    read: (frame) => {
+      const data = JSON.parse(frame.data) as Record<string, unknown>;
+      if (frame.event === 'log') {
+        const seq = Number(data.seq);
+        return { item: { type: 'log', seq, line: String(data.line) }, seq };
       }
-      if (!response.ok) {
-        const apiError = await RunToolsApiError.fromResponse(response);
-        if (response.status !== 429 && response.status < 500) throw apiError;
-        throw new Interrupted(apiError.message, { cause: apiError });
+      if (frame.event === 'status') {
+        return { item: { type: 'status', build: data as unknown as TemplateBuild }, end: true };
       }
-      if (response.body === null) throw new Interrupted('the log stream has no body');
-      try {
-        for await (const frame of readFrames(response.body)) {
-          const data = JSON.parse(frame.data) as Record<string, unknown>;
-          if (frame.event === 'log') {
-            const seq = Number(data.seq);
-            if (seq <= last) continue;
-            last = seq;
-            failures = 0;
-            yield { type: 'log', seq, line: String(data.line) };
-          } else if (frame.event === 'status') {
-            yield { type: 'status', build: data as unknown as TemplateBuild };
-            return;
-          } else {
-            throw new Interrupted(`the server ended the stream: ${frame.data.slice(0, 200)}`);
-          }
-        }
-      } catch (error) {
-        if (error instanceof Interrupted || RunToolsError.isInstance(error)) throw error;
-        if (options.signal?.aborted) throw options.signal.reason;
-        throw new Interrupted('the connection dropped', { cause: error });
-      }
-      throw new Interrupted('the log stream ended before the build did');
-    } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      if (!(error instanceof Interrupted)) throw error;
-      const cause = error.cause;
-      lastError = RunToolsError.isInstance(cause)
-        ? cause
-        : networkError(cause ?? error, 'The build log stream');
-    } finally {
-      connection.abort();
-    }
-    failures++;
-    if (failures > maxRetries) throw lastError;
-    await sleep(Math.min(retryDelayMs * 2 ** (failures - 1), 5000), options.signal);
-  }
+      throw new StreamInterrupted(`the server ended the stream: ${frame.data.slice(0, 200)}`);
+    },
+  });
 }
 
 /** The `rt.templates` of a `RunTools` client. */
