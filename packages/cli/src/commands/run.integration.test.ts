@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import {
   CliProcess,
@@ -9,15 +10,8 @@ import {
   startCliServer,
 } from '../testing/remote-cli-fixture.ts';
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 30_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 50 });
 
 describe('runtools run (the CLI as a child process, a real server and sandboxes)', () => {
   let cp: CliServer;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import { openDatabase } from '../db/database.ts';
 import { createStore } from '../store/store.ts';
@@ -12,15 +13,8 @@ import { defaultTemplatesDir } from '../testing/control-plane.ts';
 import { type ServerProcess, startServerProcess } from '../testing/server-process.ts';
 import { requestJson, testBootstrapKey } from '../testing/test-server.ts';
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 50 });
 
 /** Reads SSE events until the stream ends (the run is terminal) or the connection drops. */
 async function readSse(

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import { createStore, type Store } from '../store/store.ts';
 import { describeEachDatabase } from '../testing/test-databases.ts';
@@ -12,15 +13,8 @@ import { RunWorker } from './run-worker.ts';
 
 const TEMPLATES_DIR = process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 20_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 25 });
 
 describeEachDatabase('run worker', (dbs) => {
   const dataDir = mkdtempSync('/var/tmp/rt-test-worker-');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RecordedRequest, TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import WebSocket from 'ws';
 import { defaultTemplatesDir } from '../testing/control-plane.ts';
@@ -20,15 +21,8 @@ interface RunJson {
   output: { text: string; steps: number } | null;
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 50 });
 
 /** Every event of a finished run, read as Server-Sent Events from `baseUrl`. */
 async function eventsOf(baseUrl: string, runId: string): Promise<RunEvent[]> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import { verifyWebhook } from '@runtools/sdk';
 import { type Database, openDatabase } from '../db/database.ts';
 import { createStore } from '../store/store.ts';
@@ -21,15 +22,8 @@ interface Body {
   data: { runId: string; deploymentId: string; status: string; output?: { text: string } };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 15_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 25 });
 
 describe('run webhooks: status changes reach a real receiver, signed (sqlite, real sandboxes)', () => {
   const dbDir = mkdtempSync(join(tmpdir(), 'runtools-run-webhooks-'));

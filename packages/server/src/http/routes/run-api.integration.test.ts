@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
+import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import WebSocket from 'ws';
 import { type Database, openDatabase } from '../../db/database.ts';
@@ -31,15 +32,8 @@ interface SseEvent {
   data: RunEvent;
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 20_000) =>
+  waitUntil(fn, { timeoutMs: ms, intervalMs: 25 });
 
 /** Reads an SSE response; stops (aborting the request) after `max` events, or at its end. */
 async function readSse(url: string, headers: Record<string, string>, max = Infinity) {
