@@ -123,7 +123,7 @@ export class RunTools {
   readonly webhooks: {
     create(input: WebhookInput): Promise<CreatedWebhook>;
     get(id: string): Promise<Webhook>;
-    list(params?: PageParams & { deployment_id?: string }): Promise<Page<Webhook>>;
+    list(params?: PageParams & { deployment_id?: string; run_id?: string }): Promise<Page<Webhook>>;
     delete(id: string): Promise<void>;
     /** Every delivery of a webhook, newest first. */
     deliveries(id: string, params?: PageParams): Promise<Page<WebhookDelivery>>;

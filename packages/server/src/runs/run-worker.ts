@@ -158,7 +158,9 @@ export class RunWorker {
   private async applyControlRequests(): Promise<void> {
     if (this.active.size === 0 || Date.now() - this.controlsCheckedAt < this.opts.pollMs) return;
     this.controlsCheckedAt = Date.now();
-    const requests = await this.opts.store.runs.pendingControls(this.opts.workerId).catch(() => []);
+    const requests = await this.opts.store.runs
+      .pendingControls(this.opts.workerId, [...this.active.keys()])
+      .catch(() => []);
     for (const { id, action } of requests) {
       const a = this.active.get(id);
       if (a === undefined || a.stopping === action || a.stopping === 'cancel') continue;

@@ -307,11 +307,19 @@ export class RunRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Pause/cancel requests pending on the runs `worker` holds. */
-  async pendingControls(worker: string): Promise<Array<{ id: string; action: ControlRequest }>> {
+  /**
+   * Pause/cancel requests pending on `ids`, runs `worker` holds. By id (the primary key): it runs
+   * several times a second while the worker is busy.
+   */
+  async pendingControls(
+    worker: string,
+    ids: readonly string[],
+  ): Promise<Array<{ id: string; action: ControlRequest }>> {
+    if (ids.length === 0) return [];
     const rows = await this.#db
       .selectFrom('runs')
       .select(['id', 'control_request'])
+      .where('id', 'in', ids)
       .where('claimed_by', '=', worker)
       .where('status', '=', 'running')
       .where('control_request', 'is not', null)

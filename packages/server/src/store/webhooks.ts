@@ -69,8 +69,13 @@ export class WebhookRepository {
     return row === undefined ? undefined : toWebhook(row);
   }
 
-  /** Webhooks newest first; with `deploymentId`, that deployment's own ones (not the global ones). */
-  async list(request: PageRequest & { deploymentId?: string } = {}): Promise<Page<Webhook>> {
+  /**
+   * Webhooks newest first; with `deploymentId`, that deployment's own ones (not the global ones).
+   * The webhooks given with single runs are listed only with `runId` (there is one per such run).
+   */
+  async list(
+    request: PageRequest & { deploymentId?: string; runId?: string } = {},
+  ): Promise<Page<Webhook>> {
     const limit = pageLimit(request);
     let query = this.#db
       .selectFrom('webhooks')
@@ -80,6 +85,10 @@ export class WebhookRepository {
     if (request.deploymentId !== undefined) {
       query = query.where('deployment_id', '=', request.deploymentId);
     }
+    query =
+      request.runId === undefined
+        ? query.where('run_id', 'is', null)
+        : query.where('run_id', '=', request.runId);
     if (request.cursor !== undefined) query = query.where('id', '<', request.cursor);
     return toPage(await query.execute(), limit, toWebhook);
   }

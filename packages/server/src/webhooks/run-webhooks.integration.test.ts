@@ -183,9 +183,18 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     assert.equal(other.status, 200);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(receiver.received.filter((r) => r.path === '/per-run').length, 2);
-    // It is listed as the run's own.
+    // It is the run's own: listed by run, not among the standing webhooks.
     const listed = await cp.request('GET', `/v1/webhooks/${webhook.id}`);
     assert.equal((listed.body as { run_id: string }).run_id, runId);
+    const byRun = await cp.request('GET', `/v1/webhooks?run_id=${runId}`);
+    assert.deepEqual(
+      (byRun.body as { data: Array<{ id: string }> }).data.map((w) => w.id),
+      [webhook.id],
+    );
+    const standing = await cp.request('GET', '/v1/webhooks?limit=100');
+    assert.ok(
+      !(standing.body as { data: Array<{ id: string }> }).data.some((w) => w.id === webhook.id),
+    );
 
     // `{ url, events }` picks events; a bad URL or event is a 400, and so is an unknown field.
     for (const bad of [

@@ -70,7 +70,11 @@ const list = createRoute({
   method: 'get',
   path: '/webhooks',
   request: {
-    query: pageQuerySchema.extend({ deployment_id: idSchema.optional() }),
+    query: pageQuerySchema.extend({
+      deployment_id: idSchema.optional(),
+      /** The webhook given with this run (run webhooks are listed only this way). */
+      run_id: idSchema.optional(),
+    }),
   },
   responses: {
     200: jsonResponse(pageResponseSchema(webhookSchema), 'A page of webhooks.'),
@@ -105,8 +109,12 @@ export function webhookRoutes(store: Store) {
       return c.json(toJson(webhook), 200);
     })
     .openapi(list, async (c) => {
-      const { deployment_id, ...page } = c.req.valid('query');
-      const result = await store.webhooks.list({ ...page, deploymentId: deployment_id });
+      const { deployment_id, run_id, ...page } = c.req.valid('query');
+      const result = await store.webhooks.list({
+        ...page,
+        deploymentId: deployment_id,
+        ...(run_id !== undefined ? { runId: run_id } : {}),
+      });
       return c.json(toPageResponse(result, toJson), 200);
     })
     .openapi(remove, async (c) => {
