@@ -599,11 +599,16 @@ void proc_signal(struct conn *c, struct rd *r)
 		conn_err(c, req, EINVAL, "SIGNAL: malformed payload");
 		return;
 	}
-	struct proc *p = proc_find(pid);
 	if (sig > 64) {
 		conn_err(c, req, EINVAL, "invalid signal %u", sig);
 		return;
 	}
+	/*
+	 * kill() succeeds on a zombie: reap what has died but whose SIGCHLD is still queued, so a
+	 * group whose members have all exited is not reported as alive.
+	 */
+	procs_reap();
+	struct proc *p = proc_find(pid);
 	if (p && p->state != P_RUNNING) {
 		/*
 		 * The leader exited but what it started in the background may live on (a fork bomb,

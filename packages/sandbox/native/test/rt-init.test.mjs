@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
@@ -475,6 +476,34 @@ async function waitGone(pid, timeoutMs = 5000) {
   }
 }
 
+// Every member of process group `pgid` gone, zombies included (rt-init, the subreaper, must
+// have reaped them): the group then no longer exists for kill(-pgid, …).
+async function waitGroupGone(pgid, timeoutMs = 5000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (groupMembers(pgid).length === 0) return true;
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+}
+
+function groupMembers(pgid) {
+  const members = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // Fields after "(comm)": state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) members.push(Number(name));
+  }
+  return members;
+}
+
 async function ping(inst) {
   const c = await connect(inst);
   const r = await c.call(T.PING);
@@ -659,6 +688,9 @@ describe('rt-init', () => {
       const exit = await c.next((f) => f.type === T.EXIT && f.pid === s.pid);
       assert.ok(exit.signal === 15 || exit.code === 143, JSON.stringify(exit));
       assert.ok(await waitGone(bg), 'background sleep is killed and reaped');
+      // The foreground sleep got the signal too, but may still be exiting after sh's EXIT: only
+      // once the whole group is gone must a second SIGNAL find nothing to reach.
+      assert.ok(await waitGroupGone(s.pid), 'every member of the group is killed and reaped');
 
       const again = await c.call(T.SIGNAL, u32(s.pid), u32(15));
       assert.equal(again.type, T.ERR);
