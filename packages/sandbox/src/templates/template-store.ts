@@ -7,7 +7,9 @@ import { isAlive } from '../host/is-alive.ts';
 import { removeTree } from '../host/remove-tree.ts';
 import { parseOptions } from '../options.ts';
 import { buildDockerfile, parseDockerfile } from './dockerfile-build.ts';
+import { ensureOsBase, isBuilt, type OsBase, osBase } from './os-base.ts';
 import { buildSpec } from './spec-build.ts';
+import { aptPackages, checkAptPackages, checkSpec, type RuntimePlan } from './spec-validate.ts';
 import {
   SYSTEM_TEMPLATES,
   type TemplateSpec,
@@ -43,6 +45,15 @@ export interface BuildOptions {
   /** Every line of the build log, as it comes. */
   onLog?: (line: string) => void;
   signal?: AbortSignal;
+}
+
+export interface ValidateOptions extends BuildOptions {
+  /**
+   * apt packages are checked against the OS's base (its package lists). `'build'` builds the
+   * base first when this templates dir has none yet (a minute or two, once); `'if-built'`
+   * skips the apt check then, and the build checks them before its first step.
+   */
+  base?: 'build' | 'if-built';
 }
 
 export interface TemplateStoreOptions {
@@ -137,6 +148,55 @@ export class TemplateStore {
   }
 
   /**
+   * Checks a definition without building it, so a bad one fails in seconds: the spec's shape,
+   * its slug, its runtime versions, and that apt (in the OS's base), the npm registry and the
+   * configured pip index know its packages; a Dockerfile's syntax. Throws the typed error a
+   * build would (`template_invalid` naming the package and its package manager,
+   * `template_runtime_unavailable`, `template_registry_unreachable`, ...). `build()` runs the
+   * same checks first.
+   *
+   * @example
+   * await store.validate({ kind: 'spec', spec: { slug: 'tools', os: 'debian-13', apt: ['jq'] } });
+   */
+  async validate(definition: TemplateDefinition, options: ValidateOptions = {}): Promise<void> {
+    if (definition.kind === 'dockerfile') {
+      parseOptions(templateSpecSchema.shape.slug, definition.slug, 'template slug');
+      this.assertCustomSlug(definition.slug);
+      parseDockerfile(definition.dockerfile);
+      return;
+    }
+    if (definition.kind !== 'spec') {
+      throw new SandboxError(
+        'invalid_options',
+        'A template definition has kind "spec" or "dockerfile".',
+      );
+    }
+    const spec = parseOptions(templateSpecSchema, definition.spec, 'template spec');
+    this.assertCustomSlug(spec.slug);
+    await this.checkSpec(spec, options);
+  }
+
+  /** Runtime versions, npm and pip packages, then (on the base) apt packages. */
+  private async checkSpec(
+    spec: TemplateSpec,
+    options: ValidateOptions,
+  ): Promise<{ base: OsBase; plan: RuntimePlan }> {
+    const plan = await checkSpec(spec, {
+      ...(this.opts.npmRegistry ? { npmRegistry: this.opts.npmRegistry } : {}),
+      ...(this.opts.pipIndexUrl ? { pipIndexUrl: this.opts.pipIndexUrl } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const base = await osBase(this.dir, spec.os, this.opts.mirrors);
+    if (options.base === 'if-built' && !(await isBuilt(base))) return { base, plan };
+    await ensureOsBase(spec.slug, base, {
+      onLine: (l) => options.onLog?.(l),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    await checkAptPackages(spec.slug, base, aptPackages(spec, plan), options.signal);
+    return { base, plan };
+  }
+
+  /**
    * Removes versions that are neither current nor used by a sandbox (`inUse`: `slug@version`).
    * Returns what was removed.
    */
@@ -204,12 +264,15 @@ export class TemplateStore {
     kind: 'system' | 'spec',
     options: BuildOptions,
   ): Promise<TemplateInfo> {
-    const version = hash({ kind, spec, idBase: this.opts.idBase, format: 2 });
+    // format 3: copied from a cached OS base (format 2: one mmdebstrap run per build).
+    const version = hash({ kind, spec, idBase: this.opts.idBase, format: 3 });
     return this.buildVersion(spec.slug, version, options, async (rootfs) => {
+      const { base, plan } = await this.checkSpec(spec, options);
       const { versions } = await buildSpec(spec, {
         outRootfs: rootfs,
         idBase: this.opts.idBase,
-        mirrors: this.opts.mirrors,
+        base,
+        plan,
         npmRegistry: this.opts.npmRegistry,
         pipIndexUrl: this.opts.pipIndexUrl,
         onLog: options.onLog,

@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from '../drivers/oci/command.ts';
+
+/**
+ * Steps inside a build root get a clean environment: the caller's variables (an
+ * `npm_config_prefix` set by `npm run`, `PIP_*` settings of the host) would otherwise steer npm
+ * and pip inside the root (npm then installs into /usr and collides with Debian's node).
+ */
+export const CLEAN_ENV = [
+  'HOME=/root',
+  'LANG=C.UTF-8',
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'DEBIAN_FRONTEND=noninteractive',
+  'DEBCONF_NONINTERACTIVE_SEEN=true',
+];
+
+/** What apt and dpkg do in every build root: as mmdebstrap's minbase, without docs or recommends. */
+export const APT_OPTIONS = [
+  '-o',
+  'Acquire::Retries=3',
+  '-o',
+  'Acquire::Check-Valid-Until=false',
+  '-o',
+  'APT::Install-Recommends=false',
+  '-o',
+  'Dpkg::Use-Pty=false',
+];
+export const DPKG_EXCLUDES = ['/usr/share/man/*', '/usr/share/doc/*', '/usr/share/locale/*'].map(
+  (p) => `path-exclude=${p}`,
+);
+
+const MOUNTS = ['proc', 'sys', 'dev'] as const;
+const POLICY_RC_D = 'usr/sbin/policy-rc.d';
+const START_STOP_DAEMON = ['usr/sbin/start-stop-daemon', 'sbin/start-stop-daemon'];
+
+/**
+ * Runs `fn` with `root` prepared the way mmdebstrap prepares a chroot in root mode: /proc, /sys
+ * and /dev mounted, the host's resolv.conf, and services kept from starting on the host
+ * (`policy-rc.d` exiting 101, a no-op `start-stop-daemon`): a postinst that starts PostgreSQL
+ * or Redis would otherwise start it here, as root, outside any sandbox. Everything is undone
+ * afterwards, also when `fn` throws or the build is aborted; a mount that cannot be removed is
+ * an error, since the tree is chowned and deleted next.
+ */
+export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Promise<T> {
+  const moved: string[] = [];
+  try {
+    for (const m of MOUNTS) {
+      const target = join(root, m);
+      const r =
+        m === 'proc'
+          ? await run('mount', ['-t', 'proc', 'proc', target])
+          : await run('mount', ['--bind', `/${m}`, target]);
+      // Not --rbind: a plain bind has nothing below it whose unmount could reach the host's.
+      if (r.code !== 0) throw new Error(`mount ${target}: ${r.stderr.trim()}`);
+    }
+    await copyFile('/etc/resolv.conf', join(root, 'etc/resolv.conf')).catch(() => {});
+    await writeFile(join(root, POLICY_RC_D), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+    for (const rel of START_STOP_DAEMON) {
+      const path = join(root, rel);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) continue;
+      await rename(path, `${path}.REAL`);
+      moved.push(path);
+      await writeFile(
+        path,
+        '#!/bin/sh\necho "start-stop-daemon: disabled during the build" >&2\n',
+        {
+          mode: 0o755,
+        },
+      );
+    }
+    return await fn();
+  } finally {
+    for (const path of moved) await rename(`${path}.REAL`, path).catch(() => {});
+    await rm(join(root, POLICY_RC_D), { force: true });
+    await unmountBelow(root);
+  }
+}
+
+/** Unmounts everything at or below `root`, deepest first; throws if something stays mounted. */
+export async function unmountBelow(root: string): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    const mounts = await mountsBelow(root);
+    if (!mounts.length) return;
+    for (const m of mounts) await run('umount', ['--lazy', m]);
+  }
+  const left = await mountsBelow(root);
+  if (left.length) throw new Error(`could not unmount ${left.join(', ')}`);
+}
+
+async function mountsBelow(root: string): Promise<string[]> {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  return (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .map((l) =>
+      (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) =>
+        String.fromCharCode(Number.parseInt(o, 8)),
+      ),
+    )
+    .filter((p) => p === root || p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Runs `command` (a /bin/sh script) inside `root` with the clean environment, streaming its
+ * output line by line. It runs in its own process group, so an abort or a timeout kills apt,
+ * dpkg and maintainer scripts too, not only the shell.
+ */
+export function runInChroot(
+  root: string,
+  command: string,
+  options: { onLine: (line: string) => void; signal?: AbortSignal; timeoutMs?: number },
+): Promise<number | null> {
+  options.signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'chroot',
+      [root, '/usr/bin/env', '-i', ...CLEAN_ENV, '/bin/sh', '-c', command],
+      {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const kill = () => {
+      if (child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {}
+      }
+    };
+    const timer = setTimeout(kill, options.timeoutMs ?? 30 * 60_000);
+    options.signal?.addEventListener('abort', kill, { once: true });
+    let partial = '';
+    const push = (chunk: string) => {
+      const parts = (partial + chunk).split(/\r?\n|\r/);
+      partial = parts.pop() ?? '';
+      for (const p of parts) if (p.trim()) options.onLine(p);
+    };
+    child.stdout.setEncoding('utf8').on('data', push);
+    child.stderr.setEncoding('utf8').on('data', push);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', kill);
+      if (partial.trim()) options.onLine(partial);
+      // The group may outlive the shell (a daemon a postinst forked despite policy-rc.d).
+      kill();
+      if (options.signal?.aborted) reject(options.signal.reason);
+      else resolve(code);
+    });
+  });
+}
