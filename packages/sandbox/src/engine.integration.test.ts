@@ -79,7 +79,7 @@ describe('sandbox engine', () => {
   it('stops a sandbox past its timeout (onTimeout: kill)', async () => {
     const sbx = await t.engine.create({ template: 'debian-13', timeoutMs: 300 });
     assert.ok(sbx.info().expiresAt);
-    await waitFor(() => sbx.state === 'stopped', { timeoutMs: 5000 });
+    await waitFor(() => sbx.state === 'stopped');
     await assert.rejects(sbx.exec('true'), { code: 'sandbox_state' });
   });
 
@@ -89,7 +89,7 @@ describe('sandbox engine', () => {
       timeoutMs: 300,
       onTimeout: 'pause',
     });
-    await waitFor(() => sbx.state === 'paused', { timeoutMs: 5000 });
+    await waitFor(() => sbx.state === 'paused');
     await sbx.resume();
     assert.equal((await sbx.exec('echo back')).stdout, 'back\n');
     await sbx.setTimeout(0);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
@@ -45,6 +46,18 @@ describe('sandbox networking', () => {
       ],
       { stdio: 'ignore' },
     );
+    // The echo server is listening once the host can connect to it.
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = connect(PEER_PORT, PEER_IP, () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      { intervalMs: 100 },
+    );
   });
   after(async () => {
     if (peer?.pid) process.kill(peer.pid, 'SIGKILL');
@@ -54,8 +67,11 @@ describe('sandbox networking', () => {
     assert.doesNotMatch(left, /rt-n\d+/, 'sandbox network namespaces left');
   });
 
-  const tcp = (host: string, port: number) =>
-    `timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo ping >&3 && head -n1 <&3' 2>&1; echo rc=$?`;
+  // `seconds` bounds a connect that hangs (dropped traffic): short where the test expects the drop,
+  // long where the answer (a reply, or an immediate refusal) comes at once and the bound only
+  // keeps a slow machine from being mistaken for a drop.
+  const tcp = (host: string, port: number, seconds = 60) =>
+    `timeout ${seconds} bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo ping >&3 && head -n1 <&3' 2>&1; echo rc=$?`;
 
   it('blocks all traffic with network none', async () => {
     await using sbx = await t.engine.create({ template: 'debian-13' });
@@ -83,7 +99,7 @@ describe('sandbox networking', () => {
       template: 'debian-13',
       network: { mode: 'egress', allowOut: ['192.0.2.0/24'] },
     });
-    assert.doesNotMatch((await denied.exec(tcp(PEER_IP, PEER_PORT))).stdout, /^ping$/m);
+    assert.doesNotMatch((await denied.exec(tcp(PEER_IP, PEER_PORT, 3))).stdout, /^ping$/m);
   });
 
   it('cannot reach the host or other sandboxes from egress', async () => {
@@ -91,7 +107,7 @@ describe('sandbox networking', () => {
     const gw = (await a.exec('awk \'$2 == "00000000" {print $3}\' /proc/net/route')).stdout.trim();
     assert.ok(gw, 'has a default route');
     // Any host service on the gateway address is refused (dropped: the connect times out).
-    const r = await a.exec(tcp('10.203.0.1', 22));
+    const r = await a.exec(tcp('10.203.0.1', 22, 3));
     assert.doesNotMatch(r.stdout, /rc=0/);
   });
 

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
-const COUNTER = 'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done';
+// Each value is written whole (a rename), so a read never sees the file truncated but not yet written.
+const COUNTER =
+  'i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; mv /tmp/counter.new /tmp/counter; sleep 0.05; done';
 
 describe('pause and resume', () => {
   const t = useTestEngine('pause');
@@ -28,13 +30,19 @@ describe('pause and resume', () => {
       encoding: 'utf8',
     });
     const atPause = Number(upper);
+    // Stay paused for a while (the span in which the loop must not count), then check the counter
+    // moved no more than the time since the resume allows: each tick sleeps 50 ms, so in `ms`
+    // it can tick at most ms / 50 + 1 times. A loop that counted while paused would be ahead by
+    // the whole pause; one restarted by the resume would be below `atPause`.
     await new Promise((r) => setTimeout(r, 600));
+    const resumedAt = performance.now();
     const resumed = await sbx.resume();
     assert.equal(resumed.state, 'running');
     const right = await counter(sbx.id);
+    const ticks = Math.floor((performance.now() - resumedAt) / 50) + 1;
     assert.ok(
-      right >= atPause && right <= atPause + 3,
-      `counter ${right} continues from ${atPause}`,
+      right >= atPause && right <= atPause + ticks,
+      `counter ${right} continues from ${atPause} (at most ${ticks} ticks since the resume)`,
     );
     await waitFor(async () => (await counter(sbx.id)) > right + 3);
     assert.equal((await sbx.files.read('/root/before.txt')).toString(), 'written before pause');
@@ -57,10 +65,26 @@ describe('pause and resume', () => {
 
   it('delivers all output of a command that runs across a pause', async () => {
     const sbx = await t.engine.create({ template: 'debian-13' });
-    const run = sbx.exec('for i in $(seq 1 10); do echo $i; sleep 0.1; done');
-    await new Promise((r) => setTimeout(r, 350));
+    // The command prints half its output, then waits for a file written only after the resume:
+    // the pause surely falls while it runs, whatever the machine's speed.
+    let out = '';
+    let halfway!: () => void;
+    const printedHalf = new Promise<void>((resolve) => {
+      halfway = resolve;
+    });
+    const run = sbx.exec(
+      'for i in $(seq 1 5); do echo $i; done; while [ ! -e /tmp/go ]; do sleep 0.05; done; for i in $(seq 6 10); do echo $i; done',
+      {
+        onStdout: (c) => {
+          out += c;
+          if (out.endsWith('5\n')) halfway();
+        },
+      },
+    );
+    await printedHalf;
     await sbx.pause();
     await sbx.resume();
+    await sbx.files.write('/tmp/go', '');
     const r = await run;
     assert.equal(r.stdout, `${Array.from({ length: 10 }, (_, i) => i + 1).join('\n')}\n`);
     assert.equal(r.exitCode, 0);

@@ -35,29 +35,43 @@ describe('processes in a sandbox', () => {
   });
 
   it('streams output as it comes', async () => {
+    // The command prints its second line only once the host has received the first: output
+    // that were delivered only at the end could never let it finish.
+    const gate = `/tmp/stream-gate-${process.pid}`;
     const seen: string[] = [];
-    await sbx.exec('for i in 1 2 3; do echo $i; sleep 0.05; done', {
-      onStdout: (c) => seen.push(c),
+    let opened: Promise<void> | undefined;
+    await sbx.exec(`echo 1; while [ ! -e ${gate} ]; do sleep 0.02; done; rm ${gate}; echo 2`, {
+      onStdout: (c) => {
+        seen.push(c);
+        opened ??= sbx.files.write(gate, '');
+      },
     });
-    assert.ok(seen.length >= 2, `expected several chunks, got ${JSON.stringify(seen)}`);
-    assert.equal(seen.join(''), '1\n2\n3\n');
+    await opened;
+    assert.deepEqual(seen, ['1\n', '2\n']);
   });
 
   it('kills a command and its children on timeout', async () => {
-    const t0 = Date.now();
-    const r = await sbx.exec('sleep 30 & sleep 30', { timeoutMs: 300 });
+    const t0 = performance.now();
+    const r = await sbx.exec('sleep 300 & sleep 300', { timeoutMs: 300 });
     assert.equal(r.timedOut, true);
     assert.equal(r.signal, 'SIGKILL');
-    assert.ok(Date.now() - t0 < 5000);
+    // Not a speed claim: the sleeps would take 300 s, so returning well before that means the
+    // 300 ms timeout killed them rather than the command ending on its own.
+    assert.ok(performance.now() - t0 < 150_000, 'the command was not waited for');
     const ps = await sbx.exec('ps -eo comm= | grep -c "^sleep$" || true');
     assert.equal(ps.stdout.trim(), '0');
   });
 
   it('kills a command when the abort signal fires', async () => {
+    // Abort once the command is known to run (its first output arrived), not after a delay
+    // that a slow machine may spend before the command even starts.
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 200);
-    const r = await sbx.exec('sleep 30', { signal: ac.signal });
+    const r = await sbx.exec('echo started; exec sleep 300', {
+      signal: ac.signal,
+      onStdout: () => ac.abort(),
+    });
     assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.stdout, 'started\n');
   });
 
   it('handles large output', async () => {
@@ -72,7 +86,7 @@ describe('processes in a sandbox', () => {
   });
 
   it('runs background processes that can be listed, re-attached and killed', async () => {
-    const pid = await sbx.spawn('for i in $(seq 1 5); do echo line$i; sleep 0.05; done; sleep 30');
+    const pid = await sbx.spawn('for i in $(seq 1 5); do echo line$i; sleep 0.05; done; sleep 300');
     await waitFor(async () =>
       (await sbx.processes.list()).find((p) => p.pid === pid && p.stdoutBytes >= 30),
     );

@@ -145,7 +145,7 @@ export class Sandbox {
       this.requireState('running', 'pause', 'Only a running sandbox can be paused.');
       this.host.disarmTimeout(this.id);
       this.ports.cutRelays();
-      this.session.suspend();
+      await this.session.suspend();
       try {
         const { snapshotBytes } = await this.host.driver.checkpoint(this.id);
         await this.update({ state: 'paused', snapshotBytes, pausedAt: new Date().toISOString() });

@@ -164,6 +164,23 @@ export class SupervisorConnection {
     this.shutdown();
   }
 
+  /**
+   * Closes the connection and resolves once rt-init has closed its end too (it does on EOF, when
+   * nothing is left to do for the connection). A checkpoint needs that: CRIU cannot dump a socket
+   * whose peer is gone, and rt-init, frozen right after, would never get to close it. Frames still
+   * coming meanwhile go to the handlers as usual. After `timeoutMs` the socket is destroyed anyway.
+   */
+  async closeGracefully(timeoutMs = 10_000): Promise<void> {
+    if (!this.socket.destroyed) {
+      const gone = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
+      const timer = setTimeout(() => this.socket.destroy(), timeoutMs);
+      this.socket.end();
+      await gone;
+      clearTimeout(timer);
+    }
+    this.shutdown();
+  }
+
   private onData(chunk: Buffer): void {
     let frames: ReturnType<FrameDecoder['push']>;
     try {

@@ -53,17 +53,23 @@ export class SupervisorSession {
     await this.connecting;
   }
 
-  /** Closes the connection for a checkpoint; watchers stay registered for `connect()`. */
-  suspend(): void {
+  /**
+   * Closes the connection for a checkpoint, and resolves once rt-init has closed its end too (see
+   * `SupervisorConnection.closeGracefully`); watchers stay registered for `connect()`.
+   */
+  async suspend(): Promise<void> {
     this.suspended = true;
     const c = this.conn;
     this.conn = null;
-    c?.close();
+    await c?.closeGracefully();
   }
 
   /** Ends the session for good: every watcher is told its process is lost. */
   close(error: Error): void {
-    this.suspend();
+    this.suspended = true;
+    const c = this.conn;
+    this.conn = null;
+    c?.close();
     for (const [pid, w] of this.watches) {
       this.watches.delete(pid);
       w.watcher.onLost(error);

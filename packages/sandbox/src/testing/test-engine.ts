@@ -46,9 +46,15 @@ export function assertNoLeaks(dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
+/**
+ * Polls `fn` until it returns a truthy value, and returns that value. The timeout only turns a
+ * condition that never comes into a failure instead of a hang: it is generous (60 s) because the
+ * suite must hold on a slow, loaded machine, and a condition that holds costs no more than its
+ * own time.
+ */
 export async function waitFor<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 5000, intervalMs = 20 } = {},
+  { timeoutMs = 60_000, intervalMs = 20 } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
