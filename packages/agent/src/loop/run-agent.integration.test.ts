@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Sandbox, SandboxEngine } from '@runtools/sandbox';
+import { waitFor } from '@runtools/sandbox/testing';
 import { type AgentDefinition, defineAgent, type RunEvent } from '@runtools/sdk';
 import { loadProjectStrict } from '../project/project-loader.ts';
 import { TestModelServer } from '../testing/test-model-server.ts';
@@ -171,6 +172,11 @@ export default defineAgent({
     server.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 45' } }] });
     const ac = new AbortController();
     const events: RunEvent[] = [];
+    // Cancel once the tool's process runs in the sandbox (not after a delay that a slow machine
+    // may spend before the command even starts).
+    const sleeping = async () =>
+      (await sandbox.exec('ps -eo args=')).stdout.split('\n').includes('sleep 45');
+    let cancelled: Promise<void> | undefined;
     const r = await runAgent({
       agent: agentFor(),
       input: 'sleep',
@@ -178,9 +184,10 @@ export default defineAgent({
       signal: ac.signal,
       onEvent: (e) => {
         events.push(e);
-        if (e.type === 'tool_call') setTimeout(() => ac.abort(), 300);
+        if (e.type === 'tool_call') cancelled ??= waitFor(sleeping).then(() => ac.abort());
       },
     });
+    await cancelled;
     assert.equal(r.outcome, 'cancelled');
     assert.deepEqual(events.at(-1)?.type === 'error' && events.at(-1), {
       ...events.at(-1),
@@ -191,10 +198,11 @@ export default defineAgent({
   });
 
   it('cancels mid-stream: the model call stops', async () => {
-    server.push({ text: 'a slow answer that streams in many small pieces', delayMs: 100 });
+    // A second between pieces: the answer would take several seconds more after the first one.
+    server.push({ text: 'a slow answer that streams in many small pieces', delayMs: 1000 });
     const ac = new AbortController();
     const events: RunEvent[] = [];
-    const t0 = Date.now();
+    const cutBefore = server.answersCut;
     const r = await runAgent({
       agent: agentFor(),
       input: 'talk slowly',
@@ -206,8 +214,9 @@ export default defineAgent({
       },
     });
     assert.equal(r.outcome, 'cancelled');
-    assert.ok(Date.now() - t0 < 3000, 'did not wait for the whole answer');
     assert.equal(events.filter((e) => e.type === 'text').length, 1);
+    // The model server saw its answer cut: the cancel reached the model call mid-stream.
+    await waitFor(() => server.answersCut === cutBefore + 1);
   });
 
   it('stops cleanly at maxSteps', async () => {

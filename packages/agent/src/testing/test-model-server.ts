@@ -127,7 +127,16 @@ export class TestModelServer {
   readonly baseURL: string;
   /** Every model request received, in order (bad and unauthorised requests excluded). */
   readonly requests: RecordedRequest[] = [];
+  /**
+   * How many streamed answers ended before their last delta because the client went away (or the
+   * server closed): lets a test see that a cancel reached the model call while it was streaming,
+   * without timing it.
+   */
+  get answersCut(): number {
+    return this.#answersCut;
+  }
 
+  #answersCut = 0;
   readonly #server: Server;
   readonly #script: ScriptedTurn[];
   readonly #respond: TestModelServerOptions['respond'];
@@ -268,9 +277,11 @@ export class TestModelServer {
     res.flushHeaders();
     let first = true;
     for (const frame of wire.streamFrames(planned, request)) {
-      if (!first && !(await pause(delayMs, signal))) return;
+      if ((!first && !(await pause(delayMs, signal))) || signal.aborted) {
+        this.#answersCut++;
+        return;
+      }
       first = false;
-      if (signal.aborted) return;
       res.write(formatFrame(frame));
     }
     res.end();

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Sandbox } from '@runtools/sandbox';
+import { waitFor } from '@runtools/sandbox/testing';
 import type { ToolContext, WebSearchConfig } from './tool.ts';
 import { webSearchTool } from './web-search.ts';
 
@@ -167,12 +168,16 @@ describe('web_search tool', () => {
   });
 
   it('stops waiting when the run is cancelled', async () => {
+    // Cancelled once the request is waiting on the server (which never answers it).
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 100);
-    const r = await search(
+    const earlier = seen.length;
+    const searching = search(
       { query: 'q' },
       ctx({ provider: 'searxng', url: `${base}/slow` }, ac.signal),
     );
+    await waitFor(() => seen.slice(earlier).some((s) => s.url.pathname.startsWith('/slow')));
+    ac.abort();
+    const r = await searching;
     assert.equal(r.isError, true);
     assert.equal(r.output, 'The web search was cancelled.');
   });
