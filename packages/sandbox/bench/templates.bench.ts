@@ -1,13 +1,15 @@
 /**
  * Template build benchmark: `npm run bench:templates` (as root, after `bash scripts/setup.sh`).
- * Builds every system template cold (into an empty templates directory, so from the Debian
- * mirror), then again (cached), and a Dockerfile template FROM debian-13 cold and cached; prints
- * the times and root filesystem sizes. Takes a few minutes; needs the mirror and npm registry.
+ * In an empty templates directory: a debian-13 spec with no extra packages (cold: the OS base is
+ * built from the Debian mirror first), another one (warm base: a copy), one with `apt: ['jq']`;
+ * then every system template, then again (cached), and a Dockerfile template FROM debian-13 cold
+ * and cached; prints the times and root filesystem sizes. Takes a few minutes; needs the mirror
+ * and npm registry.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeTree } from '../src/host/remove-tree.ts';
-import { SYSTEM_TEMPLATES } from '../src/templates/template-spec.ts';
+import { SYSTEM_TEMPLATES, type TemplateSpecInput } from '../src/templates/template-spec.ts';
 import { TemplateStore } from '../src/templates/template-store.ts';
 
 const dir = await mkdtemp('/var/tmp/rt-bench-templates-');
@@ -15,6 +17,24 @@ const store = new TemplateStore({ dir, idBase: 100_000 });
 const rows: string[] = [];
 const started = Date.now();
 try {
+  const specs: Array<[string, TemplateSpecInput]> = [
+    ['spec, no extra packages (cold base)', { slug: 'bench-a', os: 'debian-13', env: { A: '1' } }],
+    ['spec, no extra packages (warm base)', { slug: 'bench-b', os: 'debian-13', env: { B: '1' } }],
+    ["spec with apt: ['jq'] (warm base)", { slug: 'bench-c', os: 'debian-13', apt: ['jq'] }],
+  ];
+  for (const [label, spec] of specs) {
+    let lines = 0;
+    const t0 = performance.now();
+    const info = await store.build({ kind: 'spec', spec }, { onLog: () => lines++ });
+    const cold = performance.now() - t0;
+    const t1 = performance.now();
+    await store.build({ kind: 'spec', spec });
+    const cached = performance.now() - t1;
+    rows.push(
+      `| ${label} | ${(cold / 1000).toFixed(1)} s | ${cached.toFixed(1)} ms | ${(info.sizeBytes / 1e6).toFixed(0)} MB | ${lines} | |`,
+    );
+    console.error(rows.at(-1));
+  }
   for (const slug of Object.keys(SYSTEM_TEMPLATES)) {
     let lines = 0;
     const t0 = performance.now();

@@ -45,5 +45,6 @@ export {
   type TemplateDefinition,
   type TemplateInfo,
   TemplateStore,
+  type ValidateOptions,
 } from './templates/template-store.ts';
 export type { VolumeInfo } from './volumes.ts';

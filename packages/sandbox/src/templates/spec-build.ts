@@ -13,8 +13,6 @@ import { shiftIds } from './shift-ids.ts';
 import { aptPackages, type RuntimePlan } from './spec-validate.ts';
 import { BASE_PACKAGES, type TemplateSpec } from './template-spec.ts';
 
-export { buildFailed } from './os-base.ts';
-
 export interface SpecBuildOptions {
   outRootfs: string;
   idBase: number;

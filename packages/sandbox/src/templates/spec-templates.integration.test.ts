@@ -1,13 +1,25 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { removeTree } from '../host/remove-tree.ts';
 import { TEST_TEMPLATES_DIR, useTestEngine } from '../testing/test-engine.ts';
+import type { TemplateSpecInput } from './template-spec.ts';
 import { TemplateStore } from './template-store.ts';
+
+const STEP = '==> runtools step: ';
+
+/** Mount points at or below `dir`. */
+function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+}
 
 /** Builds a pure-Python wheel with the host's python3 (PyPI is not reachable here). */
 function buildWheel(dir: string): string {
@@ -69,7 +81,7 @@ describe('spec templates', () => {
   });
   after(async () => {
     index?.server.close();
-    for (const s of [slug, `${slug}-v`, `${slug}-bad`]) {
+    for (const s of [slug, `${slug}-v`, `${slug}-bad`, `${slug}-plain`, `${slug}-pipfail`]) {
       await store.delete(s, new Set()).catch(() => {});
     }
     rmSync(work, { recursive: true, force: true });
@@ -91,7 +103,18 @@ describe('spec templates', () => {
     const info = await store.build({ kind: 'spec', spec }, { onLog: (l) => log.push(l) });
     assert.ok(log.length > 20, 'the build log streamed line by line');
     assert.ok(log.some((l) => l.includes('runtools step: npm install -g node@22')));
+    assert.ok(log.some((l) => l.startsWith(`${STEP}copy the debian-13 base`)));
+    assert.ok(log.some((l) => l.startsWith(`${STEP}apt: install `) && l.includes('jq')));
     assert.match(info.versions.node ?? '', /^22\./);
+    // What only the build needed is gone: no service blocker, no package lists.
+    assert.ok(!existsSync(join(info.rootfs, 'usr/sbin/policy-rc.d')));
+    assert.ok(!existsSync(join(info.rootfs, 'usr/sbin/start-stop-daemon.REAL')));
+    assert.deepEqual(
+      readdirSync(join(info.rootfs, 'var/lib/apt/lists')).filter(
+        (n) => n !== 'partial' && n !== 'lock',
+      ),
+      [],
+    );
 
     await using sbx = await t.engine.create({ template: slug });
     assert.equal(sbx.info().templateVersion, info.version);
@@ -104,10 +127,60 @@ describe('spec templates', () => {
     assert.deepEqual(rest, ['1', '1', '42', 'bar', 'up']);
 
     // The same definition again is a cache hit: same version, no rebuild.
-    const t0 = Date.now();
-    const again = await store.build({ kind: 'spec', spec });
+    const againLog: string[] = [];
+    const again = await store.build({ kind: 'spec', spec }, { onLog: (l) => againLog.push(l) });
     assert.equal(again.version, info.version);
-    assert.ok(Date.now() - t0 < 2000);
+    assert.deepEqual(againLog, [`template ${slug} ${info.version} is already built (cached)`]);
+  });
+
+  it('builds a spec without extra packages as a copy of the cached OS base', async () => {
+    const plain = `${slug}-plain`;
+    const log: string[] = [];
+    const info = await store.build(
+      { kind: 'spec', spec: { slug: plain, os: 'debian-13', env: { PLAIN: 'yes' } } },
+      { onLog: (l) => log.push(l) },
+    );
+    const steps = log.filter((l) => l.startsWith(STEP)).map((l) => l.slice(STEP.length));
+    // The base may be built first (a fresh templates dir); then it is only copied and shifted.
+    assert.deepEqual(
+      steps.filter((s) => !s.startsWith('base: ')),
+      [
+        steps.find((s) => s.startsWith('copy the debian-13 base (debian-13-')),
+        'shift owners to the sandbox uid range',
+      ],
+    );
+    assert.match(info.versions.bash ?? '', /^5\./);
+    await using sbx = await t.engine.create({ template: plain });
+    const r = await sbx.exec('echo $PLAIN; rg --version | head -1; ls -l /usr/bin/su');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const [env, rg, su] = r.stdout.trim().split('\n');
+    assert.equal(env, 'yes');
+    assert.match(rg ?? '', /^ripgrep/);
+    assert.match(su ?? '', /^-rwsr-xr-x/, 'set-uid bits survive the copy and the shift');
+  });
+
+  it('names the failing step when an install step fails, and leaves the previous version current', async () => {
+    const failing = `${slug}-pipfail`;
+    const good = await store.build({ kind: 'spec', spec: { slug: failing, os: 'debian-13' } });
+    // The index has rttestpkg, but not this version: only pip itself finds out.
+    await assert.rejects(
+      store.build({
+        kind: 'spec',
+        spec: { slug: failing, os: 'debian-13', pip: ['rttestpkg==9.9'] },
+      }),
+      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(err.code, 'template_build_failed');
+        assert.equal(err.details?.step, 'pip install rttestpkg==9.9');
+        assert.match(String(err.details?.output), /rttestpkg==9\.9|No matching distribution/);
+        return true;
+      },
+    );
+    assert.equal((await store.get(failing)).version, good.version);
+    assert.deepEqual(
+      readdirSync(join(TEST_TEMPLATES_DIR, '.build')).filter((n) => n.startsWith(failing)),
+      [],
+    );
+    assert.deepEqual(mountsBelow(TEST_TEMPLATES_DIR), []);
   });
 
   it('versions rebuilds: sandboxes keep theirs, unused old versions are removed', async () => {
@@ -146,7 +219,6 @@ describe('spec templates', () => {
       idBase: 100_000,
       mirrors: { ubuntu: 'http://127.0.0.1:9/ubuntu' },
     });
-    const t0 = Date.now();
     await assert.rejects(
       offline.build({ kind: 'spec', spec: { slug: bad, os: 'ubuntu-24.04' } }),
       (err: Error & { code?: string }) => {
@@ -155,17 +227,30 @@ describe('spec templates', () => {
         return true;
       },
     );
-    assert.ok(Date.now() - t0 < 15_000, 'an unreachable mirror fails fast');
+    assert.ok(
+      !readdirSync(join(TEST_TEMPLATES_DIR, '.bases')).some(
+        (n) => n.startsWith('ubuntu-24.04-') && !n.endsWith('.lock'),
+      ),
+      'no base was made from an unreachable mirror',
+    );
+    const runtimeLog: string[] = [];
     await assert.rejects(
-      store.build({
-        kind: 'spec',
-        spec: { slug: bad, os: 'debian-13', runtimes: [{ name: 'python', version: '2.7' }] },
-      }),
+      store.build(
+        {
+          kind: 'spec',
+          spec: { slug: bad, os: 'debian-13', runtimes: [{ name: 'python', version: '2.7' }] },
+        },
+        { onLog: (l) => runtimeLog.push(l) },
+      ),
       (err: Error & { code?: string; details?: Record<string, unknown> }) => {
         assert.equal(err.code, 'template_runtime_unavailable');
         assert.match(err.message, /3\.13/);
         return true;
       },
+    );
+    assert.deepEqual(
+      runtimeLog.filter((l) => l.startsWith(STEP)),
+      [],
     );
     await assert.rejects(
       store.build({
@@ -194,29 +279,44 @@ describe('spec templates', () => {
         code: 'invalid_options',
       },
     );
+    // Packages nobody has are refused before any build step, naming the package.
+    const refusals = [
+      { spec: { apt: ['jq', 'no-such-package-rt'] }, pkg: 'no-such-package-rt', manager: 'apt' },
+      { spec: { apt: ['jq=0.0-no-such-version'] }, pkg: 'jq', manager: 'apt' },
+      { spec: { npm: ['no-such-package-rt-zz'] }, pkg: 'no-such-package-rt-zz', manager: 'npm' },
+      { spec: { pip: ['no-such-package-rt'] }, pkg: 'no-such-package-rt', manager: 'pip' },
+    ];
+    for (const { spec, pkg, manager } of refusals) {
+      const log: string[] = [];
+      await assert.rejects(
+        store.build(
+          { kind: 'spec', spec: { slug: bad, os: 'debian-13', ...spec } },
+          { onLog: (l) => log.push(l) },
+        ),
+        (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+          assert.equal(err.code, 'template_invalid', err.message);
+          assert.ok(err.message.includes(`"${pkg}"`), err.message);
+          assert.equal(err.details?.package, pkg);
+          assert.equal(err.details?.packageManager, manager);
+          return true;
+        },
+      );
+      assert.deepEqual(
+        log.filter((l) => l.startsWith(STEP)),
+        [],
+        `no build step ran for ${manager}`,
+      );
+    }
+    // A virtual package one real package provides (libc6-dev), and a pinned version, pass.
+    await store.validate({
+      kind: 'spec',
+      spec: { slug: bad, os: 'debian-13', apt: ['libc-dev', `bash=${good.versions.bash}`] },
+    });
+    // One several packages provide is refused with apt's list of them.
     await assert.rejects(
-      store.build({
-        kind: 'spec',
-        spec: { slug: bad, os: 'debian-13', apt: ['no-such-package-rt'] },
-      }),
-      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
-        assert.equal(err.code, 'template_build_failed');
-        assert.match(String(err.details?.step), /^apt/);
-        assert.match(err.message, /E: .*no-such-package-rt/);
-        return true;
-      },
-    );
-    await assert.rejects(
-      store.build({
-        kind: 'spec',
-        spec: { slug: bad, os: 'debian-13', npm: ['no-such-package-rt-zz'] },
-      }),
-      (err: Error & { code?: string; details?: Record<string, unknown> }) => {
-        assert.equal(err.code, 'template_build_failed');
-        assert.equal(err.details?.step, 'npm install -g no-such-package-rt-zz');
-        assert.match(String(err.details?.output), /404|not found/i);
-        return true;
-      },
+      store.validate({ kind: 'spec', spec: { slug: bad, os: 'debian-13', apt: ['awk'] } }),
+      (err: Error & { code?: string }) =>
+        err.code === 'template_invalid' && /virtual package provided by/.test(err.message),
     );
     // Failed builds left no half-made template, and the previous version is still current.
     assert.equal((await store.get(bad)).version, good.version);
@@ -228,5 +328,80 @@ describe('spec templates', () => {
       n.startsWith(bad),
     );
     assert.deepEqual(leftovers, []);
+  });
+});
+
+describe('OS bases', () => {
+  // A templates dir of its own, so that its base is built here, cold.
+  const dir = mkdtempSync('/var/tmp/rt-test-bases-');
+  after(async () => {
+    await removeTree(dir);
+  });
+
+  it('builds the base once for several specs built at once, by several stores sharing the dir', async () => {
+    // Two stores stand for two server processes: only the lock on the base keeps them apart.
+    const stores = [0, 1].map(() => new TemplateStore({ dir, idBase: 100_000 }));
+    const logs: string[][] = [[], [], []];
+    const specs: TemplateSpecInput[] = ['a', 'b', 'c'].map((x) => ({
+      slug: `base-${x}`,
+      os: 'debian-13',
+      env: { [x.toUpperCase()]: '1' },
+    }));
+    await Promise.all(
+      specs.map((spec, i) =>
+        (stores[i % 2] as TemplateStore).build(
+          { kind: 'spec', spec },
+          { onLog: (l) => logs[i]?.push(l) },
+        ),
+      ),
+    );
+    const all = logs.flat();
+    assert.equal(
+      all.filter((l) => l.startsWith(`${STEP}base: build the debian-13 base`)).length,
+      1,
+    );
+    for (const log of logs)
+      assert.ok(log.some((l) => l.startsWith(`${STEP}copy the debian-13 base`)));
+    const bases = readdirSync(join(dir, '.bases'));
+    assert.equal(bases.filter((n) => n.startsWith('debian-13-') && !n.endsWith('.lock')).length, 1);
+    assert.deepEqual(
+      bases.filter((n) => n.startsWith('.tmp-')),
+      [],
+    );
+  });
+
+  it('an aborted install leaves no mount and no temp dir, and the next build succeeds', async () => {
+    const store = new TemplateStore({ dir, idBase: 100_000 });
+    const spec = { slug: 'base-jq', os: 'debian-13' as const, apt: ['jq'] };
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const build = store.build(
+      { kind: 'spec', spec },
+      {
+        signal: controller.signal,
+        onLog: (l) => {
+          seen.push(l);
+          // Abort inside the chroot, while /proc, /sys and /dev are mounted in it.
+          if (l.startsWith(`${STEP}apt: install jq`)) setTimeout(() => controller.abort(), 200);
+        },
+      },
+    );
+    await assert.rejects(
+      build,
+      (err: Error) => err.name === 'AbortError' || controller.signal.aborted,
+    );
+    assert.ok(
+      seen.some((l) => l.startsWith(`${STEP}apt: install jq`)),
+      seen.join('\n'),
+    );
+    assert.deepEqual(mountsBelow(dir), []);
+    assert.deepEqual(readdirSync(join(dir, '.build')), []);
+    assert.deepEqual(await store.versions('base-jq'), []);
+
+    const log: string[] = [];
+    const info = await store.build({ kind: 'spec', spec }, { onLog: (l) => log.push(l) });
+    assert.ok(log.some((l) => l.startsWith(`${STEP}copy the debian-13 base`)));
+    assert.ok(existsSync(join(info.rootfs, 'usr/bin/jq')));
+    assert.deepEqual(mountsBelow(dir), []);
   });
 });

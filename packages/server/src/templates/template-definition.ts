@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   parseDockerfile,
+  type SandboxEngine,
   SYSTEM_TEMPLATES,
   type TemplateDefinition,
   type TemplateSpecInput,
@@ -81,6 +82,28 @@ export function normalizeDefinition(
     }
   }
   return { kind: 'dockerfile', dockerfile, files };
+}
+
+/**
+ * Checks a spec against what the engine's package sources know, before it is stored, so a spec
+ * naming a package that does not exist is refused at once (a 400 `template_invalid` naming the
+ * package) instead of failing its build a minute later. Only `template_invalid` is thrown here:
+ * an unreachable registry or mirror, or an OS base this server has not built yet (the apt
+ * check needs its package lists), is left to the build, which reports it with its log.
+ */
+export async function checkDefinition(
+  engine: SandboxEngine,
+  definition: StoredTemplateDefinition,
+): Promise<void> {
+  if (definition.kind !== 'spec') return; // a Dockerfile was parsed by normalizeDefinition
+  try {
+    await engine.templates.validate(
+      { kind: 'spec', spec: definition.spec as unknown as TemplateSpecInput },
+      { base: 'if-built' },
+    );
+  } catch (error) {
+    if (RunToolsError.isInstance(error) && error.code === 'template_invalid') throw error;
+  }
 }
 
 function checkContextPath(path: string): void {

@@ -77,6 +77,7 @@ describe('/v1/templates with a sandbox engine', () => {
   const specSlug = `rt-test-api-spec-${tag}`;
   const dockerSlug = `rt-test-api-df-${tag}`;
   const failSlug = `rt-test-api-fail-${tag}`;
+  const badSlug = `rt-test-api-bad-${tag}`;
   let dir: string;
   let database: Database;
   let server: TestServer;
@@ -91,7 +92,7 @@ describe('/v1/templates with a sandbox engine', () => {
 
   after(async () => {
     // The templates dir is shared by every test run: leave nothing of ours in it.
-    for (const slug of [specSlug, dockerSlug, failSlug]) {
+    for (const slug of [specSlug, dockerSlug, failSlug, badSlug]) {
       await rt?.templates.delete(slug).catch(() => {});
       await t.engine.templates.delete(slug, new Set()).catch(() => {});
     }
@@ -163,6 +164,40 @@ describe('/v1/templates with a sandbox engine', () => {
     await using sandbox = await t.engine.create({ template: specSlug });
     const r = await sandbox.exec('echo $RT_TEMPLATE');
     assert.equal(r.stdout.trim(), 'spec');
+  });
+
+  it('refuses a spec naming an apt or npm package that does not exist with a 400 at once, storing and building nothing', async () => {
+    // The apt check reads the package lists of the OS base, which this server builds once.
+    await t.engine.templates.validate({ kind: 'spec', spec: { slug: badSlug, os: 'debian-13' } });
+    const refusals = [
+      {
+        spec: { os: 'debian-13', apt: ['jq', 'no-such-package-rt'] },
+        pkg: 'no-such-package-rt',
+        manager: 'apt',
+      },
+      {
+        spec: { os: 'debian-13', npm: ['no-such-package-rt-zz'] },
+        pkg: 'no-such-package-rt-zz',
+        manager: 'npm',
+      },
+    ];
+    for (const { spec, pkg, manager } of refusals) {
+      const refused = await server.request('POST', '/v1/templates', {
+        body: { slug: badSlug, spec },
+      });
+      assert.equal(refused.status, 400, JSON.stringify(refused.body));
+      const error = (
+        refused.body as {
+          error: { code: string; message: string; details: Record<string, unknown> };
+        }
+      ).error;
+      assert.equal(error.code, 'template_invalid');
+      assert.ok(error.message.includes(pkg), error.message);
+      assert.equal(error.details.package, pkg);
+      assert.equal(error.details.packageManager, manager);
+    }
+    assert.equal((await server.request('GET', `/v1/templates/${badSlug}`)).status, 404);
+    assert.deepEqual(await t.engine.templates.versions(badSlug), []);
   });
 
   it('refuses to delete a template while a sandbox uses it', async () => {

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.ts';
 import type { Template } from '../../store/templates.ts';
 import { templateBuilder } from '../../templates/template-builder.ts';
 import {
+  checkDefinition,
   normalizeDefinition,
   type TemplateDefinitionInput,
 } from '../../templates/template-definition.ts';
@@ -57,6 +58,7 @@ async function defineTemplate(
   input: TemplateDefinitionInput,
 ): Promise<Template> {
   const definition = normalizeDefinition(slug, input);
+  if (engine !== undefined) await checkDefinition(engine, definition);
   const { template, changed } = await store.templates.put(slug, definition);
   await store.templates.failAbandonedBuilds();
   const latest = changed
@@ -84,8 +86,10 @@ function definitionInput(body: {
 }
 
 const definitionDescription =
-  'Validates the definition (a spec by the template spec schema, a Dockerfile by parsing it: a ' +
-  'syntax error is a 400 `template_invalid` naming the line), stores it, and builds it in the ' +
+  'Validates the definition (a spec by the template spec schema, and on a server with a sandbox ' +
+  'engine its apt, npm and pip packages against their sources: an unknown package is a 400 ' +
+  '`template_invalid` naming it; a Dockerfile by parsing it: a syntax error is a 400 ' +
+  '`template_invalid` naming the line), stores it, and builds it in the ' +
   'background on this server: 202 with the template and its build (follow the build log at ' +
   '`/v1/templates/{slug}/builds/{id}/logs`). The same definition again is a no-op: 200 with the ' +
   'template when it is built, 202 while it builds. A failed build is retried. On a server ' +
