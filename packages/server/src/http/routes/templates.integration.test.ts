@@ -105,7 +105,8 @@ describe('/v1/templates with a sandbox engine', () => {
     const created = await server.request('POST', '/v1/templates', {
       body: {
         slug: specSlug,
-        spec: { os: 'debian-13', env: { RT_TEMPLATE: 'spec', HOME: '/root' } },
+        // jq makes an install step: a log of more than the three lines of a copy of the base.
+        spec: { os: 'debian-13', apt: ['jq'], env: { RT_TEMPLATE: 'spec', HOME: '/root' } },
       },
     });
     assert.equal(created.status, 202, JSON.stringify(created.body));
@@ -132,6 +133,7 @@ describe('/v1/templates with a sandbox engine', () => {
       'gapless, no line twice',
     );
     assert.equal(status?.data.log_lines, 3 + lines.length);
+    assert.ok(lines.length > 0, 'lines after the reconnect');
     assert.ok(lines.some((f) => String(f.data.line).includes('ready in')));
 
     // The whole log replays from the database, and `?after=` works like Last-Event-ID.
@@ -153,7 +155,7 @@ describe('/v1/templates with a sandbox engine', () => {
     const again = await server.request('POST', '/v1/templates', {
       body: {
         slug: specSlug,
-        spec: { os: 'debian-13', env: { HOME: '/root', RT_TEMPLATE: 'spec' } },
+        spec: { os: 'debian-13', apt: ['jq'], env: { HOME: '/root', RT_TEMPLATE: 'spec' } },
       },
     });
     assert.equal(again.status, 200);
@@ -162,8 +164,8 @@ describe('/v1/templates with a sandbox engine', () => {
     assert.equal((builds.body as { data: unknown[] }).data.length, 1);
 
     await using sandbox = await t.engine.create({ template: specSlug });
-    const r = await sandbox.exec('echo $RT_TEMPLATE');
-    assert.equal(r.stdout.trim(), 'spec');
+    const r = await sandbox.exec('echo $RT_TEMPLATE; echo \'{"a":1}\' | jq .a');
+    assert.equal(r.stdout.trim(), 'spec\n1');
   });
 
   it('refuses a spec naming an apt or npm package that does not exist with a 400 at once, storing and building nothing', async () => {
