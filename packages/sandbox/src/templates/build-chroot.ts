@@ -55,6 +55,8 @@ export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Pr
       // Not --rbind: a plain bind has nothing below it whose unmount could reach the host's.
       if (r.code !== 0) throw new Error(`mount ${target}: ${r.stderr.trim()}`);
     }
+    // Replaced, not written through: a symlink there must not lead to a host file.
+    await rm(join(root, 'etc/resolv.conf'), { force: true });
     await copyFile('/etc/resolv.conf', join(root, 'etc/resolv.conf')).catch(() => {});
     await writeFile(join(root, POLICY_RC_D), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
     for (const rel of START_STOP_DAEMON) {
