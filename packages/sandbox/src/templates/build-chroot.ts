@@ -33,6 +33,7 @@ export const DPKG_EXCLUDES = ['/usr/share/man/*', '/usr/share/doc/*', '/usr/shar
 
 const MOUNTS = ['proc', 'sys', 'dev'] as const;
 const POLICY_RC_D = 'usr/sbin/policy-rc.d';
+/** Where dpkg puts it: /usr/sbin since trixie, /sbin before (one file with merged /usr). */
 const START_STOP_DAEMON = ['usr/sbin/start-stop-daemon', 'sbin/start-stop-daemon'];
 
 /**
@@ -62,7 +63,8 @@ export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Pr
     for (const rel of START_STOP_DAEMON) {
       const path = join(root, rel);
       const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) continue;
+      // With merged /usr both paths are one file: move it once, or the dummy replaces it.
+      if (!st?.isFile() || moved.length) continue;
       await rename(path, `${path}.REAL`);
       moved.push(path);
       await writeFile(

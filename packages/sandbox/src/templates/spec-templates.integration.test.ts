@@ -109,6 +109,11 @@ describe('spec templates', () => {
     // What only the build needed is gone: no service blocker, no package lists.
     assert.ok(!existsSync(join(info.rootfs, 'usr/sbin/policy-rc.d')));
     assert.ok(!existsSync(join(info.rootfs, 'usr/sbin/start-stop-daemon.REAL')));
+    assert.equal(
+      readFileSync(join(info.rootfs, 'usr/sbin/start-stop-daemon')).subarray(1, 4).toString(),
+      'ELF',
+      'the real start-stop-daemon is back',
+    );
     assert.deepEqual(
       readdirSync(join(info.rootfs, 'var/lib/apt/lists')).filter(
         (n) => n !== 'partial' && n !== 'lock',

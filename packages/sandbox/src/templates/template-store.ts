@@ -264,8 +264,9 @@ export class TemplateStore {
     kind: 'system' | 'spec',
     options: BuildOptions,
   ): Promise<TemplateInfo> {
-    // format 3: copied from a cached OS base (format 2: one mmdebstrap run per build).
-    const version = hash({ kind, spec, idBase: this.opts.idBase, format: 3 });
+    // format 4: copied from a cached OS base (format 2: one mmdebstrap run per build; format 3
+    // lost start-stop-daemon to its build-time stand-in when it installed packages).
+    const version = hash({ kind, spec, idBase: this.opts.idBase, format: 4 });
     return this.buildVersion(spec.slug, version, options, async (rootfs) => {
       const { base, plan } = await this.checkSpec(spec, options);
       const { versions } = await buildSpec(spec, {
