@@ -33,6 +33,8 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   template_exists: 409,
   template_build_failed: 409,
   file_exists: 409,
+  // CRIU could not dump the sandbox (its message says which process and why); it keeps running.
+  checkpoint_failed: 409,
   // The sandbox was paused or stopped while the request used it (or its rt-init died).
   supervisor_unavailable: 409,
   directory_not_empty: 409,
