@@ -22,6 +22,11 @@ export interface ScriptedTurn {
   toolCalls?: Array<{ name: string; input: unknown }>;
   /** Delay before the first byte / between deltas, to test cancellation and streaming. */
   delayMs?: number;
+  /**
+   * Answer only once this settles (after `delayMs`): holds the run in this model call for as long
+   * as the test needs, whatever the machine's speed. A client gone meanwhile ends the answer.
+   */
+  hold?: PromiseLike<unknown>;
   /** Answer this turn with an HTTP error instead (status + provider-shaped error body). */
   error?: { status: number; message: string };
 }
@@ -258,6 +263,7 @@ export class TestModelServer {
     const turn = await this.#nextTurn(request);
     const delayMs = turn.delayMs ?? 0;
     if (!(await pause(delayMs, signal))) return;
+    if (turn.hold !== undefined && !(await settled(turn.hold, signal))) return;
     if (turn.error !== undefined) {
       sendJson(res, turn.error.status, wire.errorBody(turn.error.status, turn.error.message));
       return;
@@ -399,6 +405,25 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Waits for `hold` to settle; false when the request was aborted first. */
+async function settled(hold: PromiseLike<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  let onAbort = () => {};
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const done = Promise.resolve(hold).then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([done, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Waits `ms`; false when the request was aborted first (client gone or server closing). */

@@ -139,7 +139,7 @@ describe('sandbox port proxy', () => {
             'import socket; socket.create_connection(("127.0.0.1", 8000), 1)',
           ])
         ).exitCode === 0,
-      { timeoutMs: 15_000, intervalMs: 100 },
+      { intervalMs: 100 },
     );
   });
 
@@ -324,7 +324,7 @@ describe('sandbox port proxy', () => {
       socket.on('data', (chunk: Buffer) => {
         received += chunk.toString('latin1');
       });
-      await waitFor(() => received.includes('\r\n\r\n'), { timeoutMs: 10_000 });
+      await waitFor(() => received.includes('\r\n\r\n'));
       assert.match(received, /^HTTP\/1\.1 101 /);
       const accept = createHash('sha1')
         .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
@@ -335,9 +335,7 @@ describe('sandbox port proxy', () => {
       );
       const headEnd = received.indexOf('\r\n\r\n') + 4;
       socket.write('hello through the tunnel');
-      await waitFor(() => received.slice(headEnd) === 'hello through the tunnel', {
-        timeoutMs: 10_000,
-      });
+      await waitFor(() => received.slice(headEnd) === 'hello through the tunnel');
     } finally {
       socket.destroy();
     }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { useTestEngine } from '@runtools/sandbox/testing';
+import { useTestEngine, waitFor } from '@runtools/sandbox/testing';
 import { RunTools, RunToolsApiError } from '@runtools/sdk';
 import { type Database, openDatabase } from '../db/database.ts';
 import { startTestServer, type TestServer, testBootstrapKey } from '../testing/test-server.ts';
@@ -132,15 +132,14 @@ describe('rt.sandboxes against the real server', () => {
       signal: aborted.signal,
     });
     await assert.rejects(running, { message: 'enough' });
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const left = (await t.engine.get(sandbox.id).processes.list()).filter(
-        (p) => p.running && p.command.join(' ').includes('sleep 66'),
-      );
-      if (left.length === 0) break;
-      assert.ok(Date.now() < deadline, 'the command still runs after the abort');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // The abort kills the command (the sleep would run 66 s): wait until it no longer runs.
+    await waitFor(
+      async () =>
+        !(await t.engine.get(sandbox.id).processes.list()).some(
+          (p) => p.running && p.command.join(' ').includes('sleep 66'),
+        ),
+      { intervalMs: 50 },
+    ).catch(() => assert.fail('the command still runs after the abort'));
     await rt.sandboxes.delete(sandbox.id);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, it } from 'node:test';
+import { after, afterEach, before, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
@@ -13,7 +13,7 @@ import { RunWorker } from './run-worker.ts';
 
 const TEMPLATES_DIR = process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
 
-const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 20_000) =>
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
   waitUntil(fn, { timeoutMs: ms, intervalMs: 25 });
 
 describeEachDatabase('run worker', (dbs) => {
@@ -22,6 +22,15 @@ describeEachDatabase('run worker', (dbs) => {
   let model: TestModelServer;
   let store: Store;
   let deploymentId: string;
+  /** Every worker a test starts: stopped after the test even when it failed midway. */
+  const workers: RunWorker[] = [];
+  const newWorker = (
+    options: Omit<ConstructorParameters<typeof RunWorker>[0], 'store' | 'engine'>,
+  ) => {
+    const worker = new RunWorker({ store, engine, ...options });
+    workers.push(worker);
+    return worker;
+  };
 
   before(async () => {
     engine = await SandboxEngine.open({ dataDir, templatesDir: TEMPLATES_DIR });
@@ -44,6 +53,9 @@ describeEachDatabase('run worker', (dbs) => {
       })
     ).id;
   });
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.stop();
+  });
   after(async () => {
     await model?.close();
     for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
@@ -57,12 +69,7 @@ describeEachDatabase('run worker', (dbs) => {
       { text: 'All done.' },
     );
     const live: RunEvent[] = [];
-    const worker = new RunWorker({
-      store,
-      engine,
-      workerId: 'w1',
-      onEvent: (_id, e) => live.push(e),
-    });
+    const worker = newWorker({ workerId: 'w1', onEvent: (_id, e) => live.push(e) });
     const run = await store.runs.create({ deploymentId, input: 'say hi' });
     worker.start();
     const done = await waitFor(async () => {
@@ -98,7 +105,7 @@ describeEachDatabase('run worker', (dbs) => {
 
   it('cancels a running run: the tool process dies and the run is cancelled', async () => {
     model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 60' } }] });
-    const worker = new RunWorker({ store, engine, workerId: 'w2', pollMs: 20 });
+    const worker = newWorker({ workerId: 'w2', pollMs: 20 });
     const run = await store.runs.create({ deploymentId, input: 'sleep' });
     worker.start();
     await waitFor(async () =>
@@ -114,24 +121,39 @@ describeEachDatabase('run worker', (dbs) => {
   });
 
   it('pauses after the tool call in flight: it finishes, its step is checkpointed, resume continues', async () => {
+    // The tool runs until the test writes /tmp/go in the run's sandbox, after asking for the
+    // pause: the pause surely comes while the tool call is in flight.
     model.push(
-      { toolCalls: [{ name: 'bash', input: { command: 'sleep 1.5; echo tool-finished' } }] },
+      {
+        toolCalls: [
+          {
+            name: 'bash',
+            input: { command: 'while [ ! -e /tmp/go ]; do sleep 0.05; done; echo tool-finished' },
+          },
+        ],
+      },
       { text: 'Done after resume.' },
     );
-    const worker = new RunWorker({ store, engine, workerId: 'w3', pollMs: 20 });
+    const worker = newWorker({ workerId: 'w3', pollMs: 20 });
     const run = await store.runs.create({ deploymentId, input: 'sleep then answer' });
     worker.start();
     await waitFor(async () =>
       (await store.events.listSince(run.id)).some((e) => e.type === 'tool_call'),
     );
     assert.equal(worker.pause(run.id), true);
-    const paused = await waitFor(async () => {
-      const x = await store.runs.get(run.id);
-      return x && x.status !== 'running' ? x : undefined;
+    const [sandbox] = engine.list();
+    assert.ok(sandbox, 'the run has a sandbox');
+    await engine.get(sandbox.id).files.write('/tmp/go', '');
+    // The worker sets the run's status, then appends its status event: wait for the event, the
+    // later of the two, before reading the log.
+    const before = await waitFor(async () => {
+      const events = await store.events.listSince(run.id);
+      const last = events.at(-1);
+      return last?.type === 'status' && last.status !== 'running' ? events : undefined;
     });
+    const paused = await store.runs.require(run.id);
     assert.equal(paused.status, 'paused');
     assert.equal((paused.checkpoint as { steps: number }).steps, 1);
-    const before = await store.events.listSince(run.id);
     assert.deepEqual(
       before.map((e) => (e.type === 'status' ? `status:${e.status}` : e.type)),
       ['status:running', 'tool_call', 'tool_result', 'step', 'status:paused'],
@@ -186,9 +208,7 @@ describeEachDatabase('run worker', (dbs) => {
         { toolCalls: [{ name: 'web_search', input: { query: 'runtools agents' } }] },
         { text: 'Searched.' },
       );
-      const worker = new RunWorker({
-        store,
-        engine,
+      const worker = newWorker({
         workerId: 'w-search',
         pollMs: 50,
         projectConfig: () => ({

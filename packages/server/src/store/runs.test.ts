@@ -4,8 +4,6 @@ import { RunToolsError } from '@runtools/sdk';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { createStore } from './store.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describeEachDatabase('runs', ({ dialect, open, openAgain }) => {
   it('creates a queued run and reads it back with its JSON intact', async () => {
     const store = createStore(await open());
@@ -186,14 +184,17 @@ describeEachDatabase('runs', ({ dialect, open, openAgain }) => {
     }
   });
 
-  it('lets another worker reclaim a run whose lease expired, but not a live one', async () => {
+  it('lets another worker reclaim a run whose lease expired, but not a live one', async (t) => {
     const store = createStore(await open());
+    // Lease times come from the clock: a mocked one moves only when the test says, so a slow
+    // machine cannot let the 150 ms lease run out between two steps that rely on it being live.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });
     await store.runs.claim('w1', { leaseMs: 150 });
     await store.runs.saveCheckpoint(run.id, { steps: 2 }, { worker: 'w1' });
     assert.equal(await store.runs.claim('w2', { leaseMs: 60_000 }), undefined);
     assert.equal(await store.runs.heartbeat(run.id, 'w1', { leaseMs: 150 }), true);
-    await sleep(250);
+    t.mock.timers.tick(250);
     const reclaimed = await store.runs.claim('w2', { leaseMs: 60_000 });
     assert.equal(reclaimed?.id, run.id);
     assert.equal(reclaimed?.claimedBy, 'w2');

@@ -22,7 +22,7 @@ interface Body {
   data: { runId: string; deploymentId: string; status: string; output?: { text: string } };
 }
 
-const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 15_000) =>
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
   waitUntil(fn, { timeoutMs: ms, intervalMs: 25 });
 
 describe('run webhooks: status changes reach a real receiver, signed (sqlite, real sandboxes)', () => {
@@ -181,7 +181,15 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     // Another run of the same deployment does not reach it.
     const other = await cp.request('POST', '/v1/run/hooked', { body: { input: 'no hook' } });
     assert.equal(other.status, 200);
-    await new Promise((r) => setTimeout(r, 300));
+    // Deliveries are written when the run's status changes: once those writes are done, the
+    // hook's deliveries say whether the other run reached it (not whether it was sent yet).
+    await cp.hub.webhooksIdle();
+    const perRun = await cp.request('GET', `/v1/webhooks/${webhook.id}/deliveries`);
+    assert.equal(
+      (perRun.body as { data: unknown[] }).data.length,
+      2,
+      'only the two deliveries of its own run',
+    );
     assert.equal(receiver.received.filter((r) => r.path === '/per-run').length, 2);
     // It is the run's own: listed by run, not among the standing webhooks.
     const listed = await cp.request('GET', `/v1/webhooks/${webhook.id}`);

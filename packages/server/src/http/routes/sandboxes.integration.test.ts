@@ -219,7 +219,7 @@ describe('/v1/sandboxes', () => {
         !(await sandbox.processes.list()).some(
           (p) => p.running && p.command.join(' ').includes(command),
         ),
-      { timeoutMs: 5000, intervalMs: 50 },
+      { intervalMs: 50 },
     );
   }
 
