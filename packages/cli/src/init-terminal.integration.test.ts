@@ -16,7 +16,7 @@ const tmux = (...args: string[]) =>
 /** What the terminal shows now. */
 const screen = () => tmux('capture-pane', '-p', '-t', 'init');
 
-async function waitForScreen(pattern: RegExp, ms = 15_000): Promise<string> {
+async function waitForScreen(pattern: RegExp, ms = 60_000): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
     const text = screen();

@@ -118,7 +118,7 @@ describe('runtools in a terminal (tmux)', () => {
     const runId = /run (run_\w+)/.exec(shown)?.[1];
     assert.ok(runId, shown);
     await tmux('send-keys', '-t', name, 'C-c');
-    const text = await waitForScreen(name, /__EXIT=\d/, 30_000);
+    const text = await waitForScreen(name, /__EXIT=\d/);
     assert.match(text, /__EXIT=1/);
     assert.match(text, new RegExp(`Cancelling run ${runId}`));
     assert.match(text, /■ cancelled/);

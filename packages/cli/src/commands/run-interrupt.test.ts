@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '@runtools/sandbox/testing';
 import { CliProcess } from '../testing/remote-cli-fixture.ts';
 
 /**
@@ -45,9 +46,7 @@ describe('runtools run: a second Ctrl-C exits at once', () => {
     await cli.waitForOutput(/run run_stuck/);
     cli.child.kill('SIGINT');
     await cli.waitForOutput(/Cancelling run run_stuck/);
-    for (let i = 0; i < 100 && cancels.length === 0; i += 1) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(() => cancels.length > 0);
     assert.deepEqual(cancels, ['/v1/runs/run_stuck/cancel']);
     cli.child.kill('SIGINT');
     const result = await cli.exited;

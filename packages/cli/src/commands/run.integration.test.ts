@@ -10,7 +10,7 @@ import {
   startCliServer,
 } from '../testing/remote-cli-fixture.ts';
 
-const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 30_000) =>
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
   waitUntil(fn, { timeoutMs: ms, intervalMs: 50 });
 
 describe('runtools run (the CLI as a child process, a real server and sandboxes)', () => {
@@ -112,18 +112,20 @@ describe('runtools run (the CLI as a child process, a real server and sandboxes)
   });
 
   it('Ctrl-C cancels the run on the server, says so, and exits 1', async () => {
-    cp.model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 60' } }] });
+    cp.model.push({ toolCalls: [{ name: 'bash', input: { command: 'sleep 300' } }] });
     using cli = new CliProcess(['run', 'helper', 'wait a minute'], { env: cp.env });
-    await cli.waitForOutput(/▸ bash command="sleep 60"/);
+    await cli.waitForOutput(/▸ bash command="sleep 300"/);
     const runId = /run (run_\w+)/.exec(cli.stderr)?.[1];
     assert.ok(runId, cli.stderr);
-    const started = Date.now();
+    const started = performance.now();
     cli.child.kill('SIGINT');
     const result = await cli.exited;
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stderr, new RegExp(`Cancelling run ${runId}`));
     assert.match(result.stdout, /■ cancelled/);
-    assert.ok(Date.now() - started < 20_000, 'the sleep was not waited for');
+    // Not a speed claim: the sleep would end by itself after 300 s; ending well before that shows
+    // the cancel cut it.
+    assert.ok(performance.now() - started < 150_000, 'the sleep was not waited for');
     assert.equal((await cp.rt.runs.get(runId)).status, 'cancelled');
   });
 

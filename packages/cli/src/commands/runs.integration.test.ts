@@ -10,7 +10,7 @@ import {
   startCliServer,
 } from '../testing/remote-cli-fixture.ts';
 
-const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 30_000) =>
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, ms = 60_000) =>
   waitUntil(fn, { timeoutMs: ms, intervalMs: 50 });
 
 describe('runtools logs and runs (the CLI as a child process, a real server)', () => {
@@ -71,15 +71,21 @@ describe('runtools logs and runs (the CLI as a child process, a real server)', (
   });
 
   it('logs --follow streams a live run until it ends, then exits 0', async () => {
+    // The last answer is held until the check below: the run cannot end before it.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     cp.model.push(
-      { toolCalls: [{ name: 'bash', input: { command: 'sleep 1; echo followed' } }] },
-      { text: 'Followed to the end.', delayMs: 100 },
+      { toolCalls: [{ name: 'bash', input: { command: 'echo followed' } }] },
+      { text: 'Followed to the end.', hold: released },
     );
     const runId = await startRun('follow me');
     using cli = new CliProcess(['logs', runId, '--follow'], { env: cp.env });
     await cli.waitForOutput(/▸ bash/);
     // The run is still going when the command has already printed its first events.
     assert.notEqual((await cp.rt.runs.get(runId)).status, 'completed');
+    release();
     const result = await cli.exited;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /⎿ followed/);
@@ -142,11 +148,14 @@ describe('runtools logs and runs (the CLI as a child process, a real server)', (
 
   it('runs pause, resume and cancel control a live run', async () => {
     cp.model.push(
-      { toolCalls: [{ name: 'bash', input: { command: 'sleep 1; echo step-one' } }] },
+      { toolCalls: [{ name: 'bash', input: { command: 'echo step-one' } }] },
+      // Never answered: the run waits in this model call until the pause abandons it (it is
+      // asked again on resume, and gets the next turn), so it cannot finish before the pause.
+      { text: 'Not this one.', hold: new Promise(() => {}) },
       { text: 'Resumed and finished.' },
     );
     const runId = await startRun('pause me');
-    await waitForStatus(runId, 'running');
+    await waitFor(async () => (await cp.rt.runs.events(runId)).some((e) => e.type === 'step'));
     const paused = await runCli(['runs', 'pause', runId], { env: cp.env });
     assert.equal(paused.code, 0, paused.stderr);
     assert.match(paused.stdout, new RegExp(`^${runId}: `));

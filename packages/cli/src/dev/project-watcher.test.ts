@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@runtools/sandbox/testing';
 import { isProjectChange, ProjectWatcher } from './project-watcher.ts';
 
 describe('ProjectWatcher', () => {
@@ -16,28 +16,31 @@ describe('ProjectWatcher', () => {
       debounceMs: 50,
       onChange: (paths) => bursts.push(paths.sort()),
     });
+    // Each step waits for its burst (not for a delay): the watcher has then also taken up what
+    // the step created, and the next step's burst cannot mix with it.
     // agents/ appears after the start.
     mkdirSync(join(root, 'agents'));
-    await sleep(300);
+    await waitFor(() => bursts.length === 1);
+    assert.deepEqual(bursts, [['agents']]);
     bursts.length = 0;
     writeFileSync(join(root, 'agents', 'a.ts'), 'one');
     writeFileSync(join(root, 'agents', 'a.ts'), 'two');
     writeFileSync(join(root, 'agents', '.a.ts.swp'), 'x');
-    await sleep(400);
+    await waitFor(() => bursts.length > 0);
     assert.deepEqual(bursts, [['agents/a.ts']]);
     mkdirSync(join(root, 'templates', 'web'), { recursive: true });
     writeFileSync(join(root, 'templates', 'web', 'Dockerfile'), 'FROM debian-13\n');
     writeFileSync(join(root, 'runtools.config.ts'), 'export default {};\n');
     writeFileSync(join(root, 'notes.md'), 'not watched');
-    await sleep(400);
+    await waitFor(() => bursts.length > 1);
     assert.equal(bursts.length, 2);
     assert.ok(bursts[1]?.includes('runtools.config.ts'));
     // A new folder is reported as such (what was written into it before its watch began, too).
     assert.ok(bursts[1]?.some((p) => p.startsWith('templates')));
     assert.ok(!bursts.flat().includes('notes.md'));
     writeFileSync(join(root, 'templates', 'web', 'Dockerfile'), 'FROM debian-13\nRUN true\n');
-    await sleep(400);
-    assert.deepEqual(bursts[2], ['templates/web/Dockerfile']);
+    await waitFor(() => bursts.length > 2);
+    assert.deepEqual(bursts.slice(2), [['templates/web/Dockerfile']]);
   });
 
   it('tells editor files from project files', () => {
