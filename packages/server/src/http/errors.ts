@@ -21,6 +21,7 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   name_too_long: 400,
   symlink_loop: 400,
   template_invalid: 400,
+  template_runtime_unavailable: 400,
   unauthorized: 401,
   forbidden: 403,
   permission_denied: 403,
@@ -46,6 +47,10 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   port_unreachable: 502,
   server_shutting_down: 503,
   sandboxes_unavailable: 503,
+  // A package mirror or registry a template build needs did not answer: try again later.
+  template_mirror_unreachable: 503,
+  template_registry_unreachable: 503,
+  template_base_unreachable: 503,
 };
 
 export function statusForCode(code: string): ContentfulStatusCode {

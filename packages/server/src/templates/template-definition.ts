@@ -102,7 +102,12 @@ export async function checkDefinition(
       { base: 'if-built' },
     );
   } catch (error) {
-    if (RunToolsError.isInstance(error) && error.code === 'template_invalid') throw error;
+    // Bad input is refused now; a mirror or registry that is down is the build's to report.
+    if (
+      RunToolsError.isInstance(error) &&
+      (error.code === 'template_invalid' || error.code === 'template_runtime_unavailable')
+    )
+      throw error;
   }
 }
 

@@ -198,6 +198,17 @@ describe('/v1/templates with a sandbox engine', () => {
       assert.equal(error.details.package, pkg);
       assert.equal(error.details.packageManager, manager);
     }
+    // A runtime version that does not exist is bad input too: 400, with the versions there are.
+    const runtime = await server.request('POST', '/v1/templates', {
+      body: {
+        slug: badSlug,
+        spec: { os: 'debian-13', runtimes: [{ name: 'python', version: '2.7' }] },
+      },
+    });
+    assert.equal(runtime.status, 400, JSON.stringify(runtime.body));
+    const runtimeError = (runtime.body as { error: { code: string; message: string } }).error;
+    assert.equal(runtimeError.code, 'template_runtime_unavailable');
+    assert.match(runtimeError.message, /3\.13/);
     assert.equal((await server.request('GET', `/v1/templates/${badSlug}`)).status, 404);
     assert.deepEqual(await t.engine.templates.versions(badSlug), []);
   });
