@@ -121,8 +121,13 @@ describe('sandbox networking', () => {
       return res?.ok ? res.text() : undefined;
     });
     assert.equal(body, 'hello from the sandbox: GET /hello HTTP/1.1\r\n');
+    // A connection open when the sandbox pauses is closed first, both ends (CRIU cannot dump a
+    // socket whose peer is gone), and the pause succeeds.
+    const open = await sbx.ports.connect(8080);
+    const closed = new Promise<void>((resolve) => open.once('close', () => resolve()));
     // A paused sandbox is resumed by the next connection.
     await sbx.pause();
+    await closed;
     const res = await fetch(`${exposed.url}/again`);
     assert.equal(await res.text(), 'hello from the sandbox: GET /again HTTP/1.1\r\n');
     assert.equal(sbx.state, 'running');

@@ -109,14 +109,31 @@ export class SandboxPorts {
     return [...this.exposed.values()].map((e) => e.info);
   }
 
-  /** Cuts every relayed connection (before a checkpoint). */
-  cutRelays(): void {
-    for (const s of this.relays) s.destroy();
+  /**
+   * Closes every relayed connection before a checkpoint, and resolves once rt-init has closed its
+   * end of each: CRIU cannot dump a unix socket whose peer is gone, and rt-init, frozen right
+   * after, would never get to close it. A half-close reaches the server inside, which normally
+   * closes in turn; one that does not is cut after `graceMs`.
+   */
+  async cutRelays(graceMs = 2000): Promise<void> {
+    const closing = [...this.relays].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.destroyed) return resolve();
+          const timer = setTimeout(() => s.destroy(), graceMs);
+          s.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          s.end();
+        }),
+    );
     this.relays.clear();
+    await Promise.all(closing);
   }
 
   async closeAll(): Promise<void> {
-    this.cutRelays();
+    await this.cutRelays(0);
     await Promise.all([...this.exposed.keys()].map((p) => this.unexpose(p)));
   }
 }

@@ -144,7 +144,7 @@ export class Sandbox {
     return this.lifecycle('pause', async () => {
       this.requireState('running', 'pause', 'Only a running sandbox can be paused.');
       this.host.disarmTimeout(this.id);
-      this.ports.cutRelays();
+      await this.ports.cutRelays();
       await this.session.suspend();
       try {
         const { snapshotBytes } = await this.host.driver.checkpoint(this.id);
