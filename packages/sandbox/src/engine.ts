@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import { findCriu } from './host/criu.ts';
 import { isAlive } from './host/is-alive.ts';
+import { copySupervisor } from './host/supervisor-copy.ts';
 import {
   type CreateSandboxInput,
   type CreateSandboxOptions,
@@ -134,7 +135,12 @@ export class SandboxEngine {
         );
       }
       const criu = options.criu ?? (await findCriu())?.path;
-      driver = new OciDriver({ dataDir, supervisorBinary, criu, idMap });
+      driver = new OciDriver({
+        dataDir,
+        supervisorBinary: await copySupervisor(dataDir, supervisorBinary),
+        criu,
+        idMap,
+      });
     }
     const engine = new SandboxEngine({ ...options, dataDir, driver, idMap });
     await engine.lock();

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DEFAULT_SUPERVISOR_BINARY } from './host/doctor.ts';
 import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 // Each value is written whole (a rename), so a read never sees the file truncated but not yet written.
@@ -132,5 +135,24 @@ describe('pause and resume', () => {
     assert.ok(procs.find((p) => p.pid === bg)?.running, 'background process still there');
     await t.engine.delete(paused.id);
     await t.engine.delete(running.id);
+  });
+});
+
+describe('pause and resume with the supervisor binary in a private directory', () => {
+  // A checkout in /root, or any 0700 parent: the sandbox's unprivileged root cannot reach it,
+  // and restoring a checkpoint opens every mount source from inside the sandbox.
+  const privateDir = mkdtempSync(join('/var/tmp', 'rt-test-private-'));
+  const binary = join(privateDir, 'rt-init');
+  copyFileSync(DEFAULT_SUPERVISOR_BINARY, binary);
+  const t = useTestEngine('pause-private', { supervisorBinary: binary });
+  after(() => rmSync(privateDir, { recursive: true, force: true }));
+
+  it('resumes a paused sandbox', async () => {
+    assert.equal(statSync(privateDir).mode & 0o777, 0o700);
+    await using sbx = await t.engine.create({ template: 'debian-13' });
+    await sbx.exec('echo kept > /tmp/state');
+    await sbx.pause();
+    await sbx.resume();
+    assert.equal((await sbx.exec('cat /tmp/state')).stdout, 'kept\n');
   });
 });
