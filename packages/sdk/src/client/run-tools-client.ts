@@ -265,18 +265,23 @@ export class RunTools {
       error: answer.error ?? null,
       ...(answer.webhook ? { webhook: answer.webhook } : {}),
     };
-    if (!wait || ['completed', 'failed', 'cancelled'].includes(result.status)) return result;
-    // The server's wait limit passed (202): follow the run until it ends.
+    const ended = (status: string) => ['completed', 'failed', 'cancelled'].includes(status);
+    if (!wait || ended(result.status)) return result;
+    // The server's wait limit passed (202): follow the run until it ends. It may have ended
+    // between the 202 and this read: then no event comes after `last_seq`, and there is nothing
+    // to follow.
     const run = await this.runs.get(result.runId);
-    for await (const _event of this.#events(result.runId, { after: run.last_seq })) {
-      // Only the end matters here.
+    if (!ended(run.status)) {
+      for await (const _event of this.#events(result.runId, { after: run.last_seq })) {
+        // Only the end matters here.
+      }
     }
-    const ended = await this.runs.get(result.runId);
+    const final = ended(run.status) ? run : await this.runs.get(result.runId);
     return {
-      runId: ended.id,
-      status: ended.status,
-      output: ended.output,
-      error: ended.error,
+      runId: final.id,
+      status: final.status,
+      output: final.output,
+      error: final.error,
       ...(result.webhook ? { webhook: result.webhook } : {}),
     };
   }

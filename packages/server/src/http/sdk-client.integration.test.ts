@@ -340,6 +340,41 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     assert.deepEqual(result.output, { ...(result.output as object), text: 'Slow answer.' });
   });
 
+  it('rt.run() returns a run that ended between the 202 and following it', async () => {
+    const app = createApp({
+      store: cp.store,
+      worker: cp.worker,
+      hub: cp.hub,
+      runWaitMs: 100,
+      bootstrapKey: testBootstrapKey,
+      rateLimit: false,
+      logger: silentLogger,
+    });
+    await using server = await serve({ app, port: 0 });
+    let answered = () => {};
+    const released = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const client = new RunTools({
+      apiKey: testBootstrapKey,
+      baseUrl: server.url,
+      // The 202 reaches the client only once the run has ended: nothing comes after its last seq.
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method !== 'POST') return response;
+        assert.equal(response.status, 202);
+        answered();
+        const { runId } = (await response.clone().json()) as { runId: string };
+        await waitFor(async () => (await cp.store.runs.get(runId))?.status === 'completed');
+        return response;
+      },
+    });
+    model.push({ text: 'Ended meanwhile.', hold: released });
+    const result = await client.run('writer', 'slow');
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(result.output, { ...(result.output as object), text: 'Ended meanwhile.' });
+  });
+
   it('turns every error into a typed error with the API code', async () => {
     const wrongKey = new RunTools({ apiKey: 'wrong-key', baseUrl: cp.url });
     const unauthorized = await rejectsWith(wrongKey.runtimes.list(), 401, 'unauthorized');
