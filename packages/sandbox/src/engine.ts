@@ -18,7 +18,9 @@ import {
   type CreateSandboxOptions,
   createOptionsSchema,
   parseOptions,
+  DEFAULT_DISK_MIB,
 } from './options.ts';
+  resourcesSchema,
 import { Sandbox, type SandboxHost, type SandboxInfo } from './sandbox.ts';
 import { type SandboxRecord, SandboxRecordStore } from './sandbox-record.ts';
 import {
@@ -41,6 +43,11 @@ export interface SandboxEngineOptions {
   /** Host uid/gid range that sandbox uids map to (default 100000, 65536 ids). */
   idMap?: IdMap;
   /** Path of rt-init (default: the package's native/build/rt-init). */
+  /**
+   * Disk quota of a sandbox that sets no `resources.diskMiB` (default `DEFAULT_DISK_MIB`, 4 GiB):
+   * what it may write on top of its template, `/.rt/run` included.
+   */
+  diskMiB?: number;
   supervisorBinary?: string;
   /** CRIU >= 4 (default: found by `findCriu`). */
   criu?: string;
@@ -86,6 +93,7 @@ export class SandboxEngine {
   private closed = false;
 
   private constructor(
+  private readonly diskMiB: number;
     options: SandboxEngineOptions & { dataDir: string; driver: SandboxDriver; idMap: IdMap },
   ) {
     this.dataDir = options.dataDir;
@@ -95,6 +103,7 @@ export class SandboxEngine {
     this.records = new SandboxRecordStore(this.dataDir);
     this.templates = new TemplateStore({
       dir: options.templatesDir ?? join(this.dataDir, 'templates'),
+    this.diskMiB = options.diskMiB ?? DEFAULT_DISK_MIB;
       idBase: options.idMap.hostId,
       ...options.templateSources,
     });
@@ -123,6 +132,13 @@ export class SandboxEngine {
     await mkdir(join(dataDir, 'sandboxes'), { recursive: true });
     // Sandbox roots live below the data dir and are entered as the sandbox's (unprivileged) root:
     // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
+    if (options.diskMiB !== undefined) {
+      parseOptions(
+        resourcesSchema.pick({ diskMiB: true }),
+        { diskMiB: options.diskMiB },
+        'engine options',
+      );
+    }
     const st = await stat(dataDir);
     if (!(st.mode & 0o001)) await chmod(dataDir, (st.mode & 0o7777) | 0o711);
     let driver = options.driver;
@@ -162,7 +178,7 @@ export class SandboxEngine {
     this.assertOpen();
     const options = parseOptions(createOptionsSchema, input, 'sandbox options');
     for (const v of options.volumes) await this.volumes.get(v.name);
-    const warm = isPoolable(options) ? this.pool.take(options.template) : undefined;
+    const warm = isPoolable(options, this.diskMiB) ? this.pool.take(options.template) : undefined;
     if (warm) {
       this.pooledIds.delete(warm.id);
       await warm.update({
@@ -265,7 +281,7 @@ export class SandboxEngine {
       metadata: opts.metadata,
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       onTimeout: opts.onTimeout,
-      resources: opts.resources,
+      resources: { ...opts.resources, diskMiB: opts.resources.diskMiB ?? this.diskMiB },
       network: opts.network,
       volumes: opts.volumes,
     };
@@ -444,7 +460,7 @@ async function startTemplateService(sbx: Sandbox, tpl: TemplateInfo): Promise<vo
   );
 }
 
-function isPoolable(o: CreateSandboxOptions): boolean {
+function isPoolable(o: CreateSandboxOptions, defaultDiskMiB: number): boolean {
   const r = o.resources;
   return (
     o.network.mode === 'none' &&
@@ -452,6 +468,6 @@ function isPoolable(o: CreateSandboxOptions): boolean {
     r.cpu === 1 &&
     r.memoryMiB === 512 &&
     r.pids === 512 &&
-    r.diskMiB === undefined
+    (r.diskMiB === undefined || r.diskMiB === defaultDiskMiB)
   );
 }

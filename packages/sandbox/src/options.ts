@@ -39,7 +39,10 @@ export const resourcesSchema = z
       .min(8)
       .max(1 << 22)
       .default(512),
-    /** Size limit of the sandbox's writable layer (what it writes on top of its template). */
+    /**
+     * Size limit of the sandbox's writable layer (what it writes on top of its template, and
+     * `/.rt/run`); the engine's `diskMiB` (default `DEFAULT_DISK_MIB`) when absent.
+     */
     diskMiB: z
       .number()
       .int()
@@ -48,6 +51,9 @@ export const resourcesSchema = z
       .optional(),
   })
   .strict();
+
+/** Disk quota of a sandbox that asks for none and whose engine sets no other default (4 GiB). */
+export const DEFAULT_DISK_MIB = 4096;
 
 export const volumeNameSchema = slug;
 

@@ -29,7 +29,7 @@ describe('pause and resume', () => {
       encoding: 'utf8',
     });
     assert.doesNotMatch(runc, new RegExp(sbx.id));
-    const upper = execFileSync('cat', [`${t.dataDir}/sandboxes/${sbx.id}/upper/tmp/counter`], {
+    const upper = execFileSync('cat', [`${t.dataDir}/sandboxes/${sbx.id}/disk/upper/tmp/counter`], {
       encoding: 'utf8',
     });
     const atPause = Number(upper);
@@ -125,7 +125,7 @@ describe('pause and resume', () => {
     );
     const again = t.engine.get(paused.id);
     const before = Number(
-      execFileSync('cat', [`${t.dataDir}/sandboxes/${paused.id}/upper/tmp/counter`], {
+      execFileSync('cat', [`${t.dataDir}/sandboxes/${paused.id}/disk/upper/tmp/counter`], {
         encoding: 'utf8',
       }),
     );

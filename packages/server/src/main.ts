@@ -16,6 +16,7 @@
  * - `RUNTOOLS_WORKER_CONCURRENCY`: runs executed at once (default 4).
  * - `RUNTOOLS_DRAIN_GRACE_MS`: how long a drain waits for tool calls in flight (default 10000).
  * - `RUNTOOLS_WARM_POOL`: sandboxes kept booted per template, e.g. `debian-13:2,nodejs-20:1`.
+ * - `RUNTOOLS_SANDBOX_DISK_MIB`: disk quota of every sandbox that asks for none (default 4096).
  * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
  */
@@ -57,6 +58,7 @@ const configSchema = z.object({
       Object.fromEntries(v.split(',').map((p) => [p.split(':')[0], Number(p.split(':')[1])])),
     )
     .optional(),
+  RUNTOOLS_SANDBOX_DISK_MIB: integer(16, 1024 * 1024).optional(),
   RUNTOOLS_RATE_LIMIT: z
     .string()
     .regex(/^(off|\d+\/\d+)$/, 'must be "off" or BURST/PER_SECOND such as 100/20')
@@ -111,6 +113,9 @@ async function main(): Promise<void> {
     concurrency: config.RUNTOOLS_WORKER_CONCURRENCY,
     drainGraceMs: config.RUNTOOLS_DRAIN_GRACE_MS,
     ...(config.RUNTOOLS_WARM_POOL ? { warmPool: config.RUNTOOLS_WARM_POOL } : {}),
+    ...(config.RUNTOOLS_SANDBOX_DISK_MIB
+      ? { sandboxDiskMiB: config.RUNTOOLS_SANDBOX_DISK_MIB }
+      : {}),
     ...(config.RUNTOOLS_RATE_LIMIT !== undefined ? { rateLimit: config.RUNTOOLS_RATE_LIMIT } : {}),
     modelEnv: config.modelEnv,
   });

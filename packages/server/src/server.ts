@@ -42,6 +42,8 @@ export interface StartServerOptions {
   drainGraceMs?: number;
   /** Sandboxes kept booted per template, e.g. `{ 'debian-13': 2 }`. */
   warmPool?: Record<string, number>;
+  /** Disk quota of every sandbox that asks for none, agent-run ones included (default 4 GiB). */
+  sandboxDiskMiB?: number;
   /** Per-key rate limit; `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
@@ -107,6 +109,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.templatesDir ? { templatesDir: resolve(options.templatesDir) } : {}),
       onEvent: (event) => logger.info({ ...event }, `sandbox engine: ${event.type}`),
       ...(options.warmPool ? { pool: options.warmPool } : {}),
+      ...(options.sandboxDiskMiB ? { diskMiB: options.sandboxDiskMiB } : {}),
     });
     cleanup.push(() => engine.close());
     // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.

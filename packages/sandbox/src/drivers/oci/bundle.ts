@@ -70,7 +70,7 @@ export function bundleConfig(spec: BundleSpec): Record<string, unknown> {
     spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' },
   ];
   const mounts: Array<Record<string, unknown>> = [
-    { destination: '/proc', type: 'proc', source: 'proc' },
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     {
       destination: '/dev',
       type: 'tmpfs',
