@@ -7,7 +7,7 @@
 #
 # What it does:
 #   - apt packages: runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
-#     ca-certificates jq tmux util-linux postgresql (the server's tests start private throwaway
+#     ca-certificates jq tmux util-linux postgresql patchelf (the server's tests start private throwaway
 #     clusters with its initdb/pg_ctl; apt-get update only when something must be installed;
 #     npm too when the machine has none, to run `npm ci`);
 #   - CRIU >= 4.2: a working system criu >= 4.2 if there is one, else Debian forky's criu in a private
@@ -15,6 +15,8 @@
 #     3.17 fails on current kernels, 4.1 cannot dump inet sockets on kernels >= 6.16, and
 #     forky's needs a newer glibc than the host's);
 #   - `npm ci` when node_modules is missing or older than package-lock.json;
+#   - runc with the known container-escape fixes: the system's when it has them all, else Debian
+#     forky's in a private root at /opt/runtools/runc-root, as /opt/runtools/bin/runc;
 #   - the sandbox supervisor (packages/sandbox/native/build.sh);
 #   - kernel/host checks: overlayfs, user namespaces, cgroups, `ip netns`.
 # The Debian mirror for the private root is read from the host's apt sources
@@ -29,7 +31,7 @@ CRIU_VERSION_FILE=$CRIU_ROOT/.runtools-criu-version
 # release (forky) has 4.2.
 CRIU_SUITE=forky
 APT_PACKAGES=(runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
-  ca-certificates jq tmux util-linux postgresql python3)
+  ca-certificates jq tmux util-linux postgresql python3 patchelf)
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FIX="bash scripts/setup.sh"
 
@@ -326,6 +328,10 @@ cleanup() {
     safe_rm "$CRIU_TMP"
     rm -f "$CRIU_TMP.wrapper" "$CRIU_TMP.log"
   fi
+  if [[ -n ${RUNC_TMP:-} ]]; then
+    safe_rm "$RUNC_TMP"
+    rm -f "$RUNC_TMP.log"
+  fi
 }
 # On Ctrl-C or TERM bash first waits for the running step (mmdebstrap undoes its own mounts),
 # then exits through cleanup, which removes the half-built root.
@@ -511,6 +517,134 @@ if [[ ! -e node_modules ]] || [[ package-lock.json -nt $stamp ]]; then
   fi
 else
   say "node_modules: ok (node $(node_modules/.bin/node --version 2>/dev/null || echo 'missing'))"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# runc with the known container-escape fixes. Debian 12's runc (1.1.5) has the 2024 fix backported
+# but not the 2025/2026 ones (fixed upstream in 1.2.8/1.3.3 and 1.3.6); Debian 13's 1.1.15 lacks
+# them too. When the system's runc lacks any, runc from Debian $RUNC_SUITE goes in a private root
+# and /opt/runtools/bin/runc is that binary with its loader and library path pointed into the root
+# (patchelf): a loader wrapper as for criu would not do, as runc re-executes /proc/self/exe.
+# The engine prefers /opt/runtools/bin/runc when it exists (packages/sandbox/src/host/runc.ts,
+# which also holds the list of fixes; this script asks it through runc-fixes-cli.ts).
+
+RUNC_SUITE=forky
+RUNC_ROOT=$RT_PREFIX/runc-root
+RUNC_BIN=$RT_PREFIX/bin/runc
+RUNC_FIXES_CLI=packages/sandbox/src/host/runc-fixes-cli.ts
+RUNC_TMP=""
+
+# Prints the CVEs runc $1 lacks (one per line); fails when it cannot be asked.
+runc_missing() { node_modules/.bin/node "$RUNC_FIXES_CLI" "$@" 2>/dev/null; }
+
+build_runc_root() {
+  local mirror log ldso libdir leftover old="" missing
+  mirror=$(debian_mirror) || {
+    echo "cannot find the Debian mirror in /etc/apt/sources.list*; set RUNTOOLS_DEBIAN_MIRROR" >&2
+    return 1
+  }
+  for leftover in "$RT_PREFIX"/.runc-root.*; do
+    [[ -e $leftover ]] && safe_rm "$leftover"
+  done
+  RUNC_TMP=$(mktemp -d "$RT_PREFIX/.runc-root.tmp.XXXXXX")
+  chmod 0755 "$RUNC_TMP"
+  log=$RUNC_TMP.log
+  say "runc: building a private $RUNC_SUITE root with mmdebstrap from $mirror (10-30 s)"
+  if ! mmdebstrap --mode=root --variant=minbase --include=runc --format=directory \
+    --aptopt='Acquire::Retries "3"' --aptopt='Acquire::Check-Valid-Until "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-include=/usr/share/doc/runc/changelog.Debian.gz' \
+    "$RUNC_SUITE" "$RUNC_TMP" "deb $mirror $RUNC_SUITE main" >"$log" 2>&1; then
+    echo "mmdebstrap failed:" >&2
+    show_log "$log"
+    return 1
+  fi
+  rm -f "$log"
+  ldso=$(cd "$RUNC_TMP" && compgen -G 'usr/lib/*-linux-gnu*/ld-linux*.so.[0-9]' | head -n1)
+  [[ -n $ldso && -x $RUNC_TMP/usr/sbin/runc ]] || {
+    echo "no runc or no dynamic loader in the $RUNC_SUITE root" >&2
+    return 1
+  }
+  libdir=${ldso%/*}
+  # The root first, then the binary that points into it: a runc with no root never exists.
+  if [[ -e $RUNC_ROOT ]]; then
+    old=$RT_PREFIX/.runc-root.old.$$
+    mv -T "$RUNC_ROOT" "$old" || return 1
+  fi
+  mv -T "$RUNC_TMP" "$RUNC_ROOT" || return 1
+  RUNC_TMP=""
+  [[ -n $old ]] && safe_rm "$old"
+  cp "$RUNC_ROOT/usr/sbin/runc" "$RUNC_BIN.tmp" &&
+    patchelf --set-interpreter "$RUNC_ROOT/$ldso" --set-rpath "$RUNC_ROOT/$libdir" "$RUNC_BIN.tmp" &&
+    chmod 0755 "$RUNC_BIN.tmp" || return 1
+  verify_runc "$RUNC_BIN.tmp" || {
+    rm -f "$RUNC_BIN.tmp"
+    return 1
+  }
+  missing=$(runc_missing "$RUNC_BIN.tmp" "$RUNC_ROOT/usr/share/doc/runc/changelog.Debian.gz") || return 1
+  if [[ -n $missing ]]; then
+    echo "Debian $RUNC_SUITE's runc $RUNC_FOUND_VERSION lacks $(echo $missing)" >&2
+    rm -f "$RUNC_BIN.tmp"
+    return 1
+  fi
+  mv -f "$RUNC_BIN.tmp" "$RUNC_BIN"
+}
+
+# runc $1 runs, says its version (RUNC_FOUND_VERSION) and its features, and takes every library
+# from the private root.
+verify_runc() {
+  local bin=$1 outside interp
+  RUNC_FOUND_VERSION=$("$bin" --version 2>/dev/null | sed -n 's/^runc version //p')
+  [[ -n $RUNC_FOUND_VERSION ]] && "$bin" features >/dev/null 2>&1 || {
+    echo "$bin does not run" >&2
+    return 1
+  }
+  # Listed by the binary's own loader (the host's ldd would show the host's loader).
+  interp=$(patchelf --print-interpreter "$bin") || return 1
+  [[ $interp == "$RUNC_ROOT"/* ]] || {
+    echo "$bin uses the loader $interp, not the private root's" >&2
+    return 1
+  }
+  outside=$("$interp" --list "$bin" 2>&1 | awk -v r="$RUNC_ROOT" '/not found/ || (/=>/ && index($3, r) != 1) { print $1 }')
+  [[ -z $outside ]] || {
+    echo "$bin takes libraries from outside $RUNC_ROOT: $(echo $outside)" >&2
+    return 1
+  }
+}
+
+setup_runc() {
+  local sys missing
+  sys=$(command -v runc || true)
+  if [[ -n $sys ]] && missing=$(runc_missing "$sys") && [[ -z $missing ]]; then
+    say "runc: ok (system $sys has every known escape fix)"
+    return 0
+  fi
+  if [[ -x $RUNC_BIN ]] && verify_runc "$RUNC_BIN" 2>/dev/null &&
+    missing=$(runc_missing "$RUNC_BIN") && [[ -z $missing ]]; then
+    say "runc: ok ($RUNC_FOUND_VERSION, private $RUNC_SUITE root; the system's lacks $(echo ${missing:-fixes}))"
+    return 0
+  fi
+  missing=$(runc_missing "${sys:-runc}" || echo "(unknown)")
+  if ((CHECK)); then
+    problem "runc: system ${sys:-runc} lacks escape fixes ($(echo $missing)) and $RUNC_BIN is not installed (fix: $FIX)" runc
+    return 0
+  fi
+  if ! command -v patchelf >/dev/null; then
+    problem "runc: patchelf is not installed" runc
+    return 0
+  fi
+  if build_runc_root; then
+    say "runc: installed $RUNC_FOUND_VERSION ($RUNC_BIN from a private $RUNC_SUITE root; the system's lacks $(echo $missing))"
+    CHANGED+=(runc)
+  else
+    problem "runc: FAILED to install a runc with the escape fixes (see above); sandboxes run on ${sys:-runc}" runc
+  fi
+}
+if [[ -x node_modules/.bin/node ]]; then
+  setup_runc
+else
+  problem "runc: not checked (node_modules missing)" runc
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import { findCriu } from './host/criu.ts';
 import { isAlive } from './host/is-alive.ts';
+import { findRunc } from './host/runc.ts';
 import { copySupervisor } from './host/supervisor-copy.ts';
 import {
   type CreateSandboxInput,
@@ -51,6 +52,8 @@ export interface SandboxEngineOptions {
   supervisorBinary?: string;
   /** CRIU >= 4 (default: found by `findCriu`). */
   criu?: string;
+  /** The runc executable (default: `RUNTOOLS_RUNC`, else setup's private runc, else `runc`). */
+  runc?: string;
   /** Use another driver (the default is `oci`, runc + CRIU). */
   driver?: SandboxDriver;
   /** Called for events worth a log line (timeouts, recovery); the engine never prints. */
@@ -153,6 +156,7 @@ export class SandboxEngine {
       const criu = options.criu ?? (await findCriu())?.path;
       driver = new OciDriver({
         dataDir,
+        runc: options.runc ?? findRunc(),
         supervisorBinary: await copySupervisor(dataDir, supervisorBinary),
         criu,
         idMap,

@@ -18,6 +18,7 @@ export type {
 export { SandboxFiles } from './files.ts';
 export { findCriu } from './host/criu.ts';
 export { doctor, formatDoctorReport, type PrerequisiteCheck } from './host/doctor.ts';
+export { findRunc } from './host/runc.ts';
 export type { CreateSandboxInput, CreateSandboxOptions } from './options.ts';
 export { createOptionsSchema } from './options.ts';
 export type { ExposedPort } from './ports.ts';

@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DEFAULT_SUPERVISOR_BINARY } from './host/doctor.ts';
+import { findRunc } from './host/runc.ts';
 import { useTestEngine, waitFor } from './testing/test-engine.ts';
 
 // Each value is written whole (a rename), so a read never sees the file truncated but not yet written.
@@ -25,7 +26,7 @@ describe('pause and resume', () => {
     assert.equal(paused.state, 'paused');
     assert.ok((paused.snapshotBytes ?? 0) > 0);
     // Nothing of the sandbox runs on the host while it is paused.
-    const runc = execFileSync('runc', ['--root', `${t.dataDir}/runc`, 'list', '-q'], {
+    const runc = execFileSync(findRunc(), ['--root', `${t.dataDir}/runc`, 'list', '-q'], {
       encoding: 'utf8',
     });
     assert.doesNotMatch(runc, new RegExp(sbx.id));

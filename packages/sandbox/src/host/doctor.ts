@@ -21,6 +21,14 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { majorVersion, probeCriuCandidates, resolveExecutable } from './criu.ts';
+import {
+  changelogFor,
+  findRunc,
+  inspectRunc,
+  parseRuncVersion,
+  RUNC_ESCAPE_FIXES,
+  type RuncInfo,
+} from './runc.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -48,6 +56,11 @@ export const DEFAULT_SUPERVISOR_BINARY = resolve(import.meta.dirname, '../../nat
 export interface DoctorOptions {
   /** CRIU executables to try (default: the system `criu`, then `/opt/runtools/bin/criu`). */
   criuCandidates?: readonly string[];
+  /**
+   * The runc to check (default: the one the engine runs, {@link findRunc}; with `searchPath`,
+   * `runc` on that path).
+   */
+  runc?: string;
   /** PATH used to find the tools (default: this process's PATH). */
   searchPath?: string;
   /** The supervisor binary (default: {@link DEFAULT_SUPERVISOR_BINARY}). */
@@ -64,7 +77,7 @@ export async function doctor(options: DoctorOptions = {}): Promise<PrerequisiteC
   const searchPath = options.searchPath ?? process.env.PATH ?? '';
   return Promise.all([
     checkNode(),
-    checkRunc(searchPath),
+    checkRunc(searchPath, options.runc ?? (options.searchPath === undefined ? findRunc() : 'runc')),
     checkCriu(searchPath, options.criuCandidates),
     checkMmdebstrap(searchPath),
     checkBuildah(searchPath),
@@ -247,22 +260,41 @@ async function checkNode(): Promise<PrerequisiteCheck> {
   };
 }
 
-function checkRunc(searchPath: string): Promise<PrerequisiteCheck> {
+function checkRunc(searchPath: string, binary: string): Promise<PrerequisiteCheck> {
   return checkTool(
     {
       name: 'runc',
-      binary: 'runc',
+      binary,
       versionArgs: ['--version'],
-      parseVersion: (out) => /^runc version (\S+)/m.exec(out)?.[1],
+      parseVersion: parseRuncVersion,
       probe: async (path) => {
         const result = await run(path, ['features']);
         if (!result.ok) return { works: false, detail: `runc features failed: ${result.error}` };
+        let oci: string;
         try {
-          const features = JSON.parse(result.stdout) as { ociVersionMax?: string };
-          return { works: true, detail: `runc features: OCI ${features.ociVersionMax ?? '?'}` };
+          oci = (JSON.parse(result.stdout) as { ociVersionMax?: string }).ociVersionMax ?? '?';
         } catch {
           return { works: false, detail: 'runc features printed no JSON' };
         }
+        // A runc that lacks an escape fix runs sandboxes, but a hostile image or process could
+        // reach the host through it: that is a failed check, with setup's private runc as the fix.
+        let info: RuncInfo;
+        try {
+          info = await inspectRunc(path, changelogFor(path));
+        } catch (err) {
+          return { works: false, detail: `cannot tell its version: ${(err as Error).message}` };
+        }
+        const all = RUNC_ESCAPE_FIXES.length;
+        if (info.missing.length === 0) {
+          return {
+            works: true,
+            detail: `runc features: OCI ${oci}; has all ${all} known escape fixes (${RUNC_ESCAPE_FIXES.map((f) => f.cve).join(', ')})`,
+          };
+        }
+        return {
+          works: false,
+          detail: `lacks container-escape fixes: ${info.missing.map((f) => `${f.cve} (${f.summary})`).join('; ')}`,
+        };
       },
     },
     searchPath,

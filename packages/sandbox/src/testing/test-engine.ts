@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { SandboxEngine, type SandboxEngineOptions } from '../engine.ts';
+import { findRunc } from '../host/runc.ts';
 
 /** Templates are shared between test files and runs: a cold build takes ~20 s. */
 export const TEST_TEMPLATES_DIR =
@@ -35,7 +36,7 @@ export function assertNoLeaks(dataDir: string): void {
   try {
     containers =
       JSON.parse(
-        execFileSync('runc', ['--root', join(dataDir, 'runc'), 'list', '--format', 'json'], {
+        execFileSync(findRunc(), ['--root', join(dataDir, 'runc'), 'list', '--format', 'json'], {
           encoding: 'utf8',
         }) || 'null',
       ) ?? [];

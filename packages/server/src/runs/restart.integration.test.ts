@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
-import { SandboxEngine } from '@runtools/sandbox';
+import { findRunc, SandboxEngine } from '@runtools/sandbox';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import { openDatabase } from '../db/database.ts';
@@ -186,7 +186,7 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
     // The sandbox of the killed process is gone (the new process's own is deleted just after
     // the run's last event).
     const leftovers = () => ({
-      containers: execFileSync('runc', ['--root', join(engineDir, 'runc'), 'list', '-q'], {
+      containers: execFileSync(findRunc(), ['--root', join(engineDir, 'runc'), 'list', '-q'], {
         encoding: 'utf8',
       })
         .split('\n')

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type RecordedRequest, TestModelServer } from '@runtools/agent/testing';
-import { SandboxEngine } from '@runtools/sandbox';
+import { findRunc, SandboxEngine } from '@runtools/sandbox';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import type { RunEvent } from '@runtools/sdk';
 import pg from 'pg';
@@ -345,7 +345,7 @@ describe('two server processes on one PostgreSQL (main.ts children, real sandbox
       const root = join(work, server === servers[0] ? 'a' : 'b', 'engine', 'runc');
       await waitFor(async () => {
         const list = existsSync(root)
-          ? execFileSync('runc', ['--root', root, 'list', '-q'], { encoding: 'utf8' }).trim()
+          ? execFileSync(findRunc(), ['--root', root, 'list', '-q'], { encoding: 'utf8' }).trim()
           : '';
         return list === '' || undefined;
       });

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { RuntimeError } from '../../errors.ts';
 import { type CommandResult, run } from './command.ts';
 
@@ -47,8 +48,6 @@ export class Runc {
   ): Promise<CommandResult> {
     return this.exec(
       [
-        '--criu',
-        this.criuPath(),
         'checkpoint',
         '--image-path',
         imagePath,
@@ -58,7 +57,7 @@ export class Runc {
         '--file-locks',
         id,
       ],
-      { timeoutMs },
+      { timeoutMs, env: await this.criuEnv() },
     );
   }
 
@@ -71,8 +70,6 @@ export class Runc {
   ): Promise<CommandResult> {
     return this.detached(
       [
-        '--criu',
-        this.criuPath(),
         'restore',
         '-d',
         '--image-path',
@@ -87,6 +84,7 @@ export class Runc {
       ],
       `${bundle}/runc.log`,
       timeoutMs,
+      await this.criuEnv(),
     );
   }
 
@@ -110,15 +108,32 @@ export class Runc {
     return (JSON.parse(r.stdout || 'null') as RuncContainer[] | null) ?? [];
   }
 
-  private criuPath(): string {
+  /**
+   * The environment for checkpoint and restore: runc >= 1.2 ignores `--criu` and runs the `criu`
+   * it finds on PATH, so the chosen CRIU's directory goes first on PATH (under the name `criu`,
+   * through a symlink in the state root when the file is named otherwise). runc 1.1 looks its
+   * default `criu` up on PATH the same way.
+   */
+  private async criuEnv(): Promise<NodeJS.ProcessEnv> {
     if (!this.criu)
       throw new RuntimeError('checkpoint', 'no CRIU >= 4 found (run: bash scripts/setup.sh)');
-    return this.criu;
+    let dir = dirname(this.criu);
+    if (basename(this.criu) !== 'criu' || !isAbsolute(this.criu)) {
+      dir = join(this.stateRoot, '.criu-bin');
+      await mkdir(dir, { recursive: true });
+      await rm(join(dir, 'criu'), { force: true });
+      await symlink(resolve(this.criu), join(dir, 'criu'));
+    }
+    return {
+      ...process.env,
+      PATH: `${dir}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    };
   }
 
-  private exec(args: string[], options: { timeoutMs?: number } = {}) {
+  private exec(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
     return run(this.binary, ['--root', this.stateRoot, ...args], {
       timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.env ? { env: options.env } : {}),
     });
   }
 
@@ -131,11 +146,13 @@ export class Runc {
     args: string[],
     logFile: string,
     timeoutMs = 30_000,
+    env?: NodeJS.ProcessEnv,
   ): Promise<CommandResult> {
     await rm(logFile, { force: true });
     const r = await run(this.binary, ['--root', this.stateRoot, '--log', logFile, ...args], {
       timeoutMs,
       devNull: true,
+      ...(env ? { env } : {}),
     });
     if (r.code !== 0) {
       const log = await readFile(logFile, 'utf8').catch(() => '');
