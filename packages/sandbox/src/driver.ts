@@ -43,4 +43,9 @@ export interface SandboxDriver {
   /** Removes whatever the driver finds on the host that belongs to none of `keep`. */
   removeOrphans(keep: ReadonlySet<string>): Promise<string[]>;
   socketPath(id: string): string;
+  /**
+   * Host pid of the sandbox's init (rt-init) while it runs. The socket lies where the sandbox can
+   * write, so the engine talks only to a socket that this process listens on (SO_PEERCRED).
+   */
+  supervisorPid(id: string): Promise<number | undefined>;
 }

@@ -12,16 +12,17 @@ import {
 } from './errors.ts';
 import { findCriu } from './host/criu.ts';
 import { isAlive } from './host/is-alive.ts';
+import { loadPeerCred } from './host/peer-cred.ts';
 import { findRunc } from './host/runc.ts';
 import { copySupervisor } from './host/supervisor-copy.ts';
 import {
   type CreateSandboxInput,
   type CreateSandboxOptions,
   createOptionsSchema,
-  parseOptions,
   DEFAULT_DISK_MIB,
-} from './options.ts';
+  parseOptions,
   resourcesSchema,
+} from './options.ts';
 import { Sandbox, type SandboxHost, type SandboxInfo } from './sandbox.ts';
 import { type SandboxRecord, SandboxRecordStore } from './sandbox-record.ts';
 import {
@@ -43,12 +44,12 @@ export interface SandboxEngineOptions {
   pool?: Record<string, number>;
   /** Host uid/gid range that sandbox uids map to (default 100000, 65536 ids). */
   idMap?: IdMap;
-  /** Path of rt-init (default: the package's native/build/rt-init). */
   /**
    * Disk quota of a sandbox that sets no `resources.diskMiB` (default `DEFAULT_DISK_MIB`, 4 GiB):
    * what it may write on top of its template, `/.rt/run` included.
    */
   diskMiB?: number;
+  /** Path of rt-init (default: the package's native/build/rt-init). */
   supervisorBinary?: string;
   /** CRIU >= 4 (default: found by `findCriu`). */
   criu?: string;
@@ -93,20 +94,20 @@ export class SandboxEngine {
   private readonly pool: WarmPool;
   private readonly onEvent: (e: EngineEvent) => void;
   private readonly lockFile: string;
+  private readonly diskMiB: number;
   private closed = false;
 
   private constructor(
-  private readonly diskMiB: number;
     options: SandboxEngineOptions & { dataDir: string; driver: SandboxDriver; idMap: IdMap },
   ) {
     this.dataDir = options.dataDir;
     this.driver = options.driver;
     this.host.driver = options.driver;
     this.onEvent = options.onEvent ?? (() => {});
+    this.diskMiB = options.diskMiB ?? DEFAULT_DISK_MIB;
     this.records = new SandboxRecordStore(this.dataDir);
     this.templates = new TemplateStore({
       dir: options.templatesDir ?? join(this.dataDir, 'templates'),
-    this.diskMiB = options.diskMiB ?? DEFAULT_DISK_MIB;
       idBase: options.idMap.hostId,
       ...options.templateSources,
     });
@@ -132,9 +133,6 @@ export class SandboxEngine {
   static async open(options: SandboxEngineOptions = {}): Promise<SandboxEngine> {
     const dataDir = options.dataDir ?? '/var/lib/runtools';
     const idMap = options.idMap ?? { hostId: 100_000, size: 65_536 };
-    await mkdir(join(dataDir, 'sandboxes'), { recursive: true });
-    // Sandbox roots live below the data dir and are entered as the sandbox's (unprivileged) root:
-    // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
     if (options.diskMiB !== undefined) {
       parseOptions(
         resourcesSchema.pick({ diskMiB: true }),
@@ -142,6 +140,10 @@ export class SandboxEngine {
         'engine options',
       );
     }
+    loadPeerCred();
+    await mkdir(join(dataDir, 'sandboxes'), { recursive: true });
+    // Sandbox roots live below the data dir and are entered as the sandbox's (unprivileged) root:
+    // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
     const st = await stat(dataDir);
     if (!(st.mode & 0o001)) await chmod(dataDir, (st.mode & 0o7777) | 0o711);
     let driver = options.driver;

@@ -1,10 +1,11 @@
 import net from 'node:net';
 import { SandboxError } from './errors.ts';
 import { SupervisorConnection, SupervisorReplyError } from './supervisor/connection.ts';
+import type { SupervisorEndpoint } from './supervisor/endpoint.ts';
 
 export interface PortsContext {
   sandboxId: string;
-  socketPath(): string;
+  endpoint: SupervisorEndpoint;
   /** Makes the sandbox reachable (resumes a paused one); throws if it cannot be. */
   ensureRunning(): Promise<void>;
 }
@@ -44,7 +45,7 @@ export class SandboxPorts {
     await this.ctx.ensureRunning();
     let socket: net.Socket;
     try {
-      socket = await SupervisorConnection.relay(this.ctx.socketPath(), port);
+      socket = await SupervisorConnection.relay(this.ctx.endpoint, port);
     } catch (err) {
       if (err instanceof SupervisorReplyError) {
         throw new SandboxError(

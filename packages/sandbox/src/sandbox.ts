@@ -64,7 +64,11 @@ export class Sandbox {
     this.id = record.id;
     this.record = record;
     this.host = host;
-    this.session = new SupervisorSession(host.driver.socketPath(record.id));
+    this.session = new SupervisorSession({
+      path: host.driver.socketPath(record.id),
+      initPid: () => host.driver.supervisorPid(record.id),
+      revive: () => host.driver.revive(record.id),
+    });
     const assertRunning = (op: string) => this.assertRunning(op);
     this.processes = new SandboxProcesses({
       sandboxId: this.id,
@@ -81,7 +85,7 @@ export class Sandbox {
     });
     this.ports = new SandboxPorts({
       sandboxId: this.id,
-      socketPath: () => this.session.socketPath,
+      endpoint: this.session.endpoint,
       ensureRunning: async () => {
         await this.queue.catch(() => {});
         if (this.record.state === 'paused') await this.resume().catch(() => {});

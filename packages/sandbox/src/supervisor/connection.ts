@@ -1,5 +1,6 @@
-import net from 'node:net';
+import type net from 'node:net';
 import { SupervisorError } from '../errors.ts';
+import { connectSupervisor, type SupervisorEndpoint } from './endpoint.ts';
 import { encodeFrame, FrameDecoder, FrameReader, Rep, Req } from './protocol.ts';
 
 type Field = Parameters<typeof encodeFrame>[1][number];
@@ -67,25 +68,29 @@ export class SupervisorConnection {
     socket.on('close', () => this.shutdown());
   }
 
-  /** Connects to the socket at `path`, retrying until rt-init listens or `timeoutMs` passes. */
+  /** Connects to rt-init, retrying until it listens or `timeoutMs` passes. */
   static async open(
-    path: string,
+    endpoint: SupervisorEndpoint,
     handlers: ConnectionHandlers,
     timeoutMs = 5000,
   ): Promise<SupervisorConnection> {
-    const socket = await connectWithRetry(path, timeoutMs);
+    const socket = await connectSupervisor(endpoint, timeoutMs);
     return new SupervisorConnection(socket, handlers);
   }
 
   /** Opens a raw connection and asks rt-init to relay it to TCP `port` inside the sandbox. */
-  static async relay(path: string, port: number, timeoutMs = 5000): Promise<net.Socket> {
-    const socket = await connectWithRetry(path, timeoutMs);
+  static async relay(
+    endpoint: SupervisorEndpoint,
+    port: number,
+    timeoutMs = 5000,
+  ): Promise<net.Socket> {
+    const socket = await connectSupervisor(endpoint, timeoutMs);
     const decoder = new FrameDecoder();
     return new Promise<net.Socket>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         let frames: ReturnType<FrameDecoder['push']>;
         try {
-          frames = decoder.push(chunk);
+          frames = decoder.push(chunk, 1);
         } catch (err) {
           fail(err as Error);
           return;
@@ -94,6 +99,9 @@ export class SupervisorConnection {
         if (!frame) return;
         socket.off('data', onData);
         socket.off('error', fail);
+        // Removing the listener does not stop a flowing stream: pause, or bytes that came with
+        // the OK (a server that speaks first) would be emitted to nobody.
+        socket.pause();
         if (frame.type === Rep.OK) {
           const rest = decoder.takeRemainder();
           if (rest.length) socket.unshift(rest);
@@ -258,30 +266,5 @@ export class SupervisorConnection {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.handlers.onClose(error);
-  }
-}
-
-async function connectWithRetry(path: string, timeoutMs: number): Promise<net.Socket> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    try {
-      return await new Promise<net.Socket>((resolve, reject) => {
-        const s = net.createConnection(path);
-        s.once('connect', () => {
-          s.off('error', reject);
-          resolve(s);
-        });
-        s.once('error', reject);
-      });
-    } catch (err) {
-      if (Date.now() >= deadline) {
-        throw new SupervisorError(`rt-init did not accept a connection on ${path}`, {
-          cause: String(err),
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 20);
-    }
   }
 }

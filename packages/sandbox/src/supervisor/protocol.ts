@@ -148,18 +148,24 @@ export class FrameReader {
   }
 }
 
-/** Splits a byte stream into frames; `push` returns the complete frames seen so far. */
+/**
+ * Splits a byte stream into frames; `push` returns the complete frames seen so far, at most
+ * `maxFrames` (a relay's first frame may be followed at once by raw bytes, not frames).
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  push(chunk: Buffer): Array<{ type: number; payload: Buffer }> {
+  push(
+    chunk: Buffer,
+    maxFrames = Number.POSITIVE_INFINITY,
+  ): Array<{ type: number; payload: Buffer }> {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Array<{ type: number; payload: Buffer }> = [];
     let buf = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
     let off = 0;
-    while (buf.length - off >= 4) {
+    while (buf.length - off >= 4 && frames.length < maxFrames) {
       const len = buf.readUInt32LE(off);
       if (len < 1 || len > MAX_FRAME) throw new RangeError(`bad frame length ${len} from rt-init`);
       if (buf.length - off - 4 < len) break;

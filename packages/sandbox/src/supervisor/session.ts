@@ -1,5 +1,6 @@
 import { SupervisorError } from '../errors.ts';
 import { type ExitInfo, type OutputChunk, SupervisorConnection } from './connection.ts';
+import type { SupervisorEndpoint } from './endpoint.ts';
 import { Req } from './protocol.ts';
 
 /** Receives one process's output and exit, de-duplicated by stream offset. */
@@ -23,14 +24,14 @@ interface WatchState {
  * watched process from the last offset it saw, so no output is lost or repeated.
  */
 export class SupervisorSession {
-  readonly socketPath: string;
+  readonly endpoint: SupervisorEndpoint;
   private conn: SupervisorConnection | null = null;
   private connecting: Promise<SupervisorConnection> | null = null;
   private readonly watches = new Map<number, WatchState>();
   private suspended = false;
 
-  constructor(socketPath: string) {
-    this.socketPath = socketPath;
+  constructor(endpoint: SupervisorEndpoint) {
+    this.endpoint = endpoint;
   }
 
   /** The open connection; opens it on first use. */
@@ -91,7 +92,7 @@ export class SupervisorSession {
 
   private async open(timeoutMs = 5000): Promise<SupervisorConnection> {
     const conn = await SupervisorConnection.open(
-      this.socketPath,
+      this.endpoint,
       {
         onOutput: (chunk) => this.deliver(chunk),
         onExit: (exit) => {

@@ -185,6 +185,15 @@ export class OciDriver implements SandboxDriver {
     return ckpt ? 'checkpointed' : 'missing';
   }
 
+  async supervisorPid(id: string): Promise<number | undefined> {
+    // runc's own state file (host-only, below its state root): no runc process per connection.
+    const text = await readFile(join(this.runc.stateRoot, id, 'state.json'), 'utf8').catch(
+      () => null,
+    );
+    const pid = text ? (JSON.parse(text) as { init_process_pid?: number }).init_process_pid : 0;
+    return pid || (await this.runc.state(id))?.pid || undefined;
+  }
+
   async thaw(id: string): Promise<void> {
     await this.freeze(id, false);
   }
