@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestModelServer } from '@runtools/agent/testing';
+import { findRunc, SandboxEngine } from '@runtools/sandbox';
 import { RunTools } from '@runtools/sdk';
 import { devEngineDataDir, SHARED_TEMPLATES_DIR } from './dev/dev-server.ts';
 
@@ -117,7 +118,13 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       await exited;
     }
     await model?.close();
-    // The project's sandboxes dir lives outside the project (see devEngineDataDir).
+    // The project's sandboxes dir lives outside the project (see devEngineDataDir); a sandbox
+    // left there (a failed test) holds mounts, so it goes through an engine first.
+    if (existsSync(devEngineDataDir(project))) {
+      const engine = await SandboxEngine.open({ dataDir: devEngineDataDir(project) });
+      for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
+      await engine.close();
+    }
     rmSync(devEngineDataDir(project), { recursive: true, force: true });
     rmSync(join(process.env.RUNTOOLS_TEMPLATES_DIR ?? SHARED_TEMPLATES_DIR, GREETING), {
       recursive: true,
@@ -280,16 +287,34 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     assert.match((result.output as { text: string }).text, /hello-from-the-template/);
   });
 
-  it('SIGTERM stops cleanly (exit 0) and removes dev.json', async () => {
+  let apiSandbox: string;
+  it('SIGTERM stops cleanly (exit 0), pauses the sandboxes made through the API, and removes dev.json', async () => {
     writeFileSync(
       join(project, 'agents', 'echo.ts'),
       echoAgent(`${model.url}/v1`, 'Second prompt.'),
     );
     await waitForOutput(/agents\/echo\.ts loads again/);
+    // A process with state only in memory: what it prints after the restart proves it was
+    // paused with its memory rather than stopped and started again.
+    apiSandbox = (await rt.sandboxes.create({ template: 'debian-13' })).id;
+    await rt.sandboxes.exec(apiSandbox, {
+      command:
+        'n=$(od -An -N4 -tu4 /dev/urandom | tr -d " "); echo $n > /tmp/n; while :; do echo $n > /tmp/live.new; mv /tmp/live.new /tmp/live; sleep 0.1; done',
+      background: true,
+    });
+    await rt.sandboxes.exec(apiSandbox, {
+      command: 'for i in $(seq 100); do [ -s /tmp/live ] && break; sleep 0.1; done',
+    });
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+    assert.match(output, /Paused 1 sandbox \(memory kept on disk/);
     assert.match(output, /Stopped\./);
     assert.ok(!existsSync(join(project, '.runtools', 'dev.json')));
+    const engineDir = devEngineDataDir(project);
+    const containers = execFileSync(findRunc(), ['--root', join(engineDir, 'runc'), 'list', '-q'], {
+      encoding: 'utf8',
+    });
+    assert.equal(containers.trim(), '', 'nothing of the project runs on the host');
   });
 
   it('a restart with no change deploys nothing new, and the runs of before are still there', async () => {
@@ -309,6 +334,17 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       assert.deepEqual(stored, versions, slug);
     }
     assert.ok((await rt.runs.list()).data.length >= 4);
+    // The sandbox paused by the stop is there, paused, and resumes with its memory.
+    assert.equal((await rt.sandboxes.get(apiSandbox)).state, 'paused');
+    await rt.sandboxes.resume(apiSandbox);
+    // The loop is still there (it writes /tmp/live again) with the number it held in memory.
+    const r = await rt.sandboxes.exec(apiSandbox, {
+      command:
+        'rm -f /tmp/live; for i in $(seq 100); do [ -s /tmp/live ] && break; sleep 0.1; done; cat /tmp/n /tmp/live',
+    });
+    const [n, answer] = r.stdout.trim().split('\n');
+    assert.ok(n && n === answer, `the process kept its memory: ${r.stdout} ${r.stderr}`);
+    await rt.sandboxes.delete(apiSandbox);
     child.kill('SIGINT');
     assert.equal(await exited, 0);
   });

@@ -18,7 +18,13 @@ export {
   runEventStream,
 } from './runs/run-event-stream.ts';
 export { RunWorker, type RunWorkerOptions } from './runs/run-worker.ts';
-export { type RunningServer, type StartServerOptions, startServer } from './server.ts';
+export {
+  type RunningServer,
+  type StartServerOptions,
+  type StopOptions,
+  type StopResult,
+  startServer,
+} from './server.ts';
 export type { ApiKey, ApiKeyRepository } from './store/api-keys.ts';
 export type { Deployment, DeploymentInput, DeploymentRepository } from './store/deployments.ts';
 export type { Page, PageRequest } from './store/pagination.ts';

@@ -18,6 +18,8 @@
  * - `RUNTOOLS_WARM_POOL`: sandboxes kept booted per template, e.g. `debian-13:2,nodejs-20:1`.
  * - `RUNTOOLS_SANDBOX_DISK_MIB`: disk quota of every sandbox that asks for none (default 4096).
  * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
+ * - `RUNTOOLS_ON_STOP`: what SIGTERM/SIGINT do with running sandboxes: `pause` (default: their
+ *   memory is kept on disk and nothing runs until a request resumes one) or `keep` (they run on).
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
  */
 import { z } from 'zod';
@@ -59,6 +61,7 @@ const configSchema = z.object({
     )
     .optional(),
   RUNTOOLS_SANDBOX_DISK_MIB: integer(16, 1024 * 1024).optional(),
+  RUNTOOLS_ON_STOP: z.enum(['pause', 'keep']).default('pause'),
   RUNTOOLS_RATE_LIMIT: z
     .string()
     .regex(/^(off|\d+\/\d+)$/, 'must be "off" or BURST/PER_SECOND such as 100/20')
@@ -137,7 +140,17 @@ async function main(): Promise<void> {
       jsonLogger.info({ signal }, 'draining');
       let code = 0;
       try {
-        await server.stop({ drain: true });
+        const stopped = await server.stop({
+          drain: true,
+          pauseSandboxes: config.RUNTOOLS_ON_STOP === 'pause',
+        });
+        if (stopped.paused.length + stopped.notPaused.length > 0) {
+          // Those not paused are logged one by one, with why; they keep running.
+          jsonLogger.info(
+            { paused: stopped.paused.length, notPaused: stopped.notPaused.length },
+            'sandboxes paused',
+          );
+        }
       } catch (error) {
         jsonLogger.error({ error }, 'shutdown failed');
         code = 1;

@@ -73,7 +73,25 @@ export interface RunningServer extends AsyncDisposable {
    * checkpoint (for the next start). With `drain` they first finish their current tool call
    * (up to `drainGraceMs`); without it they are aborted at once. Idempotent.
    */
-  stop(options?: { drain?: boolean }): Promise<void>;
+  stop(options?: StopOptions): Promise<StopResult>;
+}
+
+export interface StopOptions {
+  /** Let runs in flight finish their current tool call first (up to `drainGraceMs`). */
+  drain?: boolean;
+  /**
+   * Pause every running sandbox (memory kept on disk, no CPU) before the engine closes, so
+   * nothing of this server keeps running on the host; the next start serves them paused, and
+   * the first request to one resumes it. Without it they keep running unattended.
+   */
+  pauseSandboxes?: boolean;
+}
+
+/** What `stop()` did with the sandboxes that were running. */
+export interface StopResult {
+  paused: string[];
+  /** Sandboxes that could not be paused (they keep running), with why. */
+  notPaused: Array<{ id: string; error: string }>;
 }
 
 /**
@@ -178,9 +196,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     worker.start();
     webhooks.start();
 
-    let stopped: Promise<void> | undefined;
-    const stop = (stopOptions: { drain?: boolean } = {}): Promise<void> => {
+    let stopped: Promise<StopResult> | undefined;
+    const stop = (stopOptions: StopOptions = {}): Promise<StopResult> => {
       stopped ??= (async () => {
+        const result: StopResult = { paused: [], notPaused: [] };
         draining = true;
         // Without `drain` the runs in flight are aborted at once (a worker stop without a drain
         // would wait for them to end); either way they go back to the queue.
@@ -190,6 +209,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         });
         // Streams of runs still queued would keep the server open: don't wait for them long.
         await Promise.race([server.close(), sleep(2000)]);
+        // Run sandboxes are gone with their runs; what is left was made through the API.
+        if (stopOptions.pauseSandboxes) await pauseAll(engine, result, logger);
         // Deliveries not sent yet stay in the database for the next start.
         await hub.webhooksIdle();
         await webhooks.stop();
@@ -198,6 +219,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await templateBuilder(engine).close();
         await engine.close();
         await database.close();
+        return result;
       })();
       return stopped;
     };
@@ -212,10 +234,30 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       worker,
       hub,
       stop,
-      [Symbol.asyncDispose]: () => stop({ drain: true }),
+      [Symbol.asyncDispose]: async () => {
+        await stop({ drain: true });
+      },
     };
   } catch (error) {
     await undo();
     throw error;
   }
+}
+
+/** Pauses every running sandbox, a few at a time (each checkpoint is mostly disk writes). */
+async function pauseAll(engine: SandboxEngine, result: StopResult, logger: Logger): Promise<void> {
+  const queue = engine.list({ state: 'running' }).map((s) => s.id);
+  const next = async (): Promise<void> => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      try {
+        await engine.get(id).pause();
+        result.paused.push(id);
+      } catch (error) {
+        const message = (error as Error).message;
+        result.notPaused.push({ id, error: message });
+        logger.error({ sandboxId: id, error: message }, 'could not pause a sandbox on stop');
+      }
+    }
+  };
+  await Promise.all([next(), next(), next()]);
 }

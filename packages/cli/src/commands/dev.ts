@@ -137,7 +137,17 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
         `\n${paint('dim', `${signal}: stopping (runs in flight go back to the queue)…`)}\n`,
       );
       dev.stop().then(
-        () => {
+        ({ paused, notPaused }) => {
+          if (paused.length > 0) {
+            out.write(
+              `Paused ${paused.length} sandbox${paused.length === 1 ? '' : 'es'} (memory kept on disk; the next runtools dev resumes each on its first request).\n`,
+            );
+          }
+          for (const { id, error } of notPaused) {
+            err.write(
+              `${paint('yellow', 'warning', err)}: sandbox ${id} could not be paused and keeps running: ${error}\n`,
+            );
+          }
           out.write('Stopped.\n');
           resolveExit(exitCodes.ok);
         },

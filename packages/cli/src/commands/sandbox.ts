@@ -1,6 +1,8 @@
 import type { Sandbox, SandboxInput } from '@runtools/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ClientFlags, createClient, withClientOptions } from '../client-config.ts';
+import { pruneDevEngines } from '../dev/dev-engines.ts';
+import { DEV_ENGINE_ROOT } from '../dev/dev-server.ts';
 import { exitCodes } from '../program.ts';
 import { formatDuration } from '../render/event-renderer.ts';
 import { formatTable, formatTime } from '../render/table.ts';
@@ -231,6 +233,28 @@ export function sandboxCommand(): Command {
         process.stdout.write(`${id}: deleted\n`);
       }
     }),
+  );
+  sandbox.addCommand(
+    new Command('prune')
+      .showHelpAfterError(help('prune'))
+      .description(
+        `Remove the sandboxes of projects that are gone: runtools dev keeps each project's sandboxes in ${DEV_ENGINE_ROOT}/…; those of a deleted or moved project folder are deleted with their files (run on the machine, as root)`,
+      )
+      .option('--dry-run', 'only say what would be removed')
+      .option('--dir <dir>', 'where runtools dev keeps engines', DEV_ENGINE_ROOT)
+      .action(async (flags: { dryRun?: boolean; dir: string }) => {
+        const outcomes = await pruneDevEngines(flags.dir, { dryRun: flags.dryRun ?? false });
+        if (outcomes.length === 0) process.stdout.write(`Nothing in ${flags.dir}.\n`);
+        for (const o of outcomes) {
+          const what = o.project ? `project ${o.project}` : o.dir;
+          const count = `${o.sandboxes} sandbox${o.sandboxes === 1 ? '' : 'es'}`;
+          process.stdout.write(
+            o.action === 'kept'
+              ? `kept     ${what}: ${o.reason}\n`
+              : `${o.action === 'removed' ? 'removed ' : 'would remove'} ${what} (${o.dir}, ${count}): ${o.reason}\n`,
+          );
+        }
+      }),
   );
   return sandbox;
 }

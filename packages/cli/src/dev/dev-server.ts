@@ -9,10 +9,11 @@ import {
 } from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { type RunEvent, RunTools } from '@runtools/sdk';
-import { type Logger, type RunningServer, startServer } from '@runtools/server';
+import { type Logger, type RunningServer, type StopResult, startServer } from '@runtools/server';
 import { type SyncResult, syncProject } from '../project-sync.ts';
 import type { OutputStream } from '../render/terminal-style.ts';
 import { syncTemplates } from '../template-sync.ts';
+import { writeEngineOwner } from './dev-engines.ts';
 import { removeDevState, writeDevState } from './dev-state.ts';
 import { ProjectWatcher } from './project-watcher.ts';
 
@@ -71,8 +72,11 @@ export interface DevServer {
   readonly server: RunningServer;
   /** The last sync's result. */
   readonly last: SyncResult;
-  /** Stops watching, drains the server and removes `.runtools/dev.json`. */
-  stop(): Promise<void>;
+  /**
+   * Stops watching, drains the server, pauses the sandboxes made through its API (nothing of
+   * this project keeps running on the host) and removes `.runtools/dev.json`.
+   */
+  stop(): Promise<StopResult>;
 }
 
 /** The engine data directory of a project: one per project path, traversable by sandbox uids. */
@@ -105,6 +109,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const first = await loadProject(root);
   const engineDataDir = options.engineDataDir ?? devEngineDataDir(root);
   ensureTraversable(engineDataDir);
+  writeEngineOwner(engineDataDir, realpathSync(root));
   // Runs read the project's settings (web search, OpenAI-compatible server) as last loaded.
   let projectConfig = first.config;
   const server = await startServer({
@@ -212,7 +217,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
   });
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<StopResult> | undefined;
   return {
     url: server.url,
     apiKey: options.apiKey,
@@ -229,7 +234,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         stopPrewarm.abort();
         await Promise.all(prewarms);
         try {
-          await server.stop({ drain: true });
+          return await server.stop({ drain: true, pauseSandboxes: true });
         } finally {
           removeDevState(root, process.pid);
         }
