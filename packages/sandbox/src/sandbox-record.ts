@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncPath } from './host/sync-tree.ts';
 import type { CreateSandboxOptions } from './options.ts';
 import type { SandboxState } from './state.ts';
 
@@ -24,7 +25,11 @@ export interface SandboxRecord {
   pausedAt?: string;
 }
 
-/** One JSON file per sandbox, written atomically (temp file + rename). */
+/**
+ * One JSON file per sandbox, written atomically (temp file + rename) and readable by root only:
+ * a record holds the sandbox's env values. A durable save (a pause) also reaches the disk before
+ * it returns.
+ */
 export class SandboxRecordStore {
   private readonly dir: string;
 
@@ -32,12 +37,22 @@ export class SandboxRecordStore {
     this.dir = join(dataDir, 'sandboxes');
   }
 
-  async save(record: SandboxRecord): Promise<void> {
+  async save(record: SandboxRecord, options: { durable?: boolean } = {}): Promise<void> {
     const dir = join(this.dir, record.id);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o711 });
     const file = join(dir, 'sandbox.json');
-    await writeFile(`${file}.tmp`, JSON.stringify(record, null, 2));
-    await rename(`${file}.tmp`, file);
+    const tmp = `${file}.tmp`;
+    const f = await open(tmp, 'w', 0o600);
+    try {
+      // A file left by an older engine keeps its mode on open: make sure of it.
+      await f.chmod(0o600);
+      await f.writeFile(JSON.stringify(record, null, 2));
+      if (options.durable) await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, file);
+    if (options.durable) await syncPath(dir);
   }
 
   async loadAll(): Promise<SandboxRecord[]> {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { RunToolsError } from '@runtools/sdk';
@@ -74,7 +74,14 @@ const openSqliteFiles = new Set<string>();
 
 function openSqlite(dataDir: string): Kysely<Schema> {
   mkdirSync(dataDir, { recursive: true });
-  const sqlite = new DatabaseSync(join(dataDir, 'runtools.db'));
+  const file = join(dataDir, 'runtools.db');
+  // Root's alone: the database holds API key hashes, run inputs and outputs, webhook secrets.
+  // SQLite gives its -wal and -shm files the database file's mode; older ones are fixed here.
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+  const sqlite = new DatabaseSync(file);
   // WAL lets readers (another process tailing events) run beside the one writer; busy_timeout
   // makes a second process wait for the write lock instead of failing at once.
   sqlite.exec(`
