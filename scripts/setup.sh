@@ -18,6 +18,7 @@
 #   - runc with the known container-escape fixes: the system's when it has them all, else Debian
 #     forky's in a private root at /opt/runtools/runc-root, as /opt/runtools/bin/runc;
 #   - the sandbox supervisor (packages/sandbox/native/build.sh);
+#   - a `runtools:100000:65536` entry in /etc/subuid and /etc/subgid (the sandboxes' host ids);
 #   - kernel/host checks: overlayfs, user namespaces, cgroups, `ip netns`.
 # The Debian mirror for the private root is read from the host's apt sources
 # (RUNTOOLS_DEBIAN_MIRROR overrides it).
@@ -676,6 +677,37 @@ else
   fi
   rm -f "$log"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# The sandboxes' host uid/gid range, reserved for RunTools in /etc/subuid and /etc/subgid, so that
+# no other user's containers (podman, buildah, LXC) run as the same host ids as the sandboxes.
+# The engine refuses to start when another user owns part of it
+# (packages/sandbox/src/host/subid-range.ts). RUNTOOLS_SUBID_DIR (tests) reads another directory.
+
+SUBID_START=100000
+SUBID_COUNT=65536
+SUBID_ENTRY="runtools:$SUBID_START:$SUBID_COUNT"
+for f in "${RUNTOOLS_SUBID_DIR:-/etc}/subuid" "${RUNTOOLS_SUBID_DIR:-/etc}/subgid"; do
+  clash=$(awk -F: -v s=$SUBID_START -v c=$SUBID_COUNT \
+    'NF == 3 && $1 != "runtools" && $1 !~ /^#/ && $2 < s + c && s < $2 + $3 { printf "%s%s", sep, $0; sep = ", " }' \
+    "$f" 2>/dev/null || true)
+  if [[ -n $clash ]]; then
+    problem "$f: $clash overlaps the sandboxes' ids $SUBID_START-$((SUBID_START + SUBID_COUNT - 1)) (fix: move that user's range, e.g. usermod --del-subuids/--add-subuids and --del-subgids/--add-subgids, then run $FIX again)" "$(basename "$f")"
+  elif grep -qx "$SUBID_ENTRY" "$f" 2>/dev/null && (($(grep -c '^runtools:' "$f") == 1)); then
+    say "$(basename "$f"): ok ($SUBID_ENTRY)"
+  elif ((CHECK)); then
+    problem "$(basename "$f"): no $SUBID_ENTRY entry in $f (fix: $FIX)" "$(basename "$f")"
+  else
+    # Replace any other runtools line; written beside the file and renamed, keeping its mode.
+    tmp=$(mktemp "$f.runtools.XXXXXX")
+    { grep -v '^runtools:' "$f" 2>/dev/null || true; echo "$SUBID_ENTRY"; } >"$tmp"
+    chmod 0644 "$tmp"
+    if [[ -f $f ]]; then chmod --reference="$f" "$tmp" && chown --reference="$f" "$tmp"; fi
+    mv -f "$tmp" "$f"
+    say "$(basename "$f"): reserved $SUBID_ENTRY"
+    CHANGED+=("$(basename "$f")")
+  fi
+done
 
 # ---------------------------------------------------------------------------------------------
 # Kernel and host features (warnings: setup.sh cannot install these)

@@ -106,6 +106,18 @@ describe('sandbox engine', () => {
     assert.deepEqual(t.engine.list(), []);
   });
 
+  it('refuses to open when the host gives the sandboxes’ uid range to another user', async () => {
+    const subuid = join(t.dataDir, 'subuid-test');
+    writeFileSync(subuid, 'runtools:100000:65536\nalice:120000:1000\n');
+    await t.engine.close();
+    await assert.rejects(
+      openTestEngine(t.dataDir, { subordinateIdFiles: { uid: subuid, gid: '/nonexistent' } }),
+      { code: 'id_range_conflict' },
+    );
+    rmSync(subuid);
+    await t.restart();
+  });
+
   it('refuses a second engine on the same data directory', async () => {
     // This process holds the lock; another live process (pid 1) holding it is refused.
     const lock = join(t.dataDir, 'engine.lock');

@@ -14,6 +14,7 @@ import { findCriu } from './host/criu.ts';
 import { isAlive } from './host/is-alive.ts';
 import { loadPeerCred } from './host/peer-cred.ts';
 import { findRunc } from './host/runc.ts';
+import { assertIdRangeReserved, type SubordinateIdFiles } from './host/subid-range.ts';
 import { copySupervisor } from './host/supervisor-copy.ts';
 import {
   type CreateSandboxInput,
@@ -56,6 +57,11 @@ export interface SandboxEngineOptions {
    * yet (up to ~30 s of it) is lost with the power.
    */
   durablePause?: boolean;
+  /**
+   * The host's subordinate id files (default /etc/subuid and /etc/subgid). The engine refuses to
+   * open when they give part of `idMap`'s range to another user than `runtools`.
+   */
+  subordinateIdFiles?: SubordinateIdFiles;
   /** Path of rt-init (default: the package's native/build/rt-init). */
   supervisorBinary?: string;
   /** CRIU >= 4 (default: found by `findCriu`). */
@@ -150,6 +156,7 @@ export class SandboxEngine {
       );
     }
     loadPeerCred();
+    await assertIdRangeReserved(idMap, options.subordinateIdFiles);
     await mkdir(join(dataDir, 'sandboxes'), { recursive: true });
     // Sandbox roots live below the data dir and are entered as the sandbox's (unprivileged) root:
     // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
