@@ -128,12 +128,22 @@ export class RuntimeError extends SandboxError {
   }
 }
 
+/**
+ * A pause (`checkpoint_failed`) or resume (`restore_failed`) failed. A failed pause leaves the
+ * sandbox running as it was; its details name the process CRIU could not checkpoint (`pid`
+ * inside the sandbox, `comm`) and CRIU's own error lines (`criu`) when it knows them.
+ */
 export class CheckpointError extends SandboxError {
-  constructor(sandboxId: string, phase: 'pause' | 'resume', output: string) {
+  constructor(
+    sandboxId: string,
+    phase: 'pause' | 'resume',
+    output: string,
+    details: Record<string, unknown> = {},
+  ) {
     super(
       phase === 'pause' ? 'checkpoint_failed' : 'restore_failed',
       `Could not ${phase} sandbox ${sandboxId}: ${output.trim().slice(-2000)}`,
-      { details: { sandboxId } },
+      { details: { sandboxId, ...details } },
     );
     this.name = 'CheckpointError';
   }

@@ -89,11 +89,13 @@ export function bundleConfig(spec: BundleSpec): Record<string, unknown> {
       source: 'shm',
       options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
     },
+    // Read-only: CRIU cannot checkpoint a sandbox whose mqueue file system holds a queue ("mqueue
+    // isn't empty"), and the seccomp profile refuses mq_open for the same reason.
     {
       destination: '/dev/mqueue',
       type: 'mqueue',
       source: 'mqueue',
-      options: ['nosuid', 'noexec', 'nodev'],
+      options: ['nosuid', 'noexec', 'nodev', 'ro'],
     },
     // sysfs can only be mounted by the owner of the network namespace; a sandbox that joins a
     // namespace the engine made (egress) gets an empty read-only /sys instead. (A bind of the

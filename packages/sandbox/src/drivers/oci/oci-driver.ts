@@ -22,6 +22,14 @@ import { removeTree } from '../../host/remove-tree.ts';
 import { syncTree } from '../../host/sync-tree.ts';
 import { DEFAULT_DISK_MIB } from '../../options.ts';
 import { type BundleSpec, bundleConfig, type IdMap, SOCKET_NAME } from './bundle.ts';
+import {
+  describeProcess,
+  failureMessage,
+  findTracedTask,
+  GHOST_LIMIT_BYTES,
+  parseDumpLog,
+  processName,
+} from './checkpoint-failure.ts';
 import { run } from './command.ts';
 import {
   type EgressNetwork,
@@ -60,6 +68,7 @@ export class OciDriver implements SandboxDriver {
   private readonly runc: Runc;
   private readonly usedNetIndexes = new Set<number>();
   private nofile = 0;
+  private criuConfigFile: Promise<string> | undefined;
 
   constructor(options: OciDriverOptions) {
     this.opts = options;
@@ -113,22 +122,47 @@ export class OciDriver implements SandboxDriver {
     const image = join(dir, 'checkpoint');
     await rm(image, { recursive: true, force: true });
     await rm(join(dir, 'checkpoint.work'), { recursive: true, force: true });
+    // CRIU cannot seize a traced process: it would try for 10 s with the sandbox frozen.
+    const traced = await findTracedTask(`/sys/fs/cgroup/freezer/runtools/${id}/tasks`);
+    if (traced) {
+      const reason = `is being traced by ${processName(traced.tracer)} (ptrace: a debugger or strace), and CRIU must trace every process itself to checkpoint it. Detach the tracer and pause again`;
+      throw new CheckpointError(
+        id,
+        'pause',
+        failureMessage({ reason, permanent: true, errors: [] }, traced.traced),
+        { pid: traced.traced.pid, comm: traced.traced.comm },
+      );
+    }
     // Freeze first: with cgroup v1 CRIU's own freezing polls every 100 ms; an already frozen
     // cgroup skips that wait (checkpoint ~170 ms instead of ~250 ms).
     await this.freeze(id, true);
+    const dumpLog = join(dir, 'checkpoint.work', 'dump.log');
     let r = await this.runc.checkpoint(id, image, join(dir, 'checkpoint.work'), this.ckptTimeout());
-    if (r.code !== 0) {
-      // A failed dump leaves the container running, so one retry is safe (a rare freezer hang).
+    let failure = r.code === 0 ? undefined : parseDumpLog(await readText(dumpLog));
+    if (failure && !failure.permanent) {
+      // A failed dump leaves the container running, so one retry is safe (a rare freezer hang);
+      // a process CRIU cannot dump would fail the same way again.
       const state = await this.runc.state(id);
       if (state?.status === 'running' || state?.status === 'paused') {
         await this.freeze(id, true).catch(() => {});
         r = await this.runc.checkpoint(id, image, join(dir, 'checkpoint.work'), this.ckptTimeout());
+        failure = r.code === 0 ? undefined : parseDumpLog(await readText(dumpLog));
       }
     }
-    if (r.code !== 0) {
+    if (failure) {
       await this.freeze(id, false).catch(() => {});
-      const log = await readFile(join(dir, 'checkpoint.work', 'dump.log'), 'utf8').catch(() => '');
-      throw new CheckpointError(id, 'pause', `${r.stderr}\n${lastErrors(log)}`);
+      const process = failure.hostPid
+        ? await describeProcess(failure.hostPid, failure.comm)
+        : undefined;
+      const message =
+        failure.reason || failure.errors.length
+          ? failureMessage(failure, process)
+          : `${r.stderr.trim().split('\n').at(-1) ?? 'runc checkpoint failed'}. The sandbox keeps running.`;
+      throw new CheckpointError(id, 'pause', message, {
+        ...(process?.pid === undefined ? {} : { pid: process.pid }),
+        ...(process?.comm === undefined ? {} : { comm: process.comm }),
+        criu: failure.errors,
+      });
     }
     await this.protectImages(id);
     if (this.opts.durablePause !== false) {
@@ -386,7 +420,27 @@ export class OciDriver implements SandboxDriver {
         ? { netnsPath: `/var/run/netns/${net.netns}`, resolvConf: join(dir, 'resolv.conf') }
         : {}),
     };
-    await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(bundleConfig(bundle)));
+    const config = {
+      ...bundleConfig(bundle),
+      // runc hands this file to CRIU for every checkpoint and restore of the sandbox.
+      annotations: { 'org.criu.config': await this.criuConfig() },
+    };
+    await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(config));
+  }
+
+  /**
+   * CRIU's options beyond what runc passes (`<dataDir>/criu.conf`). `ghost-limit`: a deleted file
+   * a process keeps open (Python's `tempfile.TemporaryFile`, say) is copied into the checkpoint;
+   * CRIU's default of 1 MiB would make pausing such a sandbox fail.
+   */
+  private criuConfig(): Promise<string> {
+    this.criuConfigFile ??= (async () => {
+      const path = join(this.opts.dataDir, 'criu.conf');
+      const text = `# Written by RunTools: CRIU options for its sandboxes (runc's org.criu.config).\nghost-limit ${GHOST_LIMIT_BYTES / 1024 / 1024}M\n`;
+      await writeFile(path, text, { mode: 0o644 });
+      return path;
+    })();
+    return this.criuConfigFile;
   }
 
   private async readNet(id: string): Promise<EgressNetwork | undefined> {
@@ -425,6 +479,10 @@ async function dirSize(path: string): Promise<number> {
     if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).blocks * 512;
   }
   return total;
+}
+
+function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch(() => '');
 }
 
 function lastErrors(log: string): string {
