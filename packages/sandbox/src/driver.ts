@@ -48,4 +48,6 @@ export interface SandboxDriver {
    * write, so the engine talks only to a socket that this process listens on (SO_PEERCRED).
    */
   supervisorPid(id: string): Promise<number | undefined>;
+  /** Stops background work (the engine is closing); sandboxes keep running. */
+  close?(): Promise<void>;
 }

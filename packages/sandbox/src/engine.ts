@@ -179,6 +179,7 @@ export class SandboxEngine {
         criu,
         idMap,
         durablePause: options.durablePause ?? true,
+        spareDiskMiB: options.diskMiB ?? DEFAULT_DISK_MIB,
       });
     }
     const engine = new SandboxEngine({ ...options, dataDir, driver, idMap });
@@ -272,6 +273,7 @@ export class SandboxEngine {
     this.timers.clear();
     if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.pool.drain();
+    await this.driver.close?.();
     for (const s of this.sandboxes.values()) {
       await s.ports.closeAll();
       s.release();
