@@ -19,6 +19,7 @@
 #     forky's in a private root at /opt/runtools/runc-root, as /opt/runtools/bin/runc;
 #   - the sandbox supervisor (packages/sandbox/native/build.sh);
 #   - a `runtools:100000:65536` entry in /etc/subuid and /etc/subgid (the sandboxes' host ids);
+#   - kernel.keys.maxkeys/maxbytes raised for many sandboxes (/etc/sysctl.d/60-runtools-keys.conf);
 #   - kernel/host checks: overlayfs, user namespaces, cgroups, `ip netns`.
 # The Debian mirror for the private root is read from the host's apt sources
 # (RUNTOOLS_DEBIAN_MIRROR overrides it).
@@ -708,6 +709,35 @@ for f in "${RUNTOOLS_SUBID_DIR:-/etc}/subuid" "${RUNTOOLS_SUBID_DIR:-/etc}/subgi
     CHANGED+=("$(basename "$f")")
   fi
 done
+
+# ---------------------------------------------------------------------------------------------
+# Kernel key quota. runc gives every container a session keyring, charged to the container's host
+# uid; all sandboxes share one (100000), and the default quota (kernel.keys.maxkeys 200,
+# maxbytes 20000) would cap the sandboxes running at once at ~200. Raised, never lowered, and
+# persisted in /etc/sysctl.d.
+
+KEYS_CONF=/etc/sysctl.d/60-runtools-keys.conf
+keys_low=()
+for kv in maxkeys=20000 maxbytes=2000000; do
+  cur=$(cat "/proc/sys/kernel/keys/${kv%%=*}" 2>/dev/null || echo 0)
+  ((cur >= ${kv#*=})) || keys_low+=("kernel.keys.$kv")
+done
+if ((${#keys_low[@]} == 0)); then
+  say "kernel key quota: ok (maxkeys $(cat /proc/sys/kernel/keys/maxkeys))"
+elif ((CHECK)); then
+  problem "kernel key quota: needs ${keys_low[*]} for many sandboxes (fix: $FIX)" "key quota"
+else
+  {
+    echo '# Written by RunTools scripts/setup.sh: one session keyring per sandbox, all on one uid.'
+    for kv in "${keys_low[@]}"; do echo "${kv/=/ = }"; done
+  } >"$KEYS_CONF"
+  if sysctl -q -p "$KEYS_CONF" >/dev/null; then
+    say "kernel key quota: raised (${keys_low[*]}, in $KEYS_CONF)"
+    CHANGED+=("key quota")
+  else
+    problem "kernel key quota: sysctl -p $KEYS_CONF FAILED" "key quota"
+  fi
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Kernel and host features (warnings: setup.sh cannot install these)

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { RuntimeError } from '../../errors.ts';
+import { RuntimeError, SandboxError } from '../../errors.ts';
 import { type CommandResult, run } from './command.ts';
 
 export interface RuncContainer {
@@ -25,6 +25,14 @@ export class Runc {
   /** Starts a container detached, with its stdio on /dev/null. */
   async run(id: string, bundle: string): Promise<void> {
     const r = await this.detached(['run', '-d', '--bundle', bundle, id], `${bundle}/runc.log`);
+    if (r.code !== 0 && /session key.*quota exceeded/.test(r.stderr)) {
+      // runc gives every container a session keyring, charged to the sandboxes' shared host uid.
+      throw new SandboxError(
+        'sandbox_limit',
+        `Cannot start another sandbox: the kernel's key quota of the sandboxes' host uid is used up (one session keyring per running sandbox; kernel.keys.maxkeys is ${await keyQuota()}). Fix: bash scripts/setup.sh (it raises kernel.keys.maxkeys and maxbytes), or sysctl -w kernel.keys.maxkeys=20000 kernel.keys.maxbytes=2000000 and persist it in /etc/sysctl.d/; or delete or pause sandboxes.`,
+        { details: { id } },
+      );
+    }
     if (r.code !== 0) throw new RuntimeError('runc run', r.stderr, { id });
   }
 
@@ -172,4 +180,8 @@ export class Runc {
     if (r.code !== 0)
       throw new RuntimeError(what, r.stderr || r.stdout || `exit ${r.code}`, { args });
   }
+}
+
+async function keyQuota(): Promise<string> {
+  return (await readFile('/proc/sys/kernel/keys/maxkeys', 'utf8').catch(() => '?')).trim();
 }
