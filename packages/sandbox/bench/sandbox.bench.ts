@@ -1,7 +1,8 @@
 /**
  * Sandbox engine benchmark: `npm run bench:sandbox` (as root, after `bash scripts/setup.sh`).
  * Prints p50/p99 of create→first exec (cold and from the warm pool), exec round trip, pause,
- * resume, the snapshot size, and what an idle sandbox costs the host. Environment: N (samples,
+ * resume (idle, and with the workloads of `pause-workloads.ts` running), the snapshot size, and
+ * what an idle sandbox costs the host. Environment: N (samples,
  * default 30), NEXEC (exec samples, 500), NDENS (idle sandboxes for the density run, 200).
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { SandboxEngine } from '../src/engine.ts';
 import type { Sandbox } from '../src/sandbox.ts';
+import { PAUSE_WORKLOADS } from './pause-workloads.ts';
 
 const N = Number(process.env.N ?? 30);
 const NEXEC = Number(process.env.NEXEC ?? 500);
@@ -146,6 +148,41 @@ try {
   record('pause_64mib', bp, 'pause with a 64 MiB Python process');
   record('resume_64mib', br, 'resume with a 64 MiB Python process');
   await busy.delete();
+
+  for (const w of PAUSE_WORKLOADS) {
+    console.error(`== pause / resume with ${w.what}`);
+    const box = await engine.create({ template: w.template });
+    if (w.setup) {
+      const r = await box.exec(['bash', '-c', w.setup]);
+      if (r.exitCode !== 0) throw new Error(`${w.name} setup failed: ${r.stderr}`);
+    }
+    if (w.server) await box.spawn(w.server);
+    const ready = async () => {
+      for (let i = 0; (await box.exec(['bash', '-c', w.ready])).exitCode !== 0; i++) {
+        if (i > 500) throw new Error(`${w.name} does not serve`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await ready();
+    const wp: number[] = [];
+    const wr: number[] = [];
+    const wsize: number[] = [];
+    for (let i = 0; i < Math.min(N, 10); i++) {
+      wp.push(await time(async () => wsize.push((await box.pause()).snapshotBytes ?? 0)));
+      wr.push(await time(() => box.resume()));
+      await ready(); // serving again, untimed
+    }
+    record(`pause_${w.name}`, wp, `pause with ${w.what}`);
+    record(`resume_${w.name}`, wr, `resume with ${w.what} (then it serves)`);
+    const ws = wsize.sort((a, b) => a - b);
+    rows.push({
+      metric: `snapshot_size_${w.name}`,
+      p50: `${(quantile(ws, 0.5) / 2 ** 20).toFixed(1)} MiB`,
+      p99: `${(quantile(ws, 0.99) / 2 ** 20).toFixed(1)} MiB`,
+      note: `checkpoint image with ${w.what}`,
+    });
+    await box.delete();
+  }
   await sbx.delete();
 
   console.error(`== density: ${NDENS} idle sandboxes`);
