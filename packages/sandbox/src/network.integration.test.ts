@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { useTestEngine, waitFor } from './testing/test-engine.ts';
+import { BLOCKED_V4, cidrWithin } from './drivers/oci/egress-policy.ts';
+import { CLAIM_DIR, type EgressNetwork } from './drivers/oci/network.ts';
+import type { Sandbox } from './sandbox.ts';
+import { testDataDir, useTestEngine, waitFor } from './testing/test-engine.ts';
 
-// A test host of our own: a network namespace with a TCP echo server, reachable from the host
-// through a veth pair. Only its address (in 10.204.0.0/30) is ever used as a destination.
+// A test network of our own: a namespace with a TCP echo server on every address, joined to the
+// host by a veth pair and routed from it. It stands for a machine on the internet (198.51.100.2)
+// and one on a private network (10.213.0.2). Tests send traffic only there, to loopback and to
+// the sandboxes' own networks.
 const PEER_NS = `rt-test-peer-${process.pid}`;
-const PEER_IP = '10.204.0.2';
+const PEER_IF = `rtt${process.pid}`;
+const PUBLIC_IP = '198.51.100.2';
+const PRIVATE_IP = '10.213.0.2';
+const PRIVATE_HOST_IP = '10.213.0.1';
 const PEER_PORT = 7007;
 
 const PERL_HTTP = `
@@ -20,20 +31,78 @@ while (my $c = $s->accept) {
   close $c;
 }`;
 
+// An echo server on every address of the sandbox that counts its connections in /tmp/hits.
+const PERL_ECHO = `
+use IO::Socket::INET;
+my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0", LocalPort => 8080, Listen => 5, ReuseAddr => 1) or die;
+while (my $c = $s->accept) {
+  open(my $f, ">>", "/tmp/hits"); print $f "hit\\n"; close $f;
+  my $l = <$c>; print $c $l; close $c;
+}`;
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' });
+const quiet = (cmd: string, args: string[]) => {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+  } catch {}
+};
+
+/** From inside a sandbox: connect, send "ping", print the first line back, then `rc=`. */
+// `seconds` bounds a connect that hangs (dropped traffic): short where the test expects a
+// refusal, long where the answer comes at once and the bound only keeps a slow machine from being
+// mistaken for a drop.
+const tcp = (host: string, port: number, seconds = 60) =>
+  `timeout ${seconds} bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo ping >&3 && head -n1 <&3' 2>&1; echo rc=$?`;
+
+/** True when a TCP connection from the host's own processes opens within `ms`. */
+function hostConnects(host: string, port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: ms }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** The link-local address the kernel would give an interface with this MAC (EUI-64). */
+function linkLocalOf(mac: string): string {
+  const b = mac.split(':').map((x) => Number.parseInt(x, 16));
+  const [b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0] = b;
+  const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+  return `fe80::${hex(b0 ^ 2, b1)}:${hex(b2, 0xff)}:${hex(0xfe, b3)}:${hex(b4, b5)}`;
+}
+
 describe('sandbox networking', () => {
   const t = useTestEngine('net');
   let peer: ReturnType<typeof spawn> | undefined;
+  const indexes = new Set<number>();
+  const otherDataDir = testDataDir('net-other');
+
+  const netOf = (sbx: Sandbox): EgressNetwork => {
+    const net = JSON.parse(
+      readFileSync(join(t.dataDir, 'sandboxes', sbx.id, 'network.json'), 'utf8'),
+    ) as EgressNetwork;
+    indexes.add(net.index);
+    return net;
+  };
 
   before(async () => {
-    const ip = (...a: string[]) => execFileSync('ip', a);
+    const ip = (...a: string[]) => sh('ip', a);
     ip('netns', 'add', PEER_NS);
-    ip('link', 'add', 'rttest0', 'type', 'veth', 'peer', 'name', 'rttest1', 'netns', PEER_NS);
-    ip('addr', 'add', '10.204.0.1/30', 'dev', 'rttest0');
-    ip('link', 'set', 'rttest0', 'up');
-    ip('-n', PEER_NS, 'addr', 'add', `${PEER_IP}/30`, 'dev', 'rttest1');
-    ip('-n', PEER_NS, 'link', 'set', 'rttest1', 'up');
+    ip('link', 'add', PEER_IF, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', PEER_NS);
+    ip('addr', 'add', '198.51.100.1/30', 'dev', PEER_IF);
+    ip('addr', 'add', `${PRIVATE_HOST_IP}/30`, 'dev', PEER_IF);
+    ip('link', 'set', PEER_IF, 'up');
+    ip('-n', PEER_NS, 'addr', 'add', `${PUBLIC_IP}/30`, 'dev', 'eth0');
+    ip('-n', PEER_NS, 'addr', 'add', `${PRIVATE_IP}/30`, 'dev', 'eth0');
+    ip('-n', PEER_NS, 'link', 'set', 'eth0', 'up');
     ip('-n', PEER_NS, 'link', 'set', 'lo', 'up');
-    ip('-n', PEER_NS, 'route', 'add', 'default', 'via', '10.204.0.1');
+    ip('-n', PEER_NS, 'route', 'add', 'default', 'via', '198.51.100.1');
     peer = spawn(
       'ip',
       [
@@ -42,73 +111,245 @@ describe('sandbox networking', () => {
         PEER_NS,
         process.execPath,
         '-e',
-        `require('net').createServer(s => s.pipe(s)).listen(${PEER_PORT}, '${PEER_IP}')`,
+        `require('net').createServer(s => s.pipe(s)).listen(${PEER_PORT})`,
       ],
       { stdio: 'ignore' },
     );
     // The echo server is listening once the host can connect to it.
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const s = connect(PEER_PORT, PEER_IP, () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on('error', () => resolve(false));
-        }),
-      { intervalMs: 100 },
-    );
+    await waitFor(() => hostConnects(PUBLIC_IP, PEER_PORT, 5000), { intervalMs: 100 });
   });
   after(async () => {
     if (peer?.pid) process.kill(peer.pid, 'SIGKILL');
-    execFileSync('ip', ['link', 'del', 'rttest0'], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'del', PEER_NS], { stdio: 'ignore' });
-    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    assert.doesNotMatch(left, /rt-n\d+/, 'sandbox network namespaces left');
+    quiet('ip', ['link', 'del', PEER_IF]);
+    quiet('ip', ['netns', 'del', PEER_NS]);
   });
-
-  // `seconds` bounds a connect that hangs (dropped traffic): short where the test expects the drop,
-  // long where the answer (a reply, or an immediate refusal) comes at once and the bound only
-  // keeps a slow machine from being mistaken for a drop.
-  const tcp = (host: string, port: number, seconds = 60) =>
-    `timeout ${seconds} bash -c 'exec 3<>/dev/tcp/${host}/${port} && echo ping >&3 && head -n1 <&3' 2>&1; echo rc=$?`;
+  after(() => {
+    // Runs after the engine's own cleanup (hooks run in reverse order of registration).
+    const claims = readdirSync(CLAIM_DIR).map((f) => readFileSync(join(CLAIM_DIR, f), 'utf8'));
+    for (const dir of [t.dataDir, otherDataDir]) {
+      assert.deepEqual(
+        claims.filter((owner) => owner.startsWith(dir)),
+        [],
+        'network claims left',
+      );
+    }
+    const rules = sh('iptables', ['-S']);
+    const links = sh('ip', ['-o', 'link']);
+    for (const index of indexes) {
+      assert.doesNotMatch(rules, new RegExp(`RUNTOOLS-SBX-${index}\\b`), `chain ${index} left`);
+      assert.doesNotMatch(links, new RegExp(`rtsbx${index}[@:]`), `link ${index} left`);
+    }
+  });
 
   it('blocks all traffic with network none', async () => {
     await using sbx = await t.engine.create({ template: 'debian-13' });
-    const r = await sbx.exec(tcp(PEER_IP, PEER_PORT));
+    const r = await sbx.exec(tcp(PUBLIC_IP, PEER_PORT));
     assert.doesNotMatch(r.stdout, /^ping/m);
     assert.match(r.stdout, /unreachable/i);
   });
 
-  it('reaches out through NAT with network egress, within its allowlist', async () => {
+  it('reaches the internet through NAT, and a private range only when allowOut names it', async () => {
     await using open = await t.engine.create({
       template: 'debian-13',
       network: { mode: 'egress' },
     });
+    netOf(open);
     const ok = await waitFor(async () => {
-      const r = await open.exec(tcp(PEER_IP, PEER_PORT));
+      const r = await open.exec(tcp(PUBLIC_IP, PEER_PORT));
       return /^ping$/m.test(r.stdout) ? r : undefined;
     });
     assert.match(ok.stdout, /rc=0/);
-    await using allowed = await t.engine.create({
+    // Refused at once (No route to host), not left to time out.
+    const privateByDefault = await open.exec(tcp(PRIVATE_IP, PEER_PORT, 20));
+    assert.match(privateByDefault.stdout, /No route to host/);
+
+    await using opened = await t.engine.create({
       template: 'debian-13',
-      network: { mode: 'egress', allowOut: ['10.204.0.0/30'] },
+      network: { mode: 'egress', allowOut: [`${PRIVATE_IP}/30`] },
     });
-    assert.match((await allowed.exec(tcp(PEER_IP, PEER_PORT))).stdout, /^ping$/m);
-    await using denied = await t.engine.create({
+    netOf(opened);
+    assert.match((await opened.exec(tcp(PRIVATE_IP, PEER_PORT))).stdout, /^ping$/m);
+    assert.doesNotMatch((await opened.exec(tcp(PUBLIC_IP, PEER_PORT, 20))).stdout, /^ping$/m);
+
+    // "Anywhere" is the internet: it does not open private ranges.
+    await using anywhere = await t.engine.create({
       template: 'debian-13',
-      network: { mode: 'egress', allowOut: ['192.0.2.0/24'] },
+      network: { mode: 'egress', allowOut: ['0.0.0.0/0'] },
     });
-    assert.doesNotMatch((await denied.exec(tcp(PEER_IP, PEER_PORT, 3))).stdout, /^ping$/m);
+    netOf(anywhere);
+    assert.match((await anywhere.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
+    assert.doesNotMatch((await anywhere.exec(tcp(PRIVATE_IP, PEER_PORT, 20))).stdout, /^ping$/m);
   });
 
-  it('cannot reach the host or other sandboxes from egress', async () => {
-    await using a = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
-    const gw = (await a.exec('awk \'$2 == "00000000" {print $3}\' /proc/net/route')).stdout.trim();
-    assert.ok(gw, 'has a default route');
-    // Any host service on the gateway address is refused (dropped: the connect times out).
-    const r = await a.exec(tcp('10.203.0.1', 22, 3));
-    assert.doesNotMatch(r.stdout, /rc=0/);
+  it('cannot reach the host, its IPv6 or other sandboxes, and nothing new reaches a sandbox', async () => {
+    // Host listeners on every address, IPv4 and IPv6, counting what reaches them.
+    let seen = 0;
+    const count = (s: Server) =>
+      s.on('connection', (c) => {
+        seen++;
+        c.destroy();
+      });
+    const v4 = count(createServer());
+    await new Promise<void>((r) => v4.listen(0, '0.0.0.0', r));
+    const port = (v4.address() as { port: number }).port;
+    const v6 = count(createServer());
+    await new Promise<void>((r) => v6.listen({ port, host: '::', ipv6Only: true }, r));
+    try {
+      await using b = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+      await using a = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+      const netA = netOf(a);
+      const netB = netOf(b);
+      await b.spawn(['perl', '-e', PERL_ECHO]);
+      // b's server answers on b's own address (so a refusal below is the network's doing).
+      await waitFor(async () => /^ping$/m.test((await b.exec(tcp(netB.sandboxIp, 8080))).stdout));
+      const hits = async () => (await b.exec('cat /tmp/hits 2>/dev/null | wc -l')).stdout.trim();
+      const hitsBefore = await hits();
+
+      // No IPv6 on either end of a's link: only the sandbox's own loopback has an address.
+      const hostSide = `/proc/sys/net/ipv6/conf/${netA.hostIf}/disable_ipv6`;
+      assert.equal(readFileSync(hostSide, 'utf8').trim(), '1');
+      assert.equal(sh('ip', ['-6', '-o', 'addr', 'show', 'dev', netA.hostIf]), '');
+      const inet6 = (await a.exec('cat /proc/net/if_inet6')).stdout.trim().split('\n');
+      assert.deepEqual(
+        inet6.map((l) => l.split(/\s+/).at(-1)),
+        ['lo'],
+      );
+      assert.equal((await a.exec('cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6')).stdout, '1\n');
+      const gateway = (await a.exec('awk \'$2 == "00000000" {print $3}\' /proc/net/route')).stdout;
+      assert.equal(gateway.trim().length, 8, 'has a default route');
+      const [link] = JSON.parse(sh('ip', ['-j', 'link', 'show', 'dev', netA.hostIf])) as {
+        address: string;
+      }[];
+      const mac = link?.address ?? '';
+
+      const attempts: [string, number][] = [
+        [netA.hostIp, port], // the host, through a's gateway
+        [`${linkLocalOf(mac)}%eth0`, port], // the host side's link-local address, were it there
+        ['ff02::1%eth0', port], // any IPv6 node on the link
+        ['::1', port], // a's own loopback: the host's ::1 listener is not there
+        [PRIVATE_HOST_IP, port], // another of the host's addresses
+        [netB.sandboxIp, 8080], // the other sandbox
+        [netB.hostIp, port], // the host, through b's gateway
+      ];
+      for (const [host, p] of attempts) {
+        const r = await a.exec(tcp(host, p, 3));
+        assert.doesNotMatch(r.stdout, /^ping$|rc=0/m, `${host} port ${p}: ${r.stdout}`);
+      }
+      // Nothing new reaches a sandbox: not from the host's own processes, not from its networks.
+      assert.equal(await hostConnects(netB.sandboxIp, 8080, 3000), false);
+      const fromPeer = execFileSync(
+        'ip',
+        ['netns', 'exec', PEER_NS, 'bash', '-c', `${tcp(netB.sandboxIp, 8080, 3)}`],
+        { encoding: 'utf8' },
+      );
+      assert.doesNotMatch(fromPeer, /^ping$|rc=0/m);
+
+      assert.equal(seen, 0, 'the host listeners saw nothing');
+      assert.equal(await hits(), hitsBefore, 'the other sandbox saw nothing');
+    } finally {
+      v4.close();
+      v6.close();
+    }
+  });
+
+  it("resolves names through the host's resolvers, which it reaches for DNS only", async (ctx) => {
+    const name = 'deb.debian.org';
+    if (!(await lookup(name).catch(() => null))) {
+      ctx.skip(`this host cannot resolve ${name} itself`);
+      return;
+    }
+    await using sbx = await t.engine.create({
+      template: 'debian-13',
+      network: { mode: 'egress' },
+    });
+    netOf(sbx);
+    const r = await sbx.exec(`getent hosts ${name}`);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^\\d+\\.\\d+\\.\\d+\\.\\d+\\s+${name}`, 'm'));
+    const resolver = /^nameserver (\S+)/m.exec(
+      (await sbx.exec('cat /etc/resolv.conf')).stdout,
+    )?.[1];
+    assert.ok(resolver);
+    if (BLOCKED_V4.some((range) => cidrWithin(resolver, range))) {
+      // A resolver at a private address is reachable on port 53 only.
+      assert.match((await sbx.exec(tcp(resolver, 80, 20))).stdout, /No route to host/);
+    }
+  });
+
+  it('gives two engines on one host distinct networks when they create at the same time', async () => {
+    const dataDir = otherDataDir;
+    const engineUrl = new URL('./testing/test-engine.ts', import.meta.url).href;
+    // The other engine is another process, as a second `runtools dev` would be.
+    const script = `
+      import { openTestEngine, assertNoLeaks } from ${JSON.stringify(engineUrl)};
+      import { readFileSync } from 'node:fs';
+      const engine = await openTestEngine(${JSON.stringify(dataDir)});
+      const boxes = await Promise.all([1, 2, 3].map(() =>
+        engine.create({ template: 'debian-13', network: { mode: 'egress' } })));
+      const nets = boxes.map((b) => JSON.parse(readFileSync(
+        ${JSON.stringify(dataDir)} + '/sandboxes/' + b.id + '/network.json', 'utf8')));
+      const reached = await Promise.all(boxes.map((b) => b.exec(${JSON.stringify(tcp(PUBLIC_IP, PEER_PORT))})));
+      console.log(JSON.stringify({ nets, reached: reached.map((r) => r.stdout) }));
+      await new Promise((r) => process.stdin.once('data', r));
+      for (const b of boxes) await b.delete();
+      await engine.close();
+      assertNoLeaks(${JSON.stringify(dataDir)});
+    `;
+    const other = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((r) => other.once('close', r));
+    let out = '';
+    other.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    const mine = await Promise.all(
+      [1, 2, 3].map(() => t.engine.create({ template: 'debian-13', network: { mode: 'egress' } })),
+    );
+    try {
+      const theirs = await waitFor(() => {
+        const line = out.split('\n').find((l) => l.startsWith('{'));
+        return line ? (JSON.parse(line) as { nets: EgressNetwork[]; reached: string[] }) : false;
+      });
+      for (const n of theirs.nets) indexes.add(n.index);
+      const all = [...mine.map(netOf), ...theirs.nets];
+      assert.equal(new Set(all.map((n) => n.index)).size, 6, 'six indexes');
+      assert.equal(new Set(all.map((n) => n.sandboxIp)).size, 6, 'six addresses');
+      for (const r of theirs.reached) assert.match(r, /^ping$/m);
+      for (const sbx of mine) {
+        assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
+      }
+    } finally {
+      other.stdin.end('done\n');
+      assert.equal(await exited, 0, 'the other engine cleaned up');
+      for (const sbx of mine) await sbx.delete();
+    }
+  });
+
+  it('gets its network back on resume, or a new one when another sandbox took its index', async () => {
+    await using sbx = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+    const net = netOf(sbx);
+    await sbx.pause();
+    await sbx.resume();
+    assert.deepEqual(netOf(sbx), net, 'kept while paused');
+    assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
+    // As after a host reboot: the claim and rules are gone, and another sandbox takes the index.
+    await sbx.pause();
+    const chain = `RUNTOOLS-SBX-${net.index}`;
+    quiet('iptables', ['-D', 'RUNTOOLS-EGRESS', '-i', net.hostIf, '-j', chain]);
+    quiet('iptables', ['-F', chain]);
+    quiet('iptables', ['-X', chain]);
+    rmSync(join(CLAIM_DIR, String(net.index)));
+    await using other = await t.engine.create({
+      template: 'debian-13',
+      network: { mode: 'egress' },
+    });
+    assert.equal(netOf(other).index, net.index, 'the lowest free index is reused');
+    await sbx.resume();
+    const moved = netOf(sbx);
+    assert.notEqual(moved.index, net.index);
+    assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
+    assert.match((await other.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
   });
 
   it('proxies TCP and HTTP to a port inside the sandbox, even with network none', async () => {

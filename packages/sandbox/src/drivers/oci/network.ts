@@ -1,178 +1,400 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { RuntimeError } from '../../errors.ts';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HostPrerequisiteError, RuntimeError } from '../../errors.ts';
+import { withFileLock } from '../../host/file-lock.ts';
 import { run } from './command.ts';
+import { sandboxChainRules, usableNameservers } from './egress-policy.ts';
 
 /**
- * Egress networking: a named network namespace per sandbox, joined to the host by a veth pair
- * with a /30 from 10.203.0.0/16, NAT'd out. The host's INPUT chain drops anything new from a
- * sandbox (a sandbox must not reach the host's own services, the RunTools API included) and the
- * FORWARD chain allows only the sandbox's allowlist (default: anywhere but other sandboxes and
- * link-local metadata addresses).
+ * Egress networking: the sandbox's own network namespace (made by runc, owned by the sandbox's
+ * user namespace, so CRIU can checkpoint it) joined to the host by a veth pair with a /30 from
+ * 10.204.0.0/16, NAT'd out. The sandbox has no CAP_NET_ADMIN or CAP_NET_RAW: its root cannot
+ * change its addresses, routes, sysctls or firewall.
+ *
+ * - Indexes are host-wide: an index is claimed by creating `/run/runtools/net/<index>`
+ *   exclusively, holding the owner (the sandbox's directory), so engines on one host (two dev
+ *   projects, a server) never collide; teardown and restore touch only a claim that names them.
+ * - No IPv6: disabled on both ends of the veth (and for any interface later made in the sandbox's
+ *   namespace; its loopback keeps ::1), and ip6tables drops whatever still names a sandbox link.
+ * - IPv4 filter, following Docker's DOCKER-USER convention: FORWARD jumps first to
+ *   `RUNTOOLS-USER` (the operator's; RunTools creates it empty and never changes it), then to
+ *   `RUNTOOLS-FORWARD`, which concerns sandbox links only and returns everything else. New
+ *   connections to a sandbox are dropped (from the host's own processes too); a sandbox's own
+ *   connections go through its chain (see `egress-policy.ts`); to the host itself only DNS to its
+ *   resolvers passes, and only as far as the operator's INPUT rules allow.
+ *
+ * A pause loses the namespace's interfaces (runc has CRIU restore it empty), so a restore
+ * attaches the sandbox again: same index and addresses when its claim is still its own.
  */
-export const SANDBOX_SUBNET = '10.203.0.0/16';
-const FWD_CHAIN = 'RUNTOOLS-FWD';
-const IN_CHAIN = 'RUNTOOLS-IN';
+export const SANDBOX_SUBNET = '10.204.0.0/16';
+export const MAX_EGRESS = 16384;
+const NETNS_PREFIX = 'rtsbx-';
+const IF_PREFIX = 'rtsbx';
+const USER_CHAIN = 'RUNTOOLS-USER';
+const FWD_CHAIN = 'RUNTOOLS-FORWARD';
+const IN_CHAIN = 'RUNTOOLS-INPUT';
+const OUT_CHAIN = 'RUNTOOLS-OUTPUT';
+const EGRESS_CHAIN = 'RUNTOOLS-EGRESS';
+const NAT_CHAIN = 'RUNTOOLS-POSTROUTING';
+const LOCK = '/run/runtools/netfilter.lock';
+/** Claims of indexes, one file each; /run is emptied by a reboot, as the links are. */
+export const CLAIM_DIR = '/run/runtools/net';
+const NETNS_DIR = '/run/netns';
+const REJECT = 'REJECT --reject-with icmp-admin-prohibited';
 
 export interface EgressNetwork {
   index: number;
-  netns: string;
   hostIf: string;
   hostIp: string;
   sandboxIp: string;
+  /** A named namespace (`/run/netns/<netns>`), for networks not inside a sandbox (builds). */
+  netns?: string;
+  /** The resolvers in the sandbox's resolv.conf, the only host-side DNS it may use. */
+  dns?: string[];
 }
 
-export function egressFor(index: number): EgressNetwork {
+export function egressFor(index: number, dns?: string[]): EgressNetwork & { netns: string } {
   const base = (index << 2) >>> 0;
   const b3 = (base >> 8) & 0xff;
   const b4 = base & 0xff;
   return {
     index,
-    netns: `rt-n${index}`,
-    hostIf: `rtv${index}`,
-    hostIp: `10.203.${b3}.${b4 + 1}`,
-    sandboxIp: `10.203.${b3}.${b4 + 2}`,
+    netns: `${NETNS_PREFIX}${index}`,
+    hostIf: `${IF_PREFIX}${index}`,
+    hostIp: `10.204.${b3}.${b4 + 1}`,
+    sandboxIp: `10.204.${b3}.${b4 + 2}`,
+    ...(dns ? { dns } : {}),
   };
 }
 
-export const MAX_EGRESS = 16384;
+/** The sandbox's per-sandbox chain. */
+function chainOf(net: EgressNetwork): string {
+  return `RUNTOOLS-SBX-${net.index}`;
+}
+
+/**
+ * Claims the lowest free index host-wide for `owner` (the sandbox's directory); `prefer` is tried
+ * first. Nothing else on the host changes until `attachEgress`.
+ */
+export async function claimEgress(
+  owner: string,
+  { prefer, dns }: { prefer?: number; dns?: string[] } = {},
+): Promise<EgressNetwork> {
+  await mkdir(CLAIM_DIR, { recursive: true, mode: 0o700 });
+  const resolvers = dns ?? (await hostResolvers());
+  const taken = new Set(await readdir(CLAIM_DIR));
+  const order = prefer ? [prefer] : [];
+  for (let i = 1; i < MAX_EGRESS; i++) if (i !== prefer) order.push(i);
+  for (const index of order) {
+    if (taken.has(String(index))) continue;
+    if (await tryClaim(index, owner)) {
+      const { netns: _, ...net } = egressFor(index, resolvers);
+      return net;
+    }
+  }
+  throw new RuntimeError(
+    'network setup',
+    `no free sandbox network: all ${MAX_EGRESS - 1} are in use on this host (${CLAIM_DIR})`,
+  );
+}
+
+/** Creates the claim file exclusively; false when another sandbox holds the index. */
+async function tryClaim(index: number, owner: string): Promise<boolean> {
+  try {
+    await writeFile(join(CLAIM_DIR, String(index)), owner, { flag: 'wx', mode: 0o600 });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new RuntimeError('network setup (claim)', (err as Error).message, { index });
+  }
+}
+
+async function claimedBy(net: EgressNetwork, owner: string): Promise<boolean> {
+  const text = await readFile(join(CLAIM_DIR, String(net.index)), 'utf8').catch(() => null);
+  return text === owner;
+}
+
+/**
+ * Joins the namespace at `netnsPath` (`/proc/<pid>/ns/net` of the sandbox's init) to the host:
+ * veth pair with IPv6 off, addresses, default route, the sandbox's chain. Run again after a
+ * restore, it replaces what is left of the previous attachment.
+ */
+export async function attachEgress(
+  net: EgressNetwork,
+  netnsPath: string,
+  allowOut: string[] | undefined,
+): Promise<void> {
+  await prepareHost();
+  // The pair of the namespace before a pause: the kernel removes it lazily with that namespace.
+  await run('ip', ['link', 'del', net.hostIf]);
+  // Inside the sandbox's namespace: IPv6 off for every interface made from now on, then the veth
+  // pair is made there (eth0 inherits it) with its other end put into this process's namespace.
+  const inside = [
+    `link add eth0 type veth peer name ${net.hostIf} netns ${process.pid}`,
+    'link set lo up',
+    `addr add ${net.sandboxIp}/30 dev eth0`,
+    'link set eth0 up',
+    `route add default via ${net.hostIp}`,
+  ];
+  const r = await run(
+    'nsenter',
+    [
+      `--net=${netnsPath}`,
+      'sh',
+      '-ec',
+      'if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi; exec ip -batch -',
+    ],
+    { input: `${inside.join('\n')}\n` },
+  );
+  if (r.code !== 0) throw new RuntimeError('network setup (sandbox side)', r.stderr, { ...net });
+  // The host end is still down, so it has no IPv6 address yet; it never gets one.
+  await writeFile(`/proc/sys/net/ipv6/conf/${net.hostIf}/disable_ipv6`, '1').catch((err) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // ENOENT: no IPv6 at all
+  });
+  await ipBatch([`addr add ${net.hostIp}/30 dev ${net.hostIf}`, `link set dev ${net.hostIf} up`]);
+  const chain = chainOf(net);
+  const jump = `${EGRESS_CHAIN} -i ${net.hostIf} -j ${chain}`;
+  // Declaring the chain empties it if it is there (a restore); the jump is added once.
+  const rules = (withJump: boolean) =>
+    [
+      '*filter',
+      ...sandboxChainRules(chain, { allowOut, dns: net.dns ?? [] }),
+      ...(withJump ? [`-A ${jump}`] : []),
+      'COMMIT',
+      '',
+    ].join('\n');
+  const has = await run('iptables', ['-w', '-C', ...jump.split(' ')]);
+  const first = await run('iptables-restore', ['-w', '--noflush'], {
+    input: rules(has.code !== 0),
+  });
+  if (first.code === 0) return;
+  // The host's rules may have been flushed since this process set them up (a firewall reload).
+  hostPrepared = null;
+  await prepareHost();
+  await restore('iptables-restore', rules(true));
+}
+
+/**
+ * The claim of a sandbox being restored: its own if it still holds it (a pause keeps it), else a
+ * new one, at the same index when that is free (after a host reboot it may have gone to another
+ * sandbox).
+ */
+export async function reclaimEgress(net: EgressNetwork, owner: string): Promise<EgressNetwork> {
+  if (!isLegacy(net) && (await claimedBy(net, owner))) return net;
+  if (isLegacy(net)) await teardownLegacy(net);
+  return claimEgress(owner, { prefer: isLegacy(net) ? undefined : net.index, dns: net.dns });
+}
+
+/** Removes the network (chain, links, named namespace) and its claim, if the claim is `owner`'s. */
+export async function teardownEgress(net: EgressNetwork, owner = net.netns ?? ''): Promise<void> {
+  if (isLegacy(net)) return teardownLegacy(net);
+  if (!(await claimedBy(net, owner))) return;
+  await detach(net);
+  await rm(join(CLAIM_DIR, String(net.index)), { force: true });
+}
+
+/**
+ * A network in a named namespace of its own (`/run/netns/<netns>`), for what is not a sandbox (a
+ * template build): claims an index (exactly `net.index` when given a network, which then names
+ * its owner), makes the namespace and attaches it. Undoes its work when it fails.
+ */
+export async function setupEgress(
+  owner: string | EgressNetwork,
+  allowOut: string[] | undefined,
+): Promise<EgressNetwork & { netns: string }> {
+  let net: EgressNetwork;
+  let by: string;
+  if (typeof owner === 'object') {
+    by = egressFor(owner.index).netns;
+    if (
+      !(await mkdir(CLAIM_DIR, { recursive: true, mode: 0o700 }).then(() =>
+        tryClaim(owner.index, by),
+      ))
+    ) {
+      throw new RuntimeError('network setup (claim)', `index ${owner.index} is taken`);
+    }
+    net = egressFor(owner.index, owner.dns ?? (await hostResolvers()));
+  } else {
+    by = owner;
+    net = await claimEgress(owner);
+  }
+  const named = { ...net, netns: egressFor(net.index).netns };
+  try {
+    const add = await run('ip', ['netns', 'add', named.netns]);
+    if (add.code !== 0) throw new RuntimeError('network setup (ip netns add)', add.stderr);
+    await attachEgress(named, `${NETNS_DIR}/${named.netns}`, allowOut);
+    return named;
+  } catch (err) {
+    await teardownEgress(named, by);
+    throw err;
+  }
+}
+
+/** The resolv.conf of an egress sandbox. */
+export async function sandboxResolvConf(net?: EgressNetwork): Promise<string> {
+  const servers = net?.dns ?? (await hostResolvers());
+  return `${servers.map((ip) => `nameserver ${ip}`).join('\n')}\n`;
+}
+
+/**
+ * The host's upstream name servers a sandbox can reach: those of /etc/resolv.conf, or behind a
+ * loopback stub (systemd-resolved) the ones it forwards to; a public resolver when there are none.
+ */
+async function hostResolvers(): Promise<string[]> {
+  for (const file of ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']) {
+    const servers = usableNameservers(await readFile(file, 'utf8').catch(() => ''));
+    if (servers.length) return servers.slice(0, 3);
+  }
+  return ['1.1.1.1'];
+}
+
+/** Removes the chain first, then the links and a named namespace. */
+async function detach(net: EgressNetwork): Promise<void> {
+  const chain = chainOf(net);
+  const jump = `${EGRESS_CHAIN} -i ${net.hostIf} -j ${chain}`;
+  const all = await run('iptables-restore', ['-w', '--noflush'], {
+    input: ['*filter', `-D ${jump}`, `-F ${chain}`, `-X ${chain}`, 'COMMIT', ''].join('\n'),
+  });
+  if (all.code !== 0) {
+    // Part of it was never made (a failed setup): remove what is there.
+    await run('iptables', ['-w', '-D', ...jump.split(' ')]);
+    await run('iptables', ['-w', '-F', chain]);
+    await run('iptables', ['-w', '-X', chain]);
+  }
+  // The link first: deleting a namespace frees the pair only later, asynchronously.
+  await run('ip', ['-force', '-batch', '-'], {
+    input: `link del ${net.hostIf}\n${net.netns ? `netns del ${net.netns}\n` : ''}`,
+  });
+}
 
 let hostPrepared: Promise<void> | null = null;
 
-/** Host-wide rules, once per process: forwarding on, chains and the NAT rule in place. */
+/**
+ * Host-wide rules, once per process, under a host-wide lock (another engine process may be doing
+ * the same): forwarding on; RunTools' own chains rebuilt; the jumps into them added if missing.
+ * RUNTOOLS-USER and the per-sandbox chains are never flushed here.
+ */
 function prepareHost(): Promise<void> {
-  hostPrepared ??= (async () => {
+  hostPrepared ??= withFileLock(LOCK, async () => {
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
-    for (const [table, chain, parent, rule] of [
-      ['filter', FWD_CHAIN, 'FORWARD', ['-j', FWD_CHAIN]],
-      ['filter', IN_CHAIN, 'INPUT', ['-j', IN_CHAIN]],
-    ] as const) {
-      await run('iptables', ['-t', table, '-N', chain]); // exists already: fine
-      const has = await run('iptables', ['-t', table, '-C', parent, ...rule]);
-      if (has.code !== 0) await ipt(['-t', table, '-I', parent, '1', ...rule]);
+    const dns = await hostResolvers();
+    const sbx = `${IF_PREFIX}+`;
+    await run('iptables', ['-w', '-N', USER_CHAIN]); // exists already: fine, never touched
+    await run('iptables', ['-w', '-N', EGRESS_CHAIN]); // holds the per-sandbox jumps
+    await restore(
+      'iptables-restore',
+      [
+        '*filter',
+        `:${FWD_CHAIN} - [0:0]`,
+        `:${IN_CHAIN} - [0:0]`,
+        `:${OUT_CHAIN} - [0:0]`,
+        `-A ${FWD_CHAIN} -o ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-A ${FWD_CHAIN} -o ${sbx} -j DROP`,
+        `-A ${FWD_CHAIN} -i ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+        `-A ${FWD_CHAIN} -i ${sbx} -j ${EGRESS_CHAIN}`,
+        `-A ${FWD_CHAIN} -i ${sbx} -j ${REJECT}`,
+        `-A ${IN_CHAIN} -i ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
+        ...dns.flatMap((ip) =>
+          ['udp', 'tcp'].map(
+            (p) => `-A ${IN_CHAIN} -i ${sbx} -d ${ip}/32 -p ${p} --dport 53 -j RETURN`,
+          ),
+        ),
+        `-A ${IN_CHAIN} -i ${sbx} -j ${REJECT}`,
+        `-A ${OUT_CHAIN} -o ${sbx} -m conntrack --ctstate NEW -j DROP`,
+        'COMMIT',
+        '*nat',
+        `:${NAT_CHAIN} - [0:0]`,
+        `-A ${NAT_CHAIN} -s ${SANDBOX_SUBNET} ! -d ${SANDBOX_SUBNET} -j MASQUERADE`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    await jumpFirst('iptables', 'filter', 'FORWARD', [USER_CHAIN, FWD_CHAIN]);
+    await jumpFirst('iptables', 'filter', 'INPUT', [IN_CHAIN]);
+    await jumpFirst('iptables', 'filter', 'OUTPUT', [OUT_CHAIN]);
+    await jumpFirst('iptables', 'nat', 'POSTROUTING', [NAT_CHAIN]);
+    if (!(await readdir('/proc/sys/net/ipv6').catch(() => null))) return; // no IPv6 in this kernel
+    const v6 = await run('ip6tables-restore', ['-w', '--noflush'], {
+      input: [
+        '*filter',
+        `:${FWD_CHAIN} - [0:0]`,
+        `:${IN_CHAIN} - [0:0]`,
+        `:${OUT_CHAIN} - [0:0]`,
+        `-A ${FWD_CHAIN} -i ${sbx} -j DROP`,
+        `-A ${FWD_CHAIN} -o ${sbx} -j DROP`,
+        `-A ${IN_CHAIN} -i ${sbx} -j DROP`,
+        `-A ${OUT_CHAIN} -o ${sbx} -j DROP`,
+        'COMMIT',
+        '',
+      ].join('\n'),
+    }).catch((err: Error) => ({ code: -1, stderr: err.message, stdout: '' }));
+    if (v6.code !== 0) {
+      throw new HostPrerequisiteError(
+        `ip6tables-restore failed (${v6.stderr.trim()}); sandboxes' IPv6 could not be fenced`,
+        'install iptables (it provides ip6tables), or boot with ipv6.disable=1',
+      );
     }
-    const rules: string[][] = [
-      [
-        '-t',
-        'filter',
-        IN_CHAIN,
-        '-i',
-        'rtv+',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT',
-      ],
-      ['-t', 'filter', IN_CHAIN, '-i', 'rtv+', '-j', 'DROP'],
-      [
-        '-t',
-        'filter',
-        FWD_CHAIN,
-        '-o',
-        'rtv+',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT',
-      ],
-      [
-        '-t',
-        'nat',
-        'POSTROUTING',
-        '-s',
-        SANDBOX_SUBNET,
-        '!',
-        '-d',
-        SANDBOX_SUBNET,
-        '-j',
-        'MASQUERADE',
-      ],
-    ];
-    for (const [t, table, chain, ...spec] of rules as [string, string, string, ...string[]][]) {
-      const has = await run('iptables', [t, table, '-C', chain, ...spec]);
-      if (has.code !== 0) await ipt([t, table, '-A', chain, ...spec]);
-    }
-  })().catch((err) => {
+    await jumpFirst('ip6tables', 'filter', 'FORWARD', [FWD_CHAIN]);
+    await jumpFirst('ip6tables', 'filter', 'INPUT', [IN_CHAIN]);
+    await jumpFirst('ip6tables', 'filter', 'OUTPUT', [OUT_CHAIN]);
+  }).catch((err) => {
     hostPrepared = null;
     throw err;
   });
   return hostPrepared;
 }
 
-export async function setupEgress(
-  net: EgressNetwork,
-  allowOut: string[] | undefined,
+/**
+ * Makes `parent` jump to `chains`, in that order, ahead of rules added later by others (Docker's
+ * placement). Jumps that are there in that order stay where they are, even if an operator or
+ * another tool has put rules ahead of them since.
+ */
+async function jumpFirst(
+  cmd: 'iptables' | 'ip6tables',
+  table: string,
+  parent: string,
+  chains: string[],
 ): Promise<void> {
-  await prepareHost();
-  const peer = `rtp${net.index}`;
-  await ipBatch([
-    `netns add ${net.netns}`,
-    `link add ${net.hostIf} type veth peer name ${peer} netns ${net.netns}`,
-    `addr add ${net.hostIp}/30 dev ${net.hostIf}`,
-    `link set ${net.hostIf} up`,
-  ]);
-  await ipBatch(
-    [
-      'link set lo up',
-      `link set ${peer} name eth0`,
-      `addr add ${net.sandboxIp}/30 dev eth0`,
-      'link set eth0 up',
-      `route add default via ${net.hostIp}`,
-    ],
-    net.netns,
-  );
-  const chain = `RT-${net.index}`;
-  const allow = allowOut?.length ? allowOut : ['0.0.0.0/0'];
-  const lines = [
-    '*filter',
-    `:${chain} - [0:0]`,
-    `-A ${chain} -d ${SANDBOX_SUBNET} -j DROP`,
-    `-A ${chain} -d 169.254.0.0/16 -j DROP`,
-    ...allow.map((cidr) => `-A ${chain} -d ${cidr} -j ACCEPT`),
-    `-A ${chain} -j DROP`,
-    `-A ${FWD_CHAIN} -i ${net.hostIf} -j ${chain}`,
-    'COMMIT',
-    '',
-  ];
-  await restore(lines.join('\n'));
+  const list = await run(cmd, ['-w', '-t', table, '-S', parent]);
+  if (list.code !== 0) throw new RuntimeError(`network setup (${cmd} -S ${parent})`, list.stderr);
+  const at = chains.map((c) => list.stdout.split('\n').indexOf(`-A ${parent} -j ${c}`));
+  if (at.every((i, k) => i >= 0 && (k === 0 || i > (at[k - 1] as number)))) return;
+  for (const c of chains) {
+    while ((await run(cmd, ['-w', '-t', table, '-D', parent, '-j', c])).code === 0) {}
+  }
+  for (const c of [...chains].reverse()) {
+    const r = await run(cmd, ['-w', '-t', table, '-I', parent, '1', '-j', c]);
+    if (r.code !== 0) throw new RuntimeError(`network setup (${cmd} -I ${parent})`, r.stderr);
+  }
 }
 
-export async function teardownEgress(net: EgressNetwork): Promise<void> {
+function isLegacy(net: EgressNetwork): boolean {
+  return !net.hostIf.startsWith(IF_PREFIX);
+}
+
+/**
+ * A network made before indexes were host-wide (10.203.0.0/16, `rt-nN`, chains `RUNTOOLS-FWD` and
+ * `RT-N`), removed the way it was made, unless a running sandbox is in that namespace (then it is
+ * not this sandbox's any more: those indexes were per process).
+ */
+async function teardownLegacy(net: EgressNetwork): Promise<void> {
+  const netns = net.netns ?? `rt-n${net.index}`;
+  const pids = await run('ip', ['netns', 'pids', netns]);
+  if (pids.code === 0 && pids.stdout.trim()) return;
   const chain = `RT-${net.index}`;
-  await restore(
-    ['*filter', `-D ${FWD_CHAIN} -i ${net.hostIf} -j ${chain}`, 'COMMIT', ''].join('\n'),
-  ).catch(() => {});
-  await restore(['*filter', `-F ${chain}`, `-X ${chain}`, 'COMMIT', ''].join('\n')).catch(() => {});
+  await run('iptables', ['-w', '-D', 'RUNTOOLS-FWD', '-i', net.hostIf, '-j', chain]);
+  await run('iptables', ['-w', '-F', chain]);
+  await run('iptables', ['-w', '-X', chain]);
   await run('ip', ['link', 'del', net.hostIf]);
-  await run('ip', ['netns', 'del', net.netns]);
+  await run('ip', ['netns', 'del', netns]);
 }
 
-/** The host's upstream name servers (not a loopback resolver, which a sandbox cannot reach). */
-export async function sandboxResolvConf(): Promise<string> {
-  const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const servers = text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((w) => w[0] === 'nameserver' && w[1] && !w[1].startsWith('127.') && w[1] !== '::1')
-    .map((w) => `nameserver ${w[1]}`);
-  return `${(servers.length ? servers : ['nameserver 1.1.1.1']).join('\n')}\n`;
-}
-
-async function ipBatch(lines: string[], netns?: string): Promise<void> {
-  const args = [...(netns ? ['-n', netns] : []), '-batch', '-'];
-  const r = await run('ip', args, { input: `${lines.join('\n')}\n` });
+async function ipBatch(lines: string[]): Promise<void> {
+  const r = await run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
   if (r.code !== 0) throw new RuntimeError('network setup (ip)', r.stderr, { lines });
 }
 
-async function ipt(args: string[]): Promise<void> {
-  const r = await run('iptables', args);
-  if (r.code !== 0) throw new RuntimeError('network setup (iptables)', r.stderr, { args });
-}
-
-async function restore(rules: string): Promise<void> {
-  const r = await run('iptables-restore', ['--noflush'], { input: rules });
-  if (r.code !== 0) throw new RuntimeError('network setup (iptables-restore)', r.stderr);
+async function restore(cmd: 'iptables-restore', rules: string): Promise<void> {
+  const r = await run(cmd, ['-w', '--noflush'], { input: rules });
+  if (r.code !== 0) throw new RuntimeError(`network setup (${cmd})`, r.stderr);
 }

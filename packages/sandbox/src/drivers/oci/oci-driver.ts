@@ -32,11 +32,11 @@ import {
 import { run } from './command.ts';
 import { DiskImages } from './disk-images.ts';
 import {
+  attachEgress,
+  claimEgress,
   type EgressNetwork,
-  egressFor,
-  MAX_EGRESS,
+  reclaimEgress,
   sandboxResolvConf,
-  setupEgress,
   teardownEgress,
 } from './network.ts';
 import { Runc } from './runc.ts';
@@ -68,7 +68,6 @@ export class OciDriver implements SandboxDriver {
   readonly name = 'oci';
   private readonly opts: OciDriverOptions;
   private readonly runc: Runc;
-  private readonly usedNetIndexes = new Set<number>();
   private nofile = 0;
   private readonly disks: DiskImages;
   private criuConfigFile: Promise<string> | undefined;
@@ -110,13 +109,20 @@ export class OciDriver implements SandboxDriver {
       await this.mountRoot(spec.id, spec.rootfs);
       let net: EgressNetwork | undefined;
       if (spec.network.mode === 'egress') {
-        net = egressFor(this.allocateNetIndex());
-        await writeFile(join(dir, 'network.json'), JSON.stringify(net));
-        await setupEgress(net, spec.network.allowOut);
-        await writeFile(join(dir, 'resolv.conf'), await sandboxResolvConf());
+        // The index is host-wide; the record says which one this sandbox holds.
+        const claimed = await claimEgress(dir);
+        net = claimed;
+        await writeFile(join(dir, 'network.json'), JSON.stringify(net)).catch(async (err) => {
+          await teardownEgress(claimed, dir);
+          throw err;
+        });
+        await writeFile(join(dir, 'resolv.conf'), await sandboxResolvConf(net));
       }
       await this.writeBundle(spec, join(disk, 'run'), net);
       await this.runc.run(spec.id, join(dir, 'bundle'));
+      // The sandbox's namespace is runc's (owned by the sandbox's user namespace, which CRIU
+      // requires); nothing runs in it but rt-init until create returns.
+      if (net) await attachEgress(net, await this.netnsOf(spec.id), spec.network.allowOut);
       return { id: spec.id, socketPath: this.socketPath(spec.id) };
     } catch (err) {
       await this.destroy(spec.id).catch(() => {});
@@ -212,10 +218,7 @@ export class OciDriver implements SandboxDriver {
   async restore(id: string, spec: DriverSandboxSpec): Promise<DriverSandboxInfo> {
     const dir = this.dir(id);
     await this.mountRoot(id, spec.rootfs); // after a host reboot the overlay is gone
-    const net = await this.readNet(id);
-    if (net && (await run('ip', ['netns', 'pids', net.netns])).code !== 0) {
-      await setupEgress(net, spec.network.allowOut);
-    }
+    const net = await this.reclaimNet(id);
     await rm(join(dir, 'restore.work'), { recursive: true, force: true });
     await mkdir(join(dir, 'restore.work'));
     const r = await this.runc.restore(
@@ -230,17 +233,19 @@ export class OciDriver implements SandboxDriver {
       await this.runc.delete(id).catch(() => {});
       throw new CheckpointError(id, 'resume', `${r.stderr}\n${lastErrors(log)}`);
     }
-    if (!net) {
-      // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
-      // and without 127.0.0.1, so servers inside could no longer be reached. Bring it up.
-      const pid = (await this.runc.state(id))?.pid;
-      const up = pid
-        ? await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'])
-        : { code: 1, stderr: 'the restored container is not running', stdout: '' };
-      if (up.code !== 0) {
-        await this.runc.delete(id).catch(() => {});
-        throw new CheckpointError(id, 'resume', `bringing up loopback failed: ${up.stderr}`);
+    // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
+    // and without 127.0.0.1, so servers inside could no longer be reached, and an egress sandbox
+    // has lost its link. Bring them back.
+    try {
+      const netns = await this.netnsOf(id);
+      if (net) await attachEgress(net, netns, spec.network.allowOut);
+      else {
+        const up = await run('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']);
+        if (up.code !== 0) throw new Error(`bringing up loopback failed: ${up.stderr}`);
       }
+    } catch (err) {
+      await this.runc.delete(id).catch(() => {});
+      throw new CheckpointError(id, 'resume', (err as Error).message);
     }
     return { id, socketPath: this.socketPath(id) };
   }
@@ -249,10 +254,7 @@ export class OciDriver implements SandboxDriver {
     const dir = this.dir(id);
     await this.runc.delete(id);
     const net = await this.readNet(id);
-    if (net) {
-      await teardownEgress(net);
-      this.usedNetIndexes.delete(net.index);
-    }
+    if (net) await teardownEgress(net, dir);
     await this.unmountRoot(id);
     await removeTree(dir);
     await rm(`/sys/fs/cgroup/unified/runtools/${id}`, { recursive: true, force: true }).catch(
@@ -298,10 +300,7 @@ export class OciDriver implements SandboxDriver {
     }
     const ids = await readdir(join(this.opts.dataDir, 'sandboxes')).catch(() => [] as string[]);
     for (const id of ids) {
-      if (keep.has(id)) {
-        const net = await this.readNet(id);
-        if (net) this.usedNetIndexes.add(net.index);
-      } else if (!removed.includes(id)) {
+      if (!keep.has(id) && !removed.includes(id)) {
         await this.destroy(id).catch(() => {});
         removed.push(id);
       }
@@ -414,9 +413,7 @@ export class OciDriver implements SandboxDriver {
         readOnly: v.readOnly,
       })),
       nofileHardLimit: await this.nofileLimit(),
-      ...(net
-        ? { netnsPath: `/var/run/netns/${net.netns}`, resolvConf: join(dir, 'resolv.conf') }
-        : {}),
+      ...(net ? { resolvConf: join(dir, 'resolv.conf') } : {}),
     };
     const config = {
       ...bundleConfig(bundle),
@@ -446,14 +443,23 @@ export class OciDriver implements SandboxDriver {
     return text ? (JSON.parse(text) as EgressNetwork) : undefined;
   }
 
-  private allocateNetIndex(): number {
-    for (let i = 1; i < MAX_EGRESS; i++) {
-      if (!this.usedNetIndexes.has(i)) {
-        this.usedNetIndexes.add(i);
-        return i;
-      }
-    }
-    throw new RuntimeError('network setup', 'no free sandbox subnet left');
+  /**
+   * The network index of a sandbox being restored: its own (a pause keeps the claim), or a new
+   * one after a host reboot gave it to another sandbox.
+   */
+  private async reclaimNet(id: string): Promise<EgressNetwork | undefined> {
+    const old = await this.readNet(id);
+    if (!old) return undefined;
+    const net = await reclaimEgress(old, this.dir(id));
+    if (net !== old) await writeFile(join(this.dir(id), 'network.json'), JSON.stringify(net));
+    return net;
+  }
+
+  /** The network namespace of the sandbox's running init. */
+  private async netnsOf(id: string): Promise<string> {
+    const pid = await this.supervisorPid(id);
+    if (!pid) throw new RuntimeError('network setup', 'the sandbox is not running', { id });
+    return `/proc/${pid}/ns/net`;
   }
 
   private async nofileLimit(): Promise<number> {
