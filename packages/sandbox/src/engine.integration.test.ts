@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openTestEngine, useTestEngine, waitFor } from './testing/test-engine.ts';
@@ -94,6 +94,48 @@ describe('sandbox engine', () => {
     assert.equal((await sbx.exec('echo back')).stdout, 'back\n');
     await sbx.setTimeout(0);
     await sbx.delete();
+  });
+
+  it('applies a timeout that passed while no engine ran as soon as an engine opens', async () => {
+    const long = 10 * 60_000;
+    const pausing = await t.engine.create({
+      template: 'debian-13',
+      timeoutMs: long,
+      onTimeout: 'pause',
+    });
+    const killing = await t.engine.create({
+      template: 'debian-13',
+      timeoutMs: long,
+      onTimeout: 'kill',
+    });
+    const deadline = (id: string) =>
+      (
+        JSON.parse(readFileSync(join(t.dataDir, 'sandboxes', id, 'sandbox.json'), 'utf8')) as {
+          expiresAt?: string;
+        }
+      ).expiresAt;
+    // The deadline is on disk, about `long` from now.
+    await waitFor(() => deadline(pausing.id) !== undefined && deadline(killing.id) !== undefined);
+    const at = Date.parse(deadline(pausing.id) ?? '');
+    assert.ok(Math.abs(at - (Date.now() + long)) < 60_000, `deadline ${deadline(pausing.id)}`);
+    await t.engine.close();
+    // The engine is down while the deadlines pass (moved back on disk rather than waited for).
+    for (const id of [pausing.id, killing.id]) {
+      const file = join(t.dataDir, 'sandboxes', id, 'sandbox.json');
+      const record = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...record, expiresAt: new Date(Date.now() - 1000) }));
+    }
+    await t.restart();
+    // A fresh 10-minute timeout would leave both running: the policy applies at once instead.
+    await waitFor(() => t.engine.get(pausing.id).state === 'paused', { timeoutMs: 30_000 });
+    await waitFor(() => t.engine.list().every((s) => s.id !== killing.id), { timeoutMs: 30_000 });
+    // Resumed, it gets a whole new timeout.
+    await t.engine.get(pausing.id).resume();
+    await waitFor(() => {
+      const d = deadline(pausing.id);
+      return d !== undefined && Date.parse(d) > Date.now() + long - 60_000;
+    });
+    await t.engine.delete(pausing.id);
   });
 
   it('removes what a crashed engine left half-made', async () => {

@@ -377,11 +377,23 @@ export class SandboxEngine {
     this.gcTimer.unref();
   }
 
-  private armTimeout(sbx: Sandbox): void {
+  /**
+   * Arms a running sandbox's timeout. The deadline is also written to its record, so that it is a
+   * fact on disk: an engine opened after it passed (the server was down) applies the policy at
+   * once instead of granting a new timeout. `deadline` is a recovered record's.
+   */
+  private armTimeout(sbx: Sandbox, deadline?: string): void {
     this.disarmTimeout(sbx.id);
     const ms = sbx.data.timeoutMs;
-    if (!ms || sbx.state !== 'running' || this.closed) return;
-    const at = new Date(Date.now() + ms);
+    if (!ms || sbx.state !== 'running' || this.closed) {
+      // No timeout any more (setTimeout(0)): no deadline on disk either.
+      if (!ms && sbx.data.expiresAt !== undefined) this.recordDeadline(sbx, undefined);
+      return;
+    }
+    const recovered = deadline ? new Date(deadline) : undefined;
+    const at =
+      recovered && !Number.isNaN(recovered.getTime()) ? recovered : new Date(Date.now() + ms);
+    if (sbx.data.expiresAt !== at.toISOString()) this.recordDeadline(sbx, at.toISOString());
     const fire = () => {
       const left = at.getTime() - Date.now();
       if (left > 0) {
@@ -395,7 +407,16 @@ export class SandboxEngine {
         this.onEvent({ type: 'timeout_failed', sandboxId: sbx.id, error: err.message }),
       );
     };
-    this.timers.set(sbx.id, { timer: setTimeout(fire, Math.min(ms, MAX_TIMER)), at });
+    const left = Math.max(0, at.getTime() - Date.now());
+    this.timers.set(sbx.id, { timer: setTimeout(fire, Math.min(left, MAX_TIMER)), at });
+  }
+
+  private recordDeadline(sbx: Sandbox, expiresAt: string | undefined): void {
+    sbx
+      .update({ expiresAt })
+      .catch((err: Error) =>
+        this.onEvent({ type: 'timeout_failed', sandboxId: sbx.id, error: err.message }),
+      );
   }
 
   private disarmTimeout(id: string): void {
@@ -435,7 +456,7 @@ export class SandboxEngine {
       keep.add(record.id);
       this.sandboxes.set(record.id, sbx);
       this.onEvent({ type: 'recovered', sandboxId: record.id, state });
-      if (state === 'running') this.armTimeout(sbx);
+      if (state === 'running') this.armTimeout(sbx, record.expiresAt);
     }
     for (const id of await this.driver.removeOrphans(keep)) {
       this.onEvent({ type: 'orphan_removed', sandboxId: id });

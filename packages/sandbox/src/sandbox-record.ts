@@ -17,6 +17,8 @@ export interface SandboxRecord {
   cwd: string;
   metadata: Record<string, string>;
   timeoutMs?: number;
+  /** When a running sandbox's timeout fires (ISO time); kept on disk across engine restarts. */
+  expiresAt?: string;
   onTimeout: 'pause' | 'kill';
   resources: CreateSandboxOptions['resources'];
   network: CreateSandboxOptions['network'];
@@ -37,7 +39,25 @@ export class SandboxRecordStore {
     this.dir = join(dataDir, 'sandboxes');
   }
 
-  async save(record: SandboxRecord, options: { durable?: boolean } = {}): Promise<void> {
+  private readonly writing = new Map<string, Promise<void>>();
+
+  /**
+   * Saves a record; saves of one sandbox run one after another (they share a temp file), each
+   * writing the record as it is when its turn comes.
+   */
+  save(record: SandboxRecord, options: { durable?: boolean } = {}): Promise<void> {
+    const previous = this.writing.get(record.id) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.write(record, options));
+    this.writing.set(record.id, next);
+    void next
+      .finally(() => {
+        if (this.writing.get(record.id) === next) this.writing.delete(record.id);
+      })
+      .catch(() => {});
+    return next;
+  }
+
+  private async write(record: SandboxRecord, options: { durable?: boolean }): Promise<void> {
     const dir = join(this.dir, record.id);
     await mkdir(dir, { recursive: true, mode: 0o711 });
     const file = join(dir, 'sandbox.json');
