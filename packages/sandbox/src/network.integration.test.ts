@@ -77,11 +77,54 @@ function linkLocalOf(mac: string): string {
   return `fe80::${hex(b0 ^ 2, b1)}:${hex(b2, 0xff)}:${hex(0xfe, b3)}:${hex(b4, b5)}`;
 }
 
+/**
+ * An engine in another process on `dataDir` that creates two egress sandboxes at once, reports
+ * their networks and whether they reached the public peer, and deletes them on `finish()`.
+ */
+function startOtherEngine(dataDir: string) {
+  const engineUrl = new URL('./testing/test-engine.ts', import.meta.url).href;
+  const script = `
+    import { openTestEngine, assertNoLeaks } from ${JSON.stringify(engineUrl)};
+    import { readFileSync } from 'node:fs';
+    const engine = await openTestEngine(${JSON.stringify(dataDir)});
+    const boxes = await Promise.all([1, 2].map(() =>
+      engine.create({ template: 'debian-13', network: { mode: 'egress' } })));
+    const nets = boxes.map((b) => JSON.parse(readFileSync(
+      ${JSON.stringify(dataDir)} + '/sandboxes/' + b.id + '/network.json', 'utf8')));
+    const reached = await Promise.all(boxes.map((b) => b.exec(${JSON.stringify(tcp(PUBLIC_IP, PEER_PORT))})));
+    console.log(JSON.stringify({ nets, reached: reached.map((r) => r.stdout) }));
+    await new Promise((r) => process.stdin.once('data', r).once('end', r));
+    for (const b of boxes) await b.delete();
+    await engine.close();
+    assertNoLeaks(${JSON.stringify(dataDir)});
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.once('close', r));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const result = waitFor(() => {
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    return line ? (JSON.parse(line) as { nets: EgressNetwork[]; reached: string[] }) : false;
+  });
+  return {
+    result,
+    finish: async () => {
+      child.stdin.end('done\n');
+      return exited;
+    },
+  };
+}
+
 describe('sandbox networking', () => {
   const t = useTestEngine('net');
   let peer: ReturnType<typeof spawn> | undefined;
   const indexes = new Set<number>();
-  const otherDataDir = testDataDir('net-other');
+  const otherDataDirs = [testDataDir('net-other'), testDataDir('net-third')];
+  const operatorDataDir = testDataDir('net-operator');
 
   const netOf = (sbx: Sandbox): EgressNetwork => {
     const net = JSON.parse(
@@ -126,7 +169,7 @@ describe('sandbox networking', () => {
   after(() => {
     // Runs after the engine's own cleanup (hooks run in reverse order of registration).
     const claims = readdirSync(CLAIM_DIR).map((f) => readFileSync(join(CLAIM_DIR, f), 'utf8'));
-    for (const dir of [t.dataDir, otherDataDir]) {
+    for (const dir of [t.dataDir, ...otherDataDirs, operatorDataDir]) {
       assert.deepEqual(
         claims.filter((owner) => owner.startsWith(dir)),
         [],
@@ -276,53 +319,63 @@ describe('sandbox networking', () => {
     }
   });
 
-  it('gives two engines on one host distinct networks when they create at the same time', async () => {
-    const dataDir = otherDataDir;
-    const engineUrl = new URL('./testing/test-engine.ts', import.meta.url).href;
-    // The other engine is another process, as a second `runtools dev` would be.
-    const script = `
-      import { openTestEngine, assertNoLeaks } from ${JSON.stringify(engineUrl)};
-      import { readFileSync } from 'node:fs';
-      const engine = await openTestEngine(${JSON.stringify(dataDir)});
-      const boxes = await Promise.all([1, 2, 3].map(() =>
-        engine.create({ template: 'debian-13', network: { mode: 'egress' } })));
-      const nets = boxes.map((b) => JSON.parse(readFileSync(
-        ${JSON.stringify(dataDir)} + '/sandboxes/' + b.id + '/network.json', 'utf8')));
-      const reached = await Promise.all(boxes.map((b) => b.exec(${JSON.stringify(tcp(PUBLIC_IP, PEER_PORT))})));
-      console.log(JSON.stringify({ nets, reached: reached.map((r) => r.stdout) }));
-      await new Promise((r) => process.stdin.once('data', r));
-      for (const b of boxes) await b.delete();
-      await engine.close();
-      assertNoLeaks(${JSON.stringify(dataDir)});
-    `;
-    const other = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<number | null>((r) => other.once('close', r));
-    let out = '';
-    other.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
+  it('gives engines on one host distinct networks when they start and create at the same time', async () => {
+    // Two other engines, each a fresh process (as a second `runtools dev` or a server would be),
+    // so that their host-wide setup races too; this process creates at the same time.
+    const others = otherDataDirs.map((dir) => startOtherEngine(dir));
     const mine = await Promise.all(
-      [1, 2, 3].map(() => t.engine.create({ template: 'debian-13', network: { mode: 'egress' } })),
+      [1, 2].map(() => t.engine.create({ template: 'debian-13', network: { mode: 'egress' } })),
     );
     try {
-      const theirs = await waitFor(() => {
-        const line = out.split('\n').find((l) => l.startsWith('{'));
-        return line ? (JSON.parse(line) as { nets: EgressNetwork[]; reached: string[] }) : false;
-      });
-      for (const n of theirs.nets) indexes.add(n.index);
-      const all = [...mine.map(netOf), ...theirs.nets];
+      const theirs = await Promise.all(others.map((o) => o.result));
+      const all = [...mine.map(netOf), ...theirs.flatMap((r) => r.nets)];
+      for (const n of all) indexes.add(n.index);
       assert.equal(new Set(all.map((n) => n.index)).size, 6, 'six indexes');
       assert.equal(new Set(all.map((n) => n.sandboxIp)).size, 6, 'six addresses');
-      for (const r of theirs.reached) assert.match(r, /^ping$/m);
+      for (const r of theirs.flatMap((x) => x.reached)) assert.match(r, /^ping$/m);
       for (const sbx of mine) {
         assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
       }
+      // Their setup ran at the same time and added each jump once.
+      const jumps = (table: string, chain: string) =>
+        sh('iptables', ['-t', table, '-S'])
+          .split('\n')
+          .filter((l) => l.endsWith(`-j ${chain}`));
+      assert.equal(jumps('filter', 'RUNTOOLS-USER').length, 1);
+      assert.equal(jumps('filter', 'RUNTOOLS-FORWARD').length, 1);
+      assert.equal(jumps('filter', 'RUNTOOLS-INPUT').length, 1);
+      assert.equal(jumps('nat', 'RUNTOOLS-POSTROUTING').length, 1);
     } finally {
-      other.stdin.end('done\n');
-      assert.equal(await exited, 0, 'the other engine cleaned up');
+      for (const code of await Promise.all(others.map((o) => o.finish()))) {
+        assert.equal(code, 0, 'the other engine cleaned up');
+      }
       for (const sbx of mine) await sbx.delete();
+    }
+  });
+
+  it("runs the operator's RUNTOOLS-USER rules first and leaves them in place", async () => {
+    await using sbx = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
+    netOf(sbx);
+    const forward = sh('iptables', ['-S', 'FORWARD']).split('\n');
+    const user = forward.indexOf('-A FORWARD -j RUNTOOLS-USER');
+    assert.ok(user >= 0 && user < forward.indexOf('-A FORWARD -j RUNTOOLS-FORWARD'), 'user first');
+    // The operator refuses the public peer to every sandbox.
+    const rule = ['RUNTOOLS-USER', '-i', 'rtsbx+', '-d', PUBLIC_IP, '-j', 'REJECT'];
+    sh('iptables', ['-A', ...rule]);
+    try {
+      assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT, 20))).stdout, /refused/i);
+      // Another engine process sets the host up again: the rule stays, and holds for its sandboxes.
+      const other = startOtherEngine(operatorDataDir);
+      const { nets, reached } = await other.result.catch(async (err) => {
+        await other.finish();
+        throw err;
+      });
+      for (const n of nets) indexes.add(n.index);
+      assert.equal(await other.finish(), 0, 'the other engine cleaned up');
+      for (const r of reached) assert.match(r, /refused/i);
+      sh('iptables', ['-C', ...rule]);
+    } finally {
+      sh('iptables', ['-D', ...rule]);
     }
   });
 
