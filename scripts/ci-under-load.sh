@@ -64,7 +64,9 @@ fi
 
 LOGS=/var/tmp/ci-under-load
 mkdir -p "$LOGS"
-HEAD=$(git -C "$REPO" rev-parse --short HEAD)
+# Every run tests the commit that was HEAD when the script started, even if commits land meanwhile.
+COMMIT=$(git -C "$REPO" rev-parse HEAD)
+HEAD=${COMMIT:0:7}
 if [[ -n $(git -C "$REPO" status --porcelain --untracked-files=no) ]]; then
   echo "==> note: uncommitted changes are not in the clones (testing $HEAD)"
 fi
@@ -72,6 +74,7 @@ failed=0
 for ((run = 1; run <= RUNS; run++)); do
   clone=$(mktemp -d /var/tmp/ci-clone-XXXXXX)
   git clone --quiet "$REPO" "$clone"
+  git -C "$clone" checkout --quiet --detach "$COMMIT"
   log=$LOGS/run-$(date +%Y%m%d-%H%M%S)-$HEAD-$run.log
   echo "==> run $run/$RUNS of $HEAD in $clone, log $log"
   start=$EPOCHSECONDS
