@@ -116,17 +116,23 @@ async function claimedBy(net: EgressNetwork, owner: string): Promise<boolean> {
 
 /**
  * Joins the namespace at `netnsPath` (`/proc/<pid>/ns/net` of the sandbox's init) to the host:
- * veth pair with IPv6 off, addresses, default route, the sandbox's chain. Run again after a
- * restore, it replaces what is left of the previous attachment.
+ * veth pair with IPv6 off, addresses, default route, the sandbox's chain. `again` (a restore)
+ * replaces what is left of the attachment before the pause.
  */
 export async function attachEgress(
   net: EgressNetwork,
   netnsPath: string,
   allowOut: string[] | undefined,
+  { again = false } = {},
 ): Promise<void> {
   await prepareHost();
+  // The links and the chain are independent: made side by side (two fewer waits on a create).
+  await Promise.all([link(net, netnsPath, again), sandboxChain(net, allowOut, again)]);
+}
+
+async function link(net: EgressNetwork, netnsPath: string, again: boolean): Promise<void> {
   // The pair of the namespace before a pause: the kernel removes it lazily with that namespace.
-  await run('ip', ['link', 'del', net.hostIf]);
+  if (again) await run('ip', ['link', 'del', net.hostIf]);
   // Inside the sandbox's namespace: IPv6 off for every interface made from now on, then the veth
   // pair is made there (eth0 inherits it) with its other end put into this process's namespace.
   const inside = [
@@ -152,9 +158,17 @@ export async function attachEgress(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // ENOENT: no IPv6 at all
   });
   await ipBatch([`addr add ${net.hostIp}/30 dev ${net.hostIf}`, `link set dev ${net.hostIf} up`]);
+}
+
+/** The sandbox's chain and the jump to it; `again` when they may be there already. */
+async function sandboxChain(
+  net: EgressNetwork,
+  allowOut: string[] | undefined,
+  again: boolean,
+): Promise<void> {
   const chain = chainOf(net);
   const jump = `${EGRESS_CHAIN} -i ${net.hostIf} -j ${chain}`;
-  // Declaring the chain empties it if it is there (a restore); the jump is added once.
+  // Declaring the chain empties it if it is there; the jump is added once.
   const rules = (withJump: boolean) =>
     [
       '*filter',
@@ -163,10 +177,8 @@ export async function attachEgress(
       'COMMIT',
       '',
     ].join('\n');
-  const has = await run('iptables', ['-w', '-C', ...jump.split(' ')]);
-  const first = await run('iptables-restore', ['-w', '--noflush'], {
-    input: rules(has.code !== 0),
-  });
+  const has = again && (await run('iptables', ['-w', '-C', ...jump.split(' ')])).code === 0;
+  const first = await run('iptables-restore', ['-w', '--noflush'], { input: rules(!has) });
   if (first.code === 0) return;
   // The host's rules may have been flushed since this process set them up (a firewall reload).
   hostPrepared = null;
@@ -313,6 +325,7 @@ function prepareHost(): Promise<void> {
     await jumpFirst('iptables', 'filter', 'INPUT', [IN_CHAIN]);
     await jumpFirst('iptables', 'filter', 'OUTPUT', [OUT_CHAIN]);
     await jumpFirst('iptables', 'nat', 'POSTROUTING', [NAT_CHAIN]);
+    await removeLegacyRules();
     if (!(await readdir('/proc/sys/net/ipv6').catch(() => null))) return; // no IPv6 in this kernel
     const v6 = await run('ip6tables-restore', ['-w', '--noflush'], {
       input: [
@@ -387,6 +400,26 @@ async function teardownLegacy(net: EgressNetwork): Promise<void> {
   await run('iptables', ['-w', '-X', chain]);
   await run('ip', ['link', 'del', net.hostIf]);
   await run('ip', ['netns', 'del', netns]);
+}
+
+/**
+ * The host-wide rules of RunTools before indexes were host-wide (chains `RUNTOOLS-FWD`,
+ * `RUNTOOLS-IN`, NAT of 10.203.0.0/16), removed once no sandbox of that time is left.
+ */
+async function removeLegacyRules(): Promise<void> {
+  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
+  if (names.some((n) => /^rt-n\d+$/.test(n))) return;
+  if ((await run('iptables', ['-w', '-S', 'RUNTOOLS-FWD'])).code !== 0) return;
+  for (const [parent, chain] of [
+    ['FORWARD', 'RUNTOOLS-FWD'],
+    ['INPUT', 'RUNTOOLS-IN'],
+  ] as const) {
+    while ((await run('iptables', ['-w', '-D', parent, '-j', chain])).code === 0) {}
+    await run('iptables', ['-w', '-F', chain]);
+    await run('iptables', ['-w', '-X', chain]);
+  }
+  const legacy = ['-s', '10.203.0.0/16', '!', '-d', '10.203.0.0/16', '-j', 'MASQUERADE'];
+  while ((await run('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...legacy])).code === 0) {}
 }
 
 async function ipBatch(lines: string[]): Promise<void> {

@@ -238,7 +238,7 @@ export class OciDriver implements SandboxDriver {
     // has lost its link. Bring them back.
     try {
       const netns = await this.netnsOf(id);
-      if (net) await attachEgress(net, netns, spec.network.allowOut);
+      if (net) await attachEgress(net, netns, spec.network.allowOut, { again: true });
       else {
         const up = await run('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']);
         if (up.code !== 0) throw new Error(`bringing up loopback failed: ${up.stderr}`);
