@@ -32,7 +32,10 @@ describe('runtools doctor (the CLI as a child process, on this host)', () => {
   });
 
   it('with the tools out of reach: MISSING, the command that fixes it, and exit 1', async () => {
-    const result = await runCli(['doctor'], { env: { PATH: '/nonexistent' } });
+    // The runc setup installs is found by its path, not PATH: RUNTOOLS_RUNC points elsewhere.
+    const result = await runCli(['doctor'], {
+      env: { PATH: '/nonexistent', RUNTOOLS_RUNC: 'runc' },
+    });
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(result.stdout, /^runc\s+MISSING\s/m);
     assert.match(result.stdout, /^\s+fix: \S+/m);
