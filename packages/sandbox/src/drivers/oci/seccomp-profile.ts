@@ -423,8 +423,8 @@ const NETWORK = [
 /**
  * Debugging one's own processes (gdb, strace), as Docker allows on kernels >= 4.8, where ptrace
  * can no longer step around seccomp. Reaching processes of other users needs CAP_SYS_PTRACE,
- * which a sandbox lacks. A process stopped under a tracer cannot be checkpointed (CRIU must
- * trace every process itself): pausing then fails with `checkpoint_failed`, naming it.
+ * which a sandbox lacks. A traced process cannot be checkpointed (CRIU must trace every
+ * process itself): pausing then fails with `checkpoint_failed`, naming it.
  */
 const DEBUGGING = ['process_vm_readv', 'process_vm_writev', 'ptrace'];
 
@@ -447,7 +447,7 @@ const REFUSED = [
   'umount',
   'umount2',
   'unshare',
-  // The kernel keyring is not namespaced: keys would be shared with the host's uid.
+  // The kernel keyring is not namespaced: keys belong to the host uid, which all sandboxes share.
   'add_key',
   'keyctl',
   'request_key',
