@@ -87,39 +87,46 @@ export class SupervisorConnection {
     const socket = await connectSupervisor(endpoint, timeoutMs);
     const decoder = new FrameDecoder();
     return new Promise<net.Socket>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        let frames: ReturnType<FrameDecoder['push']>;
-        try {
-          frames = decoder.push(chunk, 1);
-        } catch (err) {
-          fail(err as Error);
+      // The reply is read in paused mode (`readable` + `read()`): bytes that came with it (a
+      // server that speaks first) go back with `unshift` and stay buffered, and once the listener
+      // is gone the socket is as new, so whoever reads it next (a `data` listener, a pipe,
+      // node:http) gets them. A `data` listener would leave the socket flowing, emitting to nobody.
+      const onReadable = () => {
+        for (let chunk = socket.read() as Buffer | null; chunk; chunk = socket.read()) {
+          let frames: ReturnType<FrameDecoder['push']>;
+          try {
+            frames = decoder.push(chunk, 1);
+          } catch (err) {
+            fail(err as Error);
+            return;
+          }
+          const frame = frames[0];
+          if (!frame) continue;
+          socket.off('readable', onReadable);
+          socket.off('error', fail);
+          socket.off('close', closed);
+          if (frame.type === Rep.OK) {
+            const rest = decoder.takeRemainder();
+            if (rest.length) socket.unshift(rest);
+            resolve(socket);
+          } else {
+            const r = new FrameReader(frame.payload);
+            r.u32();
+            const errno = r.i32();
+            socket.destroy();
+            reject(new SupervisorReplyError(errno, r.str()));
+          }
           return;
-        }
-        const frame = frames[0];
-        if (!frame) return;
-        socket.off('data', onData);
-        socket.off('error', fail);
-        // Removing the listener does not stop a flowing stream: pause, or bytes that came with
-        // the OK (a server that speaks first) would be emitted to nobody.
-        socket.pause();
-        if (frame.type === Rep.OK) {
-          const rest = decoder.takeRemainder();
-          if (rest.length) socket.unshift(rest);
-          resolve(socket);
-        } else {
-          const r = new FrameReader(frame.payload);
-          r.u32();
-          const errno = r.i32();
-          socket.destroy();
-          reject(new SupervisorReplyError(errno, r.str()));
         }
       };
       const fail = (err: Error) => {
         socket.destroy();
         reject(err);
       };
-      socket.on('data', onData);
+      const closed = () => fail(new SupervisorError('rt-init closed the relay before answering'));
+      socket.on('readable', onReadable);
       socket.on('error', fail);
+      socket.on('close', closed);
       socket.write(encodeFrame(Req.CONNECT, [{ u32: 1 }, { u32: port }]));
     });
   }
