@@ -30,7 +30,7 @@ import {
   processName,
 } from './checkpoint-failure.ts';
 import { run } from './command.ts';
-import { DiskImages } from './disk-images.ts';
+import { formatDiskImage } from './disk-image.ts';
 import {
   attachEgress,
   claimEgress,
@@ -40,6 +40,7 @@ import {
   teardownEgress,
 } from './network.ts';
 import { Runc } from './runc.ts';
+import { SpareDirs } from './spare-dirs.ts';
 
 export interface OciDriverOptions {
   /** Per-sandbox directories live in `<dataDir>/sandboxes/<id>`. */
@@ -69,14 +70,15 @@ export class OciDriver implements SandboxDriver {
   private readonly opts: OciDriverOptions;
   private readonly runc: Runc;
   private nofile = 0;
-  private readonly disks: DiskImages;
+  private readonly spares: SpareDirs;
   private criuConfigFile: Promise<string> | undefined;
 
   constructor(options: OciDriverOptions) {
     this.opts = options;
-    this.disks = new DiskImages({
-      dir: join(options.dataDir, 'disks'),
-      spareSizeMiB: options.spareDiskMiB ?? DEFAULT_DISK_MIB,
+    this.spares = new SpareDirs({
+      dir: join(options.dataDir, 'sandboxes'),
+      prepare: (dir) => this.prepareDir(dir, this.spareDiskMiB()),
+      remove: (dir) => removeTree(dir),
     });
     this.runc = new Runc({
       binary: options.runc,
@@ -91,21 +93,11 @@ export class OciDriver implements SandboxDriver {
 
   async create(spec: DriverSandboxSpec): Promise<DriverSandboxInfo> {
     const dir = this.dir(spec.id);
-    const host = this.opts.idMap.hostId;
     try {
-      await mkdir(join(dir, 'bundle'), { recursive: true });
-      // Traversable by the sandbox's root (runc and CRIU reach the root and mounts as that user),
-      // not listable: the record and checkpoint beside them are root's.
-      await chmod(dir, 0o711);
-      await mkdir(join(dir, 'rootfs'));
-      const disk = await this.mountDisk(spec.id, spec.resources.diskMiB ?? DEFAULT_DISK_MIB);
-      await Promise.all(['upper', 'work', 'run'].map((d) => mkdir(join(disk, d))));
-      // The upper dir is the sandbox's "/": owned by the sandbox's root, or "/" shows as nobody.
-      await chown(join(disk, 'upper'), host, host);
-      await chown(join(disk, 'run'), host, host);
-      // rt-init's socket dir is inside the quota too (a sandbox can write there); the host
-      // reaches it as `<dir>/run`, the same path as for sandboxes made before quotas.
-      await symlink(join('disk', 'run'), join(dir, 'run'));
+      const diskMiB = spec.resources.diskMiB ?? DEFAULT_DISK_MIB;
+      const spare = diskMiB === this.spareDiskMiB() && (await this.spares.take(dir));
+      if (!spare) await this.prepareDir(dir, diskMiB);
+      const disk = join(dir, 'disk');
       await this.mountRoot(spec.id, spec.rootfs);
       let net: EgressNetwork | undefined;
       if (spec.network.mode === 'egress') {
@@ -289,8 +281,6 @@ export class OciDriver implements SandboxDriver {
   }
 
   async removeOrphans(keep: ReadonlySet<string>): Promise<string[]> {
-    await this.disks.removeUnfinished();
-    this.disks.refill();
     const removed: string[] = [];
     for (const c of await this.runc.list().catch(() => [])) {
       if (!keep.has(c.id)) {
@@ -300,16 +290,19 @@ export class OciDriver implements SandboxDriver {
     }
     const ids = await readdir(join(this.opts.dataDir, 'sandboxes')).catch(() => [] as string[]);
     for (const id of ids) {
-      if (!keep.has(id) && !removed.includes(id)) {
+      if (id.startsWith('.spare-')) {
+        await removeTree(this.dir(id)).catch(() => {}); // a previous engine's spare
+      } else if (!keep.has(id) && !removed.includes(id)) {
         await this.destroy(id).catch(() => {});
         removed.push(id);
       }
     }
+    this.spares.refill();
     return removed;
   }
 
   async close(): Promise<void> {
-    await this.disks.close();
+    await this.spares.close();
   }
 
   private dir(id: string): string {
@@ -336,23 +329,38 @@ export class OciDriver implements SandboxDriver {
     }
   }
 
+  private spareDiskMiB(): number {
+    return this.opts.spareDiskMiB ?? DEFAULT_DISK_MIB;
+  }
+
   /**
-   * The sandbox's own file system: a sparse ext4 image of `diskMiB` (see `DiskImages`),
-   * loop-mounted at `<dir>/disk` (~15 ms), holding the overlay's upper and work dirs and rt-init's
-   * socket dir. A sandbox that fills it gets ENOSPC and the host's disk never fills: it costs the
-   * host at most `diskMiB`.
+   * Makes a sandbox's directory (a spare one ahead of time, or at create): the sandbox's own file
+   * system, a sparse ext4 image of `diskMiB` loop-mounted at `<dir>/disk`, holding the overlay's
+   * upper and work dirs and rt-init's socket dir (a sandbox can write there too). A sandbox that
+   * fills it gets ENOSPC and the host's disk never fills: it costs the host at most `diskMiB`.
    */
-  private async mountDisk(id: string, diskMiB: number): Promise<string> {
-    await this.disks.create(join(this.dir(id), 'disk.img'), diskMiB);
-    return this.layerDir(id);
+  private async prepareDir(dir: string, diskMiB: number): Promise<void> {
+    const host = this.opts.idMap.hostId;
+    await mkdir(join(dir, 'bundle'), { recursive: true });
+    // Traversable by the sandbox's root (runc and CRIU reach the root and mounts as that user),
+    // not listable: the record and checkpoint beside them are root's.
+    await chmod(dir, 0o711);
+    await mkdir(join(dir, 'rootfs'));
+    await formatDiskImage(join(dir, 'disk.img'), diskMiB);
+    const disk = await this.layerDir(dir);
+    await Promise.all(['upper', 'work', 'run'].map((d) => mkdir(join(disk, d))));
+    // The upper dir is the sandbox's "/": owned by the sandbox's root, or "/" shows as nobody.
+    await chown(join(disk, 'upper'), host, host);
+    await chown(join(disk, 'run'), host, host);
+    // The host reaches rt-init's socket as `<dir>/run`, as for sandboxes made before quotas.
+    await symlink(join('disk', 'run'), join(dir, 'run'));
   }
 
   /**
    * Where the writable layer lives: the mounted disk image (mounted again after a host reboot),
    * or, for a sandbox made before every sandbox had a quota, the sandbox's directory itself.
    */
-  private async layerDir(id: string): Promise<string> {
-    const dir = this.dir(id);
+  private async layerDir(dir: string): Promise<string> {
     const image = join(dir, 'disk.img');
     if (!(await stat(image).catch(() => null))) return dir;
     const mnt = join(dir, 'disk');
@@ -361,7 +369,7 @@ export class OciDriver implements SandboxDriver {
     // noinit_itable: no background zeroing of inode tables, which would write ~64 MiB per 4 GiB
     // into the image (a sparse file reads as zeros already).
     const m = await run('mount', ['-o', 'loop,nosuid,nodev,noinit_itable', image, mnt]);
-    if (m.code !== 0) throw new RuntimeError('mount sandbox disk', m.stderr, { id });
+    if (m.code !== 0) throw new RuntimeError('mount sandbox disk', m.stderr, { dir });
     return mnt;
   }
 
@@ -369,7 +377,7 @@ export class OciDriver implements SandboxDriver {
     const dir = this.dir(id);
     const merged = join(dir, 'rootfs');
     if (await isMountPoint(merged)) return;
-    const layers = await this.layerDir(id);
+    const layers = await this.layerDir(dir);
     const r = await run('mount', [
       '-t',
       'overlay',
