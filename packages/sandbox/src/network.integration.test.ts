@@ -379,12 +379,24 @@ describe('sandbox networking', () => {
     }
   });
 
-  it('gets its network back on resume, or a new one when another sandbox took its index', async () => {
+  it('keeps its network and its connections out across a pause, or gets a new index', async () => {
     await using sbx = await t.engine.create({ template: 'debian-13', network: { mode: 'egress' } });
     const net = netOf(sbx);
+    // A connection to the outside, open while the sandbox pauses: the network is back before
+    // CRIU restores the socket (runc's hook), so it carries on.
+    const talker = await sbx.spawn([
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${PUBLIC_IP}/${PEER_PORT}; while :; do echo hi >&3; read -r l <&3; echo "$l" >> /tmp/log; sleep 0.05; done`,
+    ]);
+    const lines = async () => Number((await sbx.exec('cat /tmp/log 2>/dev/null | wc -l')).stdout);
+    await waitFor(async () => (await lines()) >= 2);
     await sbx.pause();
     await sbx.resume();
     assert.deepEqual(netOf(sbx), net, 'kept while paused');
+    const after = await lines();
+    await waitFor(async () => (await lines()) >= after + 3);
+    await sbx.exec(`kill ${talker}`);
     assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
     // As after a host reboot: the claim and rules are gone, and another sandbox takes the index.
     await sbx.pause();

@@ -115,49 +115,75 @@ async function claimedBy(net: EgressNetwork, owner: string): Promise<boolean> {
 }
 
 /**
- * Joins the namespace at `netnsPath` (`/proc/<pid>/ns/net` of the sandbox's init) to the host:
- * veth pair with IPv6 off, addresses, default route, the sandbox's chain. `again` (a restore)
- * replaces what is left of the attachment before the pause.
+ * The host-side rules of a sandbox's network (they need no process yet): host-wide setup once per
+ * process, then the sandbox's chain. `again` (a restore) when they may be there already.
+ */
+export async function prepareEgress(
+  net: EgressNetwork,
+  allowOut: string[] | undefined,
+  { again = false } = {},
+): Promise<void> {
+  await prepareHost();
+  await sandboxChain(net, allowOut, again);
+}
+
+/**
+ * The OCI hook that joins the sandbox's namespace to the host, run by runc once the namespaces
+ * exist and before anything runs in them: at create, and at restore before CRIU brings back the
+ * sandbox's sockets (a TCP connection to the outside cannot be restored without its address and
+ * route). runc runs `createRuntime` hooks at CRIU's `setup-namespaces` too.
+ */
+export function egressHook(net: EgressNetwork): { path: string; args: string[]; timeout: number } {
+  return { path: '/bin/sh', args: ['sh', '-c', linkScript(net)], timeout: 30 };
+}
+
+/**
+ * Joins the namespace at `netnsPath` to the host (`prepareEgress` and the hook's work, for a
+ * namespace that is not a sandbox's).
  */
 export async function attachEgress(
   net: EgressNetwork,
   netnsPath: string,
   allowOut: string[] | undefined,
-  { again = false } = {},
 ): Promise<void> {
-  await prepareHost();
-  // The links and the chain are independent: made side by side (two fewer waits on a create).
-  await Promise.all([link(net, netnsPath, again), sandboxChain(net, allowOut, again)]);
+  await prepareEgress(net, allowOut);
+  const r = await run('sh', ['-c', linkScript(net), 'sh', netnsPath]);
+  if (r.code !== 0) throw new RuntimeError('network setup (links)', r.stderr, { ...net });
 }
 
-async function link(net: EgressNetwork, netnsPath: string, again: boolean): Promise<void> {
-  // The pair of the namespace before a pause: the kernel removes it lazily with that namespace.
-  if (again) await run('ip', ['link', 'del', net.hostIf]);
-  // Inside the sandbox's namespace: IPv6 off for every interface made from now on, then the veth
-  // pair is made there (eth0 inherits it) with its other end put into this process's namespace.
+/**
+ * The veth pair, as a shell script: the namespace is `$1`, or that of the pid in the OCI state
+ * on stdin (a hook). Inside the namespace IPv6 goes off for every interface made from then on,
+ * and the pair is made there (eth0 inherits it), its other end put into the script's own
+ * namespace, where it is still down and so without an IPv6 address when IPv6 goes off for it.
+ * What is left of the pair of the namespace before a pause (the kernel removes it lazily) goes.
+ */
+function linkScript(net: EgressNetwork): string {
   const inside = [
-    `link add eth0 type veth peer name ${net.hostIf} netns ${process.pid}`,
+    `link add eth0 type veth peer name ${net.hostIf} netns $$`,
     'link set lo up',
     `addr add ${net.sandboxIp}/30 dev eth0`,
     'link set eth0 up',
     `route add default via ${net.hostIp}`,
   ];
-  const r = await run(
-    'nsenter',
-    [
-      `--net=${netnsPath}`,
-      'sh',
-      '-ec',
-      'if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi; exec ip -batch -',
-    ],
-    { input: `${inside.join('\n')}\n` },
-  );
-  if (r.code !== 0) throw new RuntimeError('network setup (sandbox side)', r.stderr, { ...net });
-  // The host end is still down, so it has no IPv6 address yet; it never gets one.
-  await writeFile(`/proc/sys/net/ipv6/conf/${net.hostIf}/disable_ipv6`, '1').catch((err) => {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // ENOENT: no IPv6 at all
-  });
-  await ipBatch([`addr add ${net.hostIp}/30 dev ${net.hostIf}`, `link set dev ${net.hostIf} up`]);
+  const v6 = `/proc/sys/net/ipv6/conf/${net.hostIf}/disable_ipv6`;
+  return [
+    'set -e',
+    'if [ -n "$1" ]; then ns=$1; else',
+    `  pid=$(tr -d ' \\n' | sed -n 's/.*"pid":\\([0-9][0-9]*\\).*/\\1/p')`,
+    '  ns=/proc/$pid/ns/net',
+    'fi',
+    `ip link del ${net.hostIf} 2>/dev/null || true`,
+    `nsenter --net="$ns" sh -ec 'if [ -d /proc/sys/net/ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi; exec ip -batch -' <<EOF`,
+    ...inside,
+    'EOF',
+    `if [ -e ${v6} ]; then echo 1 > ${v6}; fi`,
+    'ip -batch - <<EOF',
+    `addr add ${net.hostIp}/30 dev ${net.hostIf}`,
+    `link set dev ${net.hostIf} up`,
+    'EOF',
+    '',
+  ].join('\n');
 }
 
 /** The sandbox's chain and the jump to it; `again` when they may be there already. */
@@ -420,11 +446,6 @@ async function removeLegacyRules(): Promise<void> {
   }
   const legacy = ['-s', '10.203.0.0/16', '!', '-d', '10.203.0.0/16', '-j', 'MASQUERADE'];
   while ((await run('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...legacy])).code === 0) {}
-}
-
-async function ipBatch(lines: string[]): Promise<void> {
-  const r = await run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
-  if (r.code !== 0) throw new RuntimeError('network setup (ip)', r.stderr, { lines });
 }
 
 async function restore(cmd: 'iptables-restore', rules: string): Promise<void> {

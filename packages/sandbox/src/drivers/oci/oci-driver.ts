@@ -32,9 +32,10 @@ import {
 import { run } from './command.ts';
 import { formatDiskImage } from './disk-image.ts';
 import {
-  attachEgress,
   claimEgress,
   type EgressNetwork,
+  egressHook,
+  prepareEgress,
   reclaimEgress,
   sandboxResolvConf,
   teardownEgress,
@@ -111,10 +112,14 @@ export class OciDriver implements SandboxDriver {
         await writeFile(join(dir, 'resolv.conf'), await sandboxResolvConf(net));
       }
       await this.writeBundle(spec, join(disk, 'run'), net);
-      await this.runc.run(spec.id, join(dir, 'bundle'));
       // The sandbox's namespace is runc's (owned by the sandbox's user namespace, which CRIU
-      // requires); nothing runs in it but rt-init until create returns.
-      if (net) await attachEgress(net, await this.netnsOf(spec.id), spec.network.allowOut);
+      // requires); runc's hook joins it to the host. Its rules are made meanwhile: until they
+      // are, the host refuses its traffic.
+      const started = await Promise.allSettled([
+        this.runc.run(spec.id, join(dir, 'bundle')),
+        net ? prepareEgress(net, spec.network.allowOut) : undefined,
+      ]);
+      for (const r of started) if (r.status === 'rejected') throw r.reason;
       return { id: spec.id, socketPath: this.socketPath(spec.id) };
     } catch (err) {
       await this.destroy(spec.id).catch(() => {});
@@ -211,6 +216,7 @@ export class OciDriver implements SandboxDriver {
     const dir = this.dir(id);
     await this.mountRoot(id, spec.rootfs); // after a host reboot the overlay is gone
     const net = await this.reclaimNet(id);
+    if (net) await prepareEgress(net, spec.network.allowOut, { again: true });
     await rm(join(dir, 'restore.work'), { recursive: true, force: true });
     await mkdir(join(dir, 'restore.work'));
     const r = await this.runc.restore(
@@ -225,19 +231,18 @@ export class OciDriver implements SandboxDriver {
       await this.runc.delete(id).catch(() => {});
       throw new CheckpointError(id, 'resume', `${r.stderr}\n${lastErrors(log)}`);
     }
-    // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
-    // and without 127.0.0.1, so servers inside could no longer be reached, and an egress sandbox
-    // has lost its link. Bring them back.
-    try {
-      const netns = await this.netnsOf(id);
-      if (net) await attachEgress(net, netns, spec.network.allowOut, { again: true });
-      else {
-        const up = await run('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']);
-        if (up.code !== 0) throw new Error(`bringing up loopback failed: ${up.stderr}`);
+    if (!net) {
+      // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
+      // and without 127.0.0.1, so servers inside could no longer be reached. Bring it up. (An
+      // egress sandbox's hook did that, and joined it to the host, before its sockets came back.)
+      const pid = await this.supervisorPid(id);
+      const up = pid
+        ? await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'])
+        : { code: 1, stderr: 'the restored container is not running', stdout: '' };
+      if (up.code !== 0) {
+        await this.runc.delete(id).catch(() => {});
+        throw new CheckpointError(id, 'resume', `bringing up loopback failed: ${up.stderr}`);
       }
-    } catch (err) {
-      await this.runc.delete(id).catch(() => {});
-      throw new CheckpointError(id, 'resume', (err as Error).message);
     }
     return { id, socketPath: this.socketPath(id) };
   }
@@ -427,6 +432,7 @@ export class OciDriver implements SandboxDriver {
       ...bundleConfig(bundle),
       // runc hands this file to CRIU for every checkpoint and restore of the sandbox.
       annotations: { 'org.criu.config': await this.criuConfig() },
+      ...(net ? egressHooks(net) : {}),
     };
     await writeFile(join(dir, 'bundle', 'config.json'), JSON.stringify(config));
   }
@@ -453,21 +459,17 @@ export class OciDriver implements SandboxDriver {
 
   /**
    * The network index of a sandbox being restored: its own (a pause keeps the claim), or a new
-   * one after a host reboot gave it to another sandbox.
+   * one after a host reboot gave it to another sandbox; the bundle's hook is made for it.
    */
   private async reclaimNet(id: string): Promise<EgressNetwork | undefined> {
     const old = await this.readNet(id);
     if (!old) return undefined;
     const net = await reclaimEgress(old, this.dir(id));
     if (net !== old) await writeFile(join(this.dir(id), 'network.json'), JSON.stringify(net));
+    const file = join(this.dir(id), 'bundle', 'config.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...config, ...egressHooks(net) }));
     return net;
-  }
-
-  /** The network namespace of the sandbox's running init. */
-  private async netnsOf(id: string): Promise<string> {
-    const pid = await this.supervisorPid(id);
-    if (!pid) throw new RuntimeError('network setup', 'the sandbox is not running', { id });
-    return `/proc/${pid}/ns/net`;
   }
 
   private async nofileLimit(): Promise<number> {
@@ -478,6 +480,11 @@ export class OciDriver implements SandboxDriver {
     }
     return this.nofile;
   }
+}
+
+/** runc runs `createRuntime` hooks at create and, during a restore, at CRIU's setup-namespaces. */
+function egressHooks(net: EgressNetwork) {
+  return { hooks: { createRuntime: [egressHook(net)] } };
 }
 
 async function isMountPoint(path: string): Promise<boolean> {
