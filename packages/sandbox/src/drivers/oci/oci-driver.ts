@@ -124,6 +124,8 @@ export class OciDriver implements SandboxDriver {
     } catch (err) {
       await this.destroy(spec.id).catch(() => {});
       throw err;
+    } finally {
+      this.spares.refill();
     }
   }
 

@@ -31,19 +31,20 @@ export class SpareDirs {
     this.remove = options.remove;
   }
 
-  /** Moves a ready spare to `dest`; false when none is ready (then the caller makes its own). */
+  /**
+   * Moves a ready spare to `dest`; false when none is ready (then the caller makes its own). The
+   * caller calls `refill()` once its create is done: making a spare meanwhile would slow it.
+   */
   async take(dest: string): Promise<boolean> {
     if (this.closed) return false;
     for (const name of await this.ready()) {
       try {
         await rename(join(this.dir, name), dest);
-        this.refill();
         return true;
       } catch {
         // Taken by a concurrent create meanwhile: try the next one.
       }
     }
-    this.refill();
     return false;
   }
 
