@@ -240,6 +240,38 @@ describe('pauses that CRIU cannot make (debian-13)', () => {
     assert.equal((await sbx.exec(`kill -0 ${traced} && echo alive`)).stdout, 'alive\n');
   });
 
+  it('refuses to pause while a process is stopped, names it, and pauses once it continues', async () => {
+    // Stopped once it is sleep (not the shell's child before its exec).
+    await sbx.spawn([
+      'bash',
+      '-c',
+      'sleep 600 & p=$!; until grep -qx sleep /proc/$p/comm; do :; done; kill -STOP $p && echo $p > /tmp/stopped.pid; wait',
+    ]);
+    const stopped = Number(
+      await waitFor(async () =>
+        (await sbx.files.read('/tmp/stopped.pid').catch(() => '')).toString(),
+      ),
+    );
+    const started = performance.now();
+    await assert.rejects(sbx.pause(), (err: Error & { code?: string; details?: object }) => {
+      assert.equal(err.code, 'checkpoint_failed');
+      assert.match(
+        err.message,
+        new RegExp(
+          `process ${stopped} \\(sleep\\) is stopped \\(SIGSTOP or Ctrl-Z\\).*Continue it \\(SIGCONT\\) and pause again\\. The sandbox keeps running\\.$`,
+        ),
+      );
+      assert.deepEqual(err.details, { sandboxId: sbx.id, pid: stopped, comm: 'sleep' });
+      return true;
+    });
+    // CRIU itself would wait out its 10 s seize timeout, twice with the engine's retry.
+    assert.ok(performance.now() - started < 5000, 'refused without waiting for CRIU');
+    assert.equal((await sbx.exec(`kill -CONT ${stopped}`)).exitCode, 0);
+    await sbx.pause();
+    await sbx.resume();
+    assert.equal((await sbx.exec(`kill -0 ${stopped} && echo alive`)).stdout, 'alive\n');
+  });
+
   it("refuses to pause over a deleted file larger than CRIU's ghost limit, with CRIU's reason, then pauses once it is closed", async () => {
     // 300 MiB allocated (not written) by fallocate, opened, deleted; a line on stdin closes it.
     const holder = await sbx.spawn(

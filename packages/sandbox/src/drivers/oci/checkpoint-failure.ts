@@ -193,28 +193,45 @@ export function processName(p: SandboxProcess): string {
   return `process ${pid}${where}${p.comm ? ` (${p.comm})` : ''}`;
 }
 
-/** A task of the sandbox that some other process traces, and its tracer. */
-export interface TracedTask {
-  traced: SandboxProcess;
-  tracer: SandboxProcess;
+/**
+ * Why CRIU could not dump a task, seen before calling it: the task is traced, or it is stopped
+ * (SIGSTOP, Ctrl-Z). Either way CRIU's seize waits out its 10 s timeout, with the sandbox frozen
+ * all along, and fails (measured here, CRIU 4.2.1 with the cgroup v1 freezer).
+ */
+export interface BlockedTask {
+  task: SandboxProcess;
+  /** `traced`: by `tracer`; `stopped`: by a stop signal. */
+  why: 'traced' | 'stopped';
+  tracer?: SandboxProcess;
 }
 
 /**
- * The first task listed in a cgroup's `tasks` file that is traced (ptrace), or undefined. CRIU
- * cannot seize a traced task: it tries for 10 s and fails, with the sandbox frozen all along,
- * so the engine looks first (reading /proc costs well under a millisecond for a few tasks).
+ * The first task listed in a cgroup's `tasks` file that is traced or stopped, or undefined
+ * (reading /proc costs well under a millisecond for a few tasks).
  */
-export async function findTracedTask(tasksFile: string): Promise<TracedTask | undefined> {
+export async function findBlockedTask(tasksFile: string): Promise<BlockedTask | undefined> {
   const tasks = await readFile(tasksFile, 'utf8').catch(() => '');
   for (const tid of tasks.split('\n').filter(Boolean)) {
     const status = await readFile(`/proc/${tid}/status`, 'utf8').catch(() => '');
+    const tgid = Number(/^Tgid:\s*(\d+)/m.exec(status)?.[1] ?? tid);
     const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0);
     if (tracer > 0) {
-      const tgid = Number(/^Tgid:\s*(\d+)/m.exec(status)?.[1] ?? tid);
-      return { traced: await describeProcess(tgid), tracer: await describeProcess(tracer) };
+      return {
+        task: await describeProcess(tgid),
+        why: 'traced',
+        tracer: await describeProcess(tracer),
+      };
     }
+    if (/^State:\s*T/m.test(status)) return { task: await describeProcess(tgid), why: 'stopped' };
   }
   return undefined;
+}
+
+/** What to tell a user about a blocked task (see `DumpFailure.reason`). */
+export function blockedReason(blocked: BlockedTask): string {
+  return blocked.why === 'traced'
+    ? `is being traced by ${blocked.tracer ? processName(blocked.tracer) : 'another process'} (ptrace: a debugger or strace), and CRIU must trace every process itself to checkpoint it. Detach the tracer and pause again`
+    : 'is stopped (SIGSTOP or Ctrl-Z), and CRIU cannot checkpoint a stopped process (it waits for it until its timeout). Continue it (SIGCONT) and pause again';
 }
 
 /**

@@ -22,12 +22,12 @@ import { syncTree } from '../../host/sync-tree.ts';
 import { DEFAULT_DISK_MIB } from '../../options.ts';
 import { type BundleSpec, bundleConfig, type IdMap, SOCKET_NAME } from './bundle.ts';
 import {
+  blockedReason,
   describeProcess,
   failureMessage,
-  findTracedTask,
+  findBlockedTask,
   GHOST_LIMIT_BYTES,
   parseDumpLog,
-  processName,
 } from './checkpoint-failure.ts';
 import { run } from './command.ts';
 import { formatDiskImage } from './disk-image.ts';
@@ -134,15 +134,16 @@ export class OciDriver implements SandboxDriver {
     const image = join(dir, 'checkpoint');
     await rm(image, { recursive: true, force: true });
     await rm(join(dir, 'checkpoint.work'), { recursive: true, force: true });
-    // CRIU cannot seize a traced process: it would try for 10 s with the sandbox frozen.
-    const traced = await findTracedTask(`/sys/fs/cgroup/freezer/runtools/${id}/tasks`);
-    if (traced) {
-      const reason = `is being traced by ${processName(traced.tracer)} (ptrace: a debugger or strace), and CRIU must trace every process itself to checkpoint it. Detach the tracer and pause again`;
+    // CRIU cannot seize a traced or stopped process: it would try for 10 s with the sandbox
+    // frozen, and fail.
+    const blocked = await findBlockedTask(`/sys/fs/cgroup/freezer/runtools/${id}/tasks`);
+    if (blocked) {
+      const reason = blockedReason(blocked);
       throw new CheckpointError(
         id,
         'pause',
-        failureMessage({ reason, permanent: true, errors: [] }, traced.traced),
-        { pid: traced.traced.pid, comm: traced.traced.comm },
+        failureMessage({ reason, permanent: true, errors: [] }, blocked.task),
+        { pid: blocked.task.pid, comm: blocked.task.comm },
       );
     }
     // Freeze first: with cgroup v1 CRIU's own freezing polls every 100 ms; an already frozen
