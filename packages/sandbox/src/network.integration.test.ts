@@ -387,7 +387,7 @@ describe('sandbox networking', () => {
     const talker = await sbx.spawn([
       'bash',
       '-c',
-      `exec 3<>/dev/tcp/${PUBLIC_IP}/${PEER_PORT}; while :; do echo hi >&3; read -r l <&3; echo "$l" >> /tmp/log; sleep 0.05; done`,
+      `exec 3<>/dev/tcp/${PUBLIC_IP}/${PEER_PORT}; while [ ! -e /tmp/stop ]; do echo hi >&3; read -r l <&3; echo "$l" >> /tmp/log; sleep 0.05; done`,
     ]);
     const lines = async () => Number((await sbx.exec('cat /tmp/log 2>/dev/null | wc -l')).stdout);
     await waitFor(async () => (await lines()) >= 2);
@@ -396,7 +396,12 @@ describe('sandbox networking', () => {
     assert.deepEqual(netOf(sbx), net, 'kept while paused');
     const after = await lines();
     await waitFor(async () => (await lines()) >= after + 3);
-    await sbx.exec(`kill ${talker}`);
+    // It hangs up and is gone before the next pause (its socket would hold the old address).
+    assert.equal((await sbx.exec(`kill -0 ${talker}`)).exitCode, 0, 'the talker is alive');
+    await sbx.exec('touch /tmp/stop');
+    await waitFor(async () =>
+      /gone/.test((await sbx.exec(`kill -0 ${talker} || echo gone`)).stdout),
+    );
     assert.match((await sbx.exec(tcp(PUBLIC_IP, PEER_PORT))).stdout, /^ping$/m);
     // As after a host reboot: the claim and rules are gone, and another sandbox takes the index.
     await sbx.pause();

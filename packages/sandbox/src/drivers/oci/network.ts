@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HostPrerequisiteError, RuntimeError } from '../../errors.ts';
-import { withFileLock } from '../../host/file-lock.ts';
+import { RuntimeError } from '../../errors.ts';
 import { run } from './command.ts';
 import { sandboxChainRules, usableNameservers } from './egress-policy.ts';
+import { EGRESS_CHAIN, forgetHostSetup, prepareHost } from './host-firewall.ts';
 
 /**
  * Egress networking: the sandbox's own network namespace (made by runc, owned by the sandbox's
@@ -23,24 +23,17 @@ import { sandboxChainRules, usableNameservers } from './egress-policy.ts';
  *   connections go through its chain (see `egress-policy.ts`); to the host itself only DNS to its
  *   resolvers passes, and only as far as the operator's INPUT rules allow.
  *
- * A pause loses the namespace's interfaces (runc has CRIU restore it empty), so a restore
- * attaches the sandbox again: same index and addresses when its claim is still its own.
+ * A pause loses the namespace's interfaces (runc has CRIU restore it empty): runc's hook
+ * (`egressHook`) joins it to the host again before CRIU restores its sockets, at the same index
+ * and addresses while its claim is still its own. Host-wide rules: `host-firewall.ts`.
  */
 export const SANDBOX_SUBNET = '10.204.0.0/16';
 export const MAX_EGRESS = 16384;
 const NETNS_PREFIX = 'rtsbx-';
 const IF_PREFIX = 'rtsbx';
-const USER_CHAIN = 'RUNTOOLS-USER';
-const FWD_CHAIN = 'RUNTOOLS-FORWARD';
-const IN_CHAIN = 'RUNTOOLS-INPUT';
-const OUT_CHAIN = 'RUNTOOLS-OUTPUT';
-const EGRESS_CHAIN = 'RUNTOOLS-EGRESS';
-const NAT_CHAIN = 'RUNTOOLS-POSTROUTING';
-const LOCK = '/run/runtools/netfilter.lock';
 /** Claims of indexes, one file each; /run is emptied by a reboot, as the links are. */
 export const CLAIM_DIR = '/run/runtools/net';
 const NETNS_DIR = '/run/netns';
-const REJECT = 'REJECT --reject-with icmp-admin-prohibited';
 
 export interface EgressNetwork {
   index: number;
@@ -74,7 +67,7 @@ function chainOf(net: EgressNetwork): string {
 
 /**
  * Claims the lowest free index host-wide for `owner` (the sandbox's directory); `prefer` is tried
- * first. Nothing else on the host changes until `attachEgress`.
+ * first. Nothing else on the host changes until `prepareEgress` and the hook (`egressHook`).
  */
 export async function claimEgress(
   owner: string,
@@ -123,7 +116,7 @@ export async function prepareEgress(
   allowOut: string[] | undefined,
   { again = false } = {},
 ): Promise<void> {
-  await prepareHost();
+  await prepareHost({ subnet: SANDBOX_SUBNET, links: `${IF_PREFIX}+`, dns: hostResolvers });
   await sandboxChain(net, allowOut, again);
 }
 
@@ -207,8 +200,8 @@ async function sandboxChain(
   const first = await run('iptables-restore', ['-w', '--noflush'], { input: rules(!has) });
   if (first.code === 0) return;
   // The host's rules may have been flushed since this process set them up (a firewall reload).
-  hostPrepared = null;
-  await prepareHost();
+  forgetHostSetup();
+  await prepareHost({ subnet: SANDBOX_SUBNET, links: `${IF_PREFIX}+`, dns: hostResolvers });
   await restore('iptables-restore', rules(true));
 }
 
@@ -244,11 +237,8 @@ export async function setupEgress(
   let by: string;
   if (typeof owner === 'object') {
     by = egressFor(owner.index).netns;
-    if (
-      !(await mkdir(CLAIM_DIR, { recursive: true, mode: 0o700 }).then(() =>
-        tryClaim(owner.index, by),
-      ))
-    ) {
+    await mkdir(CLAIM_DIR, { recursive: true, mode: 0o700 });
+    if (!(await tryClaim(owner.index, by))) {
       throw new RuntimeError('network setup (claim)', `index ${owner.index} is taken`);
     }
     net = egressFor(owner.index, owner.dns ?? (await hostResolvers()));
@@ -305,108 +295,6 @@ async function detach(net: EgressNetwork): Promise<void> {
   });
 }
 
-let hostPrepared: Promise<void> | null = null;
-
-/**
- * Host-wide rules, once per process, under a host-wide lock (another engine process may be doing
- * the same): forwarding on; RunTools' own chains rebuilt; the jumps into them added if missing.
- * RUNTOOLS-USER and the per-sandbox chains are never flushed here.
- */
-function prepareHost(): Promise<void> {
-  hostPrepared ??= withFileLock(LOCK, async () => {
-    await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
-    const dns = await hostResolvers();
-    const sbx = `${IF_PREFIX}+`;
-    await run('iptables', ['-w', '-N', USER_CHAIN]); // exists already: fine, never touched
-    await run('iptables', ['-w', '-N', EGRESS_CHAIN]); // holds the per-sandbox jumps
-    await restore(
-      'iptables-restore',
-      [
-        '*filter',
-        `:${FWD_CHAIN} - [0:0]`,
-        `:${IN_CHAIN} - [0:0]`,
-        `:${OUT_CHAIN} - [0:0]`,
-        `-A ${FWD_CHAIN} -o ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-        `-A ${FWD_CHAIN} -o ${sbx} -j DROP`,
-        `-A ${FWD_CHAIN} -i ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-        `-A ${FWD_CHAIN} -i ${sbx} -j ${EGRESS_CHAIN}`,
-        `-A ${FWD_CHAIN} -i ${sbx} -j ${REJECT}`,
-        `-A ${IN_CHAIN} -i ${sbx} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
-        ...dns.flatMap((ip) =>
-          ['udp', 'tcp'].map(
-            (p) => `-A ${IN_CHAIN} -i ${sbx} -d ${ip}/32 -p ${p} --dport 53 -j RETURN`,
-          ),
-        ),
-        `-A ${IN_CHAIN} -i ${sbx} -j ${REJECT}`,
-        `-A ${OUT_CHAIN} -o ${sbx} -m conntrack --ctstate NEW -j DROP`,
-        'COMMIT',
-        '*nat',
-        `:${NAT_CHAIN} - [0:0]`,
-        `-A ${NAT_CHAIN} -s ${SANDBOX_SUBNET} ! -d ${SANDBOX_SUBNET} -j MASQUERADE`,
-        'COMMIT',
-        '',
-      ].join('\n'),
-    );
-    await jumpFirst('iptables', 'filter', 'FORWARD', [USER_CHAIN, FWD_CHAIN]);
-    await jumpFirst('iptables', 'filter', 'INPUT', [IN_CHAIN]);
-    await jumpFirst('iptables', 'filter', 'OUTPUT', [OUT_CHAIN]);
-    await jumpFirst('iptables', 'nat', 'POSTROUTING', [NAT_CHAIN]);
-    await removeLegacyRules();
-    if (!(await readdir('/proc/sys/net/ipv6').catch(() => null))) return; // no IPv6 in this kernel
-    const v6 = await run('ip6tables-restore', ['-w', '--noflush'], {
-      input: [
-        '*filter',
-        `:${FWD_CHAIN} - [0:0]`,
-        `:${IN_CHAIN} - [0:0]`,
-        `:${OUT_CHAIN} - [0:0]`,
-        `-A ${FWD_CHAIN} -i ${sbx} -j DROP`,
-        `-A ${FWD_CHAIN} -o ${sbx} -j DROP`,
-        `-A ${IN_CHAIN} -i ${sbx} -j DROP`,
-        `-A ${OUT_CHAIN} -o ${sbx} -j DROP`,
-        'COMMIT',
-        '',
-      ].join('\n'),
-    }).catch((err: Error) => ({ code: -1, stderr: err.message, stdout: '' }));
-    if (v6.code !== 0) {
-      throw new HostPrerequisiteError(
-        `ip6tables-restore failed (${v6.stderr.trim()}); sandboxes' IPv6 could not be fenced`,
-        'install iptables (it provides ip6tables), or boot with ipv6.disable=1',
-      );
-    }
-    await jumpFirst('ip6tables', 'filter', 'FORWARD', [FWD_CHAIN]);
-    await jumpFirst('ip6tables', 'filter', 'INPUT', [IN_CHAIN]);
-    await jumpFirst('ip6tables', 'filter', 'OUTPUT', [OUT_CHAIN]);
-  }).catch((err) => {
-    hostPrepared = null;
-    throw err;
-  });
-  return hostPrepared;
-}
-
-/**
- * Makes `parent` jump to `chains`, in that order, ahead of rules added later by others (Docker's
- * placement). Jumps that are there in that order stay where they are, even if an operator or
- * another tool has put rules ahead of them since.
- */
-async function jumpFirst(
-  cmd: 'iptables' | 'ip6tables',
-  table: string,
-  parent: string,
-  chains: string[],
-): Promise<void> {
-  const list = await run(cmd, ['-w', '-t', table, '-S', parent]);
-  if (list.code !== 0) throw new RuntimeError(`network setup (${cmd} -S ${parent})`, list.stderr);
-  const at = chains.map((c) => list.stdout.split('\n').indexOf(`-A ${parent} -j ${c}`));
-  if (at.every((i, k) => i >= 0 && (k === 0 || i > (at[k - 1] as number)))) return;
-  for (const c of chains) {
-    while ((await run(cmd, ['-w', '-t', table, '-D', parent, '-j', c])).code === 0) {}
-  }
-  for (const c of [...chains].reverse()) {
-    const r = await run(cmd, ['-w', '-t', table, '-I', parent, '1', '-j', c]);
-    if (r.code !== 0) throw new RuntimeError(`network setup (${cmd} -I ${parent})`, r.stderr);
-  }
-}
-
 function isLegacy(net: EgressNetwork): boolean {
   return !net.hostIf.startsWith(IF_PREFIX);
 }
@@ -426,26 +314,6 @@ async function teardownLegacy(net: EgressNetwork): Promise<void> {
   await run('iptables', ['-w', '-X', chain]);
   await run('ip', ['link', 'del', net.hostIf]);
   await run('ip', ['netns', 'del', netns]);
-}
-
-/**
- * The host-wide rules of RunTools before indexes were host-wide (chains `RUNTOOLS-FWD`,
- * `RUNTOOLS-IN`, NAT of 10.203.0.0/16), removed once no sandbox of that time is left.
- */
-async function removeLegacyRules(): Promise<void> {
-  const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
-  if (names.some((n) => /^rt-n\d+$/.test(n))) return;
-  if ((await run('iptables', ['-w', '-S', 'RUNTOOLS-FWD'])).code !== 0) return;
-  for (const [parent, chain] of [
-    ['FORWARD', 'RUNTOOLS-FWD'],
-    ['INPUT', 'RUNTOOLS-IN'],
-  ] as const) {
-    while ((await run('iptables', ['-w', '-D', parent, '-j', chain])).code === 0) {}
-    await run('iptables', ['-w', '-F', chain]);
-    await run('iptables', ['-w', '-X', chain]);
-  }
-  const legacy = ['-s', '10.203.0.0/16', '!', '-d', '10.203.0.0/16', '-j', 'MASQUERADE'];
-  while ((await run('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...legacy])).code === 0) {}
 }
 
 async function restore(cmd: 'iptables-restore', rules: string): Promise<void> {
