@@ -150,6 +150,34 @@ describe('pausing services and interactive processes (full-stack)', () => {
     assert.equal(out, 'before|1000\nafter|1001\n');
   });
 
+  it("keeps a client's TCP connection to Redis on 127.0.0.1 across the pause", async () => {
+    // One connection, never reopened: the client exits on any error, so the count going on
+    // after the resume shows CRIU brought the loopback connection back.
+    const client = await sbx.spawn([
+      'python3',
+      '-c',
+      [
+        'import os, socket, time',
+        'c = socket.create_connection(("127.0.0.1", 6379))',
+        'while True:',
+        '    c.sendall(b"INCR tcp-client\\r\\n")',
+        '    n = c.recv(64).decode().strip().lstrip(":")',
+        '    open("/tmp/tcp.new", "w").write(n); os.rename("/tmp/tcp.new", "/tmp/tcp")',
+        '    time.sleep(0.02)',
+      ].join('\n'),
+    ]);
+    const count = async () =>
+      Number((await sbx.files.read('/tmp/tcp').catch(() => '0')).toString());
+    await waitFor(async () => (await count()) > 5);
+    await sbx.pause();
+    await sbx.resume();
+    const atResume = await count();
+    await waitFor(async () => (await count()) > atResume + 5);
+    const procs = await sbx.processes.list();
+    assert.ok(procs.find((p) => p.pid === client)?.running, 'the client never failed');
+    await sbx.processes.kill(client, 'SIGKILL');
+  });
+
   it('keeps a Python REPL fed over stdin, with its variables', async () => {
     const pid = await sbx.spawn(['python3', '-q', '-u', '-i'], { stdin: true });
     await sbx.processes.write(

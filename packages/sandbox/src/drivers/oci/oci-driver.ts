@@ -220,6 +220,7 @@ export class OciDriver implements SandboxDriver {
     await this.mountRoot(id, spec.rootfs); // after a host reboot the overlay is gone
     const net = await this.reclaimNet(id);
     if (net) await prepareEgress(net, spec.network.allowOut, { again: true });
+    else await this.loopbackOnRestore(id);
     await rm(join(dir, 'restore.work'), { recursive: true, force: true });
     await mkdir(join(dir, 'restore.work'));
     const r = await this.runc.restore(
@@ -234,20 +235,21 @@ export class OciDriver implements SandboxDriver {
       await this.runc.delete(id).catch(() => {});
       throw new CheckpointError(id, 'resume', `${r.stderr}\n${lastErrors(log)}`);
     }
-    if (!net) {
-      // runc has CRIU restore a namespace it created as an empty one: loopback comes back down
-      // and without 127.0.0.1, so servers inside could no longer be reached. Bring it up. (An
-      // egress sandbox's hook did that, and joined it to the host, before its sockets came back.)
-      const pid = await this.supervisorPid(id);
-      const up = pid
-        ? await run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up'])
-        : { code: 1, stderr: 'the restored container is not running', stdout: '' };
-      if (up.code !== 0) {
-        await this.runc.delete(id).catch(() => {});
-        throw new CheckpointError(id, 'resume', `bringing up loopback failed: ${up.stderr}`);
-      }
-    }
     return { id, socketPath: this.socketPath(id) };
+  }
+
+  /**
+   * runc has CRIU restore a namespace it created as an empty one: loopback comes back down and
+   * without 127.0.0.1. Servers inside could no longer be reached, and CRIU could not reconnect a
+   * TCP connection over loopback (`Can't connect inet socket back: Network is unreachable`,
+   * failing the resume). A `createRuntime` hook, which runc runs at CRIU's setup-namespaces,
+   * before any socket comes back, brings it up. (An egress sandbox's hook does that and joins
+   * the namespace to the host.) Added to the bundle at restore, so create pays nothing for it.
+   */
+  private async loopbackOnRestore(id: string): Promise<void> {
+    const file = join(this.dir(id), 'bundle', 'config.json');
+    const config = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...config, ...loopbackHooks() }));
   }
 
   async destroy(id: string): Promise<void> {
@@ -483,6 +485,17 @@ export class OciDriver implements SandboxDriver {
     }
     return this.nofile;
   }
+}
+
+/** The pid in the OCI state runc writes to a hook's stdin. */
+const HOOK_PID = `$(tr -d ' \\n' | sed -n 's/.*"pid":\\([0-9][0-9]*\\).*/\\1/p')`;
+
+/** Brings up loopback in the namespace of the container a hook is run for. */
+function loopbackHooks() {
+  const script = `exec nsenter --net=/proc/${HOOK_PID}/ns/net ip link set lo up`;
+  return {
+    hooks: { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', script], timeout: 30 }] },
+  };
 }
 
 /** runc runs `createRuntime` hooks at create and, during a restore, at CRIU's setup-namespaces. */
