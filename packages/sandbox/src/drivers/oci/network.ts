@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RuntimeError } from '../../errors.ts';
+import { RuntimeError, SandboxError } from '../../errors.ts';
 import { run } from './command.ts';
 import { sandboxChainRules, usableNameservers } from './egress-policy.ts';
 import { EGRESS_CHAIN, forgetHostSetup, prepareHost } from './host-firewall.ts';
@@ -85,9 +85,10 @@ export async function claimEgress(
       return net;
     }
   }
-  throw new RuntimeError(
-    'network setup',
-    `no free sandbox network: all ${MAX_EGRESS - 1} are in use on this host (${CLAIM_DIR})`,
+  throw new SandboxError(
+    'sandbox_limit',
+    `Cannot give the sandbox a network: all ${MAX_EGRESS - 1} egress networks of this host are in use (claims in ${CLAIM_DIR}). Delete egress sandboxes (a paused one keeps its network), or create this one with network mode "none".`,
+    { details: { owner } },
   );
 }
 
