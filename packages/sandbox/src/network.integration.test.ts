@@ -167,7 +167,10 @@ describe('sandbox networking', () => {
     quiet('ip', ['netns', 'del', PEER_NS]);
   });
   after(() => {
-    // Runs after the engine's own cleanup (hooks run in reverse order of registration).
+    // The other engines' directories (their engines remove them, if they ran).
+    for (const dir of [...otherDataDirs, operatorDataDir])
+      rmSync(dir, { recursive: true, force: true });
+    // Every test disposes of its sandboxes: none of their networks is left.
     const claims = readdirSync(CLAIM_DIR).map((f) => readFileSync(join(CLAIM_DIR, f), 'utf8'));
     for (const dir of [t.dataDir, ...otherDataDirs, operatorDataDir]) {
       assert.deepEqual(
