@@ -1,7 +1,7 @@
 /**
  * Why a checkpoint failed, for people: which process CRIU could not dump and why, read from
- * CRIU's dump log (`checkpoint.work/dump.log`), and the one cause that can be seen before
- * calling CRIU at all (a process under a debugger).
+ * CRIU's dump log (`checkpoint.work/dump.log`), and the causes seen before calling CRIU at all
+ * (a process under a debugger, or stopped).
  */
 import { readFile } from 'node:fs/promises';
 
