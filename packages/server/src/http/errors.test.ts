@@ -22,6 +22,9 @@ describe('statusForCode', () => {
       ['runtime_in_use', 409],
       ['payload_too_large', 413],
       ['rate_limited', 429],
+      // Every error of a pause or resume CRIU could not make is typed, never a bare 500.
+      ['checkpoint_failed', 409],
+      ['restore_failed', 503],
       ['something_unexpected', 500],
     ];
     for (const [code, status] of cases) assert.equal(statusForCode(code), status, code);

@@ -47,6 +47,8 @@ const statusByCode: Readonly<Record<string, ContentfulStatusCode>> = {
   port_unreachable: 502,
   server_shutting_down: 503,
   sandboxes_unavailable: 503,
+  // CRIU could not restore a paused sandbox; it stays paused with its images: retry, or delete it.
+  restore_failed: 503,
   // A package mirror or registry a template build needs did not answer: try again later.
   template_mirror_unreachable: 503,
   template_registry_unreachable: 503,
