@@ -24,6 +24,19 @@ describe('processes in a sandbox', () => {
     assert.equal(r.stdout, '/tmp\ny\n');
   });
 
+  it('gives commands a PATH when the sandbox sets none, and keeps one it sets', async () => {
+    const sbx = await t.engine.create({ template: 'debian-13' });
+    const r = await sbx.exec('echo $PATH; python3 -c "import sys; print(sys.executable)"');
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      '/usr/bin/python3',
+    ]);
+    const own = await sbx.exec('echo $PATH', { env: { PATH: '/opt/x/bin:/usr/bin:/bin' } });
+    assert.equal(own.stdout, '/opt/x/bin:/usr/bin:/bin\n');
+    await sbx.delete();
+  });
+
   it('reports a command that cannot start as an exec_failed error', async () => {
     await assert.rejects(sbx.exec(['no-such-binary']), { code: 'exec_failed' });
     await assert.rejects(sbx.exec('true', { cwd: '/no/such/dir' }), { code: 'exec_failed' });

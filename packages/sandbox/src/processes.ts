@@ -4,6 +4,13 @@ import { type ExitInfo, SupervisorReplyError } from './supervisor/connection.ts'
 import { Rep, Req, SpawnFlags } from './supervisor/protocol.ts';
 import type { SupervisorSession } from './supervisor/session.ts';
 
+/**
+ * The PATH of a command whose sandbox and template set none (Docker's default): without it a
+ * shell still finds programs, but what it starts sees no PATH (Python's `sys.executable` is
+ * empty and `python3 -m venv` fails).
+ */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Options of `sandbox.exec()`. */
 export interface ExecOptions {
   /** Working directory inside the sandbox (default: the sandbox's cwd). */
@@ -282,7 +289,7 @@ export class SandboxProcesses {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 0xffff_ffff) {
       throw new InvalidOptionsError('timeoutMs must be a non-negative integer.', { timeoutMs });
     }
-    const env = { ...this.ctx.baseEnv(), ...options.env };
+    const env = { PATH: DEFAULT_PATH, ...this.ctx.baseEnv(), ...options.env };
     const envList = Object.entries(env).map(([k, v]) => {
       if (!k || k.includes('=') || k.includes('\0') || String(v).includes('\0')) {
         throw new InvalidOptionsError(`Invalid environment variable name or value: ${k}`);
