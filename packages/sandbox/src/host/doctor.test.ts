@@ -86,6 +86,22 @@ describe('doctor on this machine', { skip: isRoot ? false : 'needs root' }, () =
     assert.ok(existsSync(criu.path), criu.path);
   });
 
+  test('checks the system cgroup hierarchies even while another mount of them exists (a CRIU restore)', async (t) => {
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return t.skip('cgroup v2 host');
+    // CRIU mounts each v1 controller again in a temporary "cgroup yard" during a restore.
+    const yard = await mkdtemp(join(tmpdir(), 'rt-doctor-cgyard-'));
+    await execFileAsync('mount', ['-t', 'cgroup', '-o', 'memory', 'rt-doctor-yard', yard]);
+    try {
+      const cgroups = (await doctor()).find((c) => c.name === 'cgroups');
+      assert.ok(cgroups?.works, cgroups?.detail);
+      assert.match(cgroups.detail, /memory at \/sys\/fs\/cgroup\/memory/);
+      assert.doesNotMatch(cgroups.detail, /rt-doctor-cgyard/);
+    } finally {
+      await execFileAsync('umount', [yard]);
+      await rm(yard, { recursive: true, force: true });
+    }
+  });
+
   test('doctor-cli prints the report and exits 1 only when a required check fails', async () => {
     const cli = resolve(import.meta.dirname, 'doctor-cli.ts');
     const result = await execFileAsync(process.execPath, [cli]).then(

@@ -648,9 +648,15 @@ async function checkCgroups(): Promise<PrerequisiteCheck> {
   } else {
     const wanted = ['memory', 'pids', 'cpu', 'freezer'];
     const at = new Map<string, string>();
+    // The system's hierarchy, not another mount of it: a CRIU restore in progress mounts every
+    // controller again in a temporary "cgroup yard", gone a moment later.
+    const system = (path: string) => path.startsWith('/sys/fs/cgroup/');
     for (const m of mounts) {
-      for (const c of wanted)
-        if (m.type === 'cgroup' && m.options.includes(c)) at.set(c, m.mountPoint);
+      for (const c of wanted) {
+        if (m.type !== 'cgroup' || !m.options.includes(c)) continue;
+        const seen = at.get(c);
+        if (seen === undefined || (!system(seen) && system(m.mountPoint))) at.set(c, m.mountPoint);
+      }
     }
     const missing = wanted.filter((c) => !at.has(c));
     if (missing.length > 0) {
