@@ -127,8 +127,19 @@ export async function prepareEgress(
  * sandbox's sockets (a TCP connection to the outside cannot be restored without its address and
  * route). runc runs `createRuntime` hooks at CRIU's `setup-namespaces` too.
  */
-export function egressHook(net: EgressNetwork): { path: string; args: string[]; timeout: number } {
-  return { path: '/bin/sh', args: ['sh', '-c', linkScript(net)], timeout: 30 };
+export function egressHook(net: EgressNetwork): {
+  path: string;
+  args: string[];
+  env: string[];
+  timeout: number;
+} {
+  return {
+    path: '/bin/sh',
+    args: ['sh', '-c', linkScript(net)],
+    // runc gives a hook only the environment named here.
+    env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    timeout: 30,
+  };
 }
 
 /**
