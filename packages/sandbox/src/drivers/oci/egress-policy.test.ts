@@ -43,6 +43,11 @@ describe('egress policy', () => {
     assert.ok(rules.indexOf('-A C -d 0.0.0.0/0 -j ACCEPT') > firstReject, '0/0 opens no private');
   });
 
+  it('refuses any source but the sandbox address first', () => {
+    const rules = sandboxChainRules('C', { dns: [], source: '10.204.0.6' });
+    assert.equal(rules[1], '-A C ! -s 10.204.0.6/32 -j REJECT --reject-with icmp-admin-prohibited');
+  });
+
   it('allows DNS to the resolvers on port 53 only, whatever allowOut says', () => {
     const rules = sandboxChainRules('C', { allowOut: ['203.0.113.0/24'], dns: ['10.0.0.53'] });
     assert.deepEqual(rules.slice(1, 3), [

@@ -65,18 +65,23 @@ export function normalizeCidr(text: string): string {
 
 /**
  * The rules of one sandbox's chain (iptables-restore lines, without the table header), in order:
- * DNS to its resolvers, the ranges it opens on purpose, the blocked ranges, the rest of its list,
- * then a refusal of everything else.
+ * a refusal of any source but the sandbox's address (`source`), DNS to its resolvers, the ranges
+ * it opens on purpose, the blocked ranges, the rest of its list, then a refusal of the rest.
  */
 export function sandboxChainRules(
   chain: string,
-  { allowOut, dns }: { allowOut?: readonly string[]; dns: readonly string[] },
+  {
+    allowOut,
+    dns,
+    source,
+  }: { allowOut?: readonly string[]; dns: readonly string[]; source?: string },
 ): string[] {
   const allow = (allowOut?.length ? allowOut : ['0.0.0.0/0']).map(normalizeCidr);
   const opened = allow.filter((c) => BLOCKED_V4.some((b) => cidrWithin(c, b)));
   const rest = allow.filter((c) => !opened.includes(c));
   return [
     `:${chain} - [0:0]`,
+    ...(source ? [`-A ${chain} ! -s ${source}/32 -j ${REJECT}`] : []),
     ...dns.flatMap((ip) =>
       ['udp', 'tcp'].map((p) => `-A ${chain} -d ${ip}/32 -p ${p} --dport 53 -j ACCEPT`),
     ),

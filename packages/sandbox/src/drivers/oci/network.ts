@@ -44,6 +44,11 @@ export interface EgressNetwork {
   netns?: string;
   /** The resolvers in the sandbox's resolv.conf, the only host-side DNS it may use. */
   dns?: string[];
+  /**
+   * Addresses the sandbox had before a host reboot moved it to another /30: kept on its eth0 so
+   * that CRIU can restore sockets bound to them (their traffic is refused: not its address).
+   */
+  formerIps?: string[];
 }
 
 export function egressFor(index: number, dns?: string[]): EgressNetwork & { netns: string } {
@@ -168,8 +173,9 @@ function linkScript(net: EgressNetwork): string {
     `link add eth0 type veth peer name ${net.hostIf} netns $$`,
     'link set lo up',
     `addr add ${net.sandboxIp}/30 dev eth0`,
+    ...(net.formerIps ?? []).map((ip) => `addr add ${ip}/32 dev eth0`),
     'link set eth0 up',
-    `route add default via ${net.hostIp}`,
+    `route add default via ${net.hostIp} src ${net.sandboxIp}`,
   ];
   const v6 = `/proc/sys/net/ipv6/conf/${net.hostIf}/disable_ipv6`;
   return [
@@ -203,7 +209,7 @@ async function sandboxChain(
   const rules = (withJump: boolean) =>
     [
       '*filter',
-      ...sandboxChainRules(chain, { allowOut, dns: net.dns ?? [] }),
+      ...sandboxChainRules(chain, { allowOut, dns: net.dns ?? [], source: net.sandboxIp }),
       ...(withJump ? [`-A ${jump}`] : []),
       'COMMIT',
       '',
@@ -225,7 +231,14 @@ async function sandboxChain(
 export async function reclaimEgress(net: EgressNetwork, owner: string): Promise<EgressNetwork> {
   if (!isLegacy(net) && (await claimedBy(net, owner))) return net;
   if (isLegacy(net)) await teardownLegacy(net);
-  return claimEgress(owner, { prefer: isLegacy(net) ? undefined : net.index, dns: net.dns });
+  const claimed = await claimEgress(owner, {
+    prefer: isLegacy(net) ? undefined : net.index,
+    dns: net.dns,
+  });
+  const formerIps = [...(net.formerIps ?? []), net.sandboxIp].filter(
+    (ip, i, all) => ip !== claimed.sandboxIp && all.indexOf(ip) === i,
+  );
+  return { ...claimed, formerIps };
 }
 
 /** Removes the network (chain, links, named namespace) and its claim, if the claim is `owner`'s. */
