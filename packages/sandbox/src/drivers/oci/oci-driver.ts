@@ -380,6 +380,11 @@ export class OciDriver implements SandboxDriver {
     // into the image (a sparse file reads as zeros already).
     const m = await run('mount', ['-o', 'loop,nosuid,nodev,noinit_itable', image, mnt]);
     if (m.code !== 0) throw new RuntimeError('mount sandbox disk', m.stderr, { dir });
+    // Direct I/O from the loop device to the image: otherwise every block the sandbox's file
+    // system reads or writes is cached twice, as the device's and as the image file's (~3.7 MiB
+    // per idle sandbox here). Only a cache: a file system that refuses O_DIRECT just keeps it.
+    const device = await mountSource(mnt);
+    if (device?.startsWith('/dev/loop')) await run('losetup', ['--direct-io=on', device]);
     return mnt;
   }
 
@@ -501,6 +506,13 @@ function loopbackHooks() {
 /** runc runs `createRuntime` hooks at create and, during a restore, at CRIU's setup-namespaces. */
 function egressHooks(net: EgressNetwork) {
   return { hooks: { createRuntime: [egressHook(net)] } };
+}
+
+/** The source (device) of the mount at `path`, from mountinfo. */
+async function mountSource(path: string): Promise<string | undefined> {
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  const line = mounts.split('\n').find((l) => l.split(' ')[4] === path);
+  return line?.split(' - ')[1]?.split(' ')[1];
 }
 
 async function isMountPoint(path: string): Promise<boolean> {
