@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, lchown, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../drivers/oci/command.ts';
 
@@ -38,11 +38,10 @@ const START_STOP_DAEMON = ['usr/sbin/start-stop-daemon', 'sbin/start-stop-daemon
 
 /**
  * Runs `fn` with `root` prepared the way mmdebstrap prepares a chroot in root mode: /proc, /sys
- * and /dev mounted, the host's resolv.conf, and services kept from starting on the host
- * (`policy-rc.d` exiting 101, a no-op `start-stop-daemon`): a postinst that starts PostgreSQL
- * or Redis would otherwise start it here, as root, outside any sandbox. Everything is undone
- * afterwards, also when `fn` throws or the build is aborted; a mount that cannot be removed is
- * an error, since the tree is chowned and deleted next.
+ * and /dev mounted, and what `prepareBuildRoot` adds. For the OS base only (Debian's own
+ * packages, run as host root); a template's own steps run in a build container instead.
+ * Everything is undone afterwards, also when `fn` throws or the build is aborted; a mount that
+ * cannot be removed is an error, since the tree is chowned and deleted next.
  */
 export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Promise<T> {
   const moved: string[] = [];
@@ -56,25 +55,7 @@ export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Pr
       // Not --rbind: a plain bind has nothing below it whose unmount could reach the host's.
       if (r.code !== 0) throw new Error(`mount ${target}: ${r.stderr.trim()}`);
     }
-    // Replaced, not written through: a symlink there must not lead to a host file.
-    await rm(join(root, 'etc/resolv.conf'), { force: true });
-    await copyFile('/etc/resolv.conf', join(root, 'etc/resolv.conf')).catch(() => {});
-    await writeFile(join(root, POLICY_RC_D), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-    for (const rel of START_STOP_DAEMON) {
-      const path = join(root, rel);
-      const st = await stat(path).catch(() => null);
-      // With merged /usr both paths are one file: move it once, or the dummy replaces it.
-      if (!st?.isFile() || moved.length) continue;
-      await rename(path, `${path}.REAL`);
-      moved.push(path);
-      await writeFile(
-        path,
-        '#!/bin/sh\necho "start-stop-daemon: disabled during the build" >&2\n',
-        {
-          mode: 0o755,
-        },
-      );
-    }
+    moved.push(...(await prepareBuildRoot(root, 0)));
     return await fn();
   } finally {
     for (const path of moved) await rename(`${path}.REAL`, path).catch(() => {});
@@ -82,6 +63,48 @@ export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Pr
     await unmountBelow(root);
   }
 }
+
+/**
+ * Prepares a root nothing has run in yet for package installs: the host's resolv.conf, and
+ * services kept from starting (`policy-rc.d` exiting 101, a no-op `start-stop-daemon`): a
+ * postinst that starts PostgreSQL or Redis would otherwise start it during the build. `owner`
+ * is the host uid of the root's root (0, or `idBase` for a root shifted to the sandbox range).
+ * Returns the start-stop-daemon paths moved aside. Undo it with `UNDO_BUILD_ROOT` inside the
+ * build container: once build steps have run, the host no longer writes through the root's
+ * paths (a step may have made them symlinks to host directories).
+ */
+export async function prepareBuildRoot(root: string, owner: number): Promise<string[]> {
+  const moved: string[] = [];
+  // Replaced, not written through: a symlink there must not lead to a host file.
+  const resolv = join(root, 'etc/resolv.conf');
+  await rm(resolv, { force: true });
+  const copied = await copyFile('/etc/resolv.conf', resolv).then(
+    () => true,
+    () => false,
+  );
+  if (copied && owner) await lchown(resolv, owner, owner);
+  await writeFile(join(root, POLICY_RC_D), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  for (const rel of START_STOP_DAEMON) {
+    const path = join(root, rel);
+    const st = await stat(path).catch(() => null);
+    // With merged /usr both paths are one file: move it once, or the dummy replaces it.
+    if (!st?.isFile() || moved.length) continue;
+    await rename(path, `${path}.REAL`);
+    moved.push(path);
+    await writeFile(path, '#!/bin/sh\necho "start-stop-daemon: disabled during the build" >&2\n', {
+      mode: 0o755,
+    });
+  }
+  return moved;
+}
+
+/** Undoes `prepareBuildRoot` (run inside the root), and drops apt's lists and downloads as mmdebstrap's cleanup does. */
+export const UNDO_BUILD_ROOT = [
+  `rm -f /${POLICY_RC_D}`,
+  ...START_STOP_DAEMON.map((rel) => `if [ -f /${rel}.REAL ]; then mv -f /${rel}.REAL /${rel}; fi`),
+  'find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name partial ! -name lock -exec rm -rf {} +',
+  'rm -f /var/cache/apt/*.bin /var/cache/apt/archives/*.deb',
+].join('\n');
 
 /** Unmounts everything at or below `root`, deepest first; throws if something stays mounted. */
 export async function unmountBelow(root: string): Promise<void> {

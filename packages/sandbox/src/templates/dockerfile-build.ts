@@ -15,12 +15,15 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { HostPrerequisiteError, InvalidOptionsError, SandboxError } from '../errors.ts';
+import { openBuildNetwork } from './build-network.ts';
+import { buildahIsolation, isRuntimeNoise } from './buildah-isolation.ts';
 import { shiftIds } from './shift-ids.ts';
 
 /*
- * Dockerfile templates, built without a Docker daemon by buildah (vfs storage, chroot isolation:
- * RUN steps run as root in a chroot on the host, like `docker build`; a Dockerfile's author is
- * trusted with the host). The flow:
+ * Dockerfile templates, built without a Docker daemon by buildah (vfs storage). RUN steps run
+ * isolated as sandboxes are (`buildahIsolation`: OCI isolation with our runc, a user
+ * namespace in the sandboxes' uid range, own pid/ipc/uts namespaces, the build's egress network):
+ * a Dockerfile's author is not trusted with the host. The flow:
  *
  * 1. parse and validate the Dockerfile (typed `template_invalid` errors with line numbers);
  * 2. make every base local: a RunTools template is imported once as the buildah image
@@ -504,11 +507,13 @@ async function build(
       await mkdir(contextDir);
     }
     const timeoutMs = input.timeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+    // RUN steps run isolated as sandboxes are, in a network of the build's own.
+    await using network = await openBuildNetwork();
+    await using isolation = await buildahIsolation(network, input.idBase);
     const bud = await bx(
       [
         'bud',
-        '--isolation',
-        'chroot',
+        ...isolation.args,
         '--layers=false',
         '--force-rm',
         '--pull=never',
@@ -522,8 +527,18 @@ async function build(
         join(work, 'Dockerfile'),
         contextDir,
       ],
-      { timeoutMs, signal, onLine: log, merge: true, graceful: true },
+      {
+        timeoutMs,
+        signal,
+        onLine: (l) => {
+          if (!isRuntimeNoise(l)) log(l);
+        },
+        merge: true,
+        graceful: true,
+      },
     );
+    await isolation[Symbol.asyncDispose]();
+    await network[Symbol.asyncDispose]();
     if (bud.aborted) signal?.throwIfAborted();
     if (bud.code !== 0) throw budFailed(input.slug, parsed, bases.local, bud, timeoutMs);
     built = true;
@@ -852,6 +867,7 @@ function budFailed(
   const stepOutput = (from === undefined ? lines : lines.slice(from + 1))
     .filter(
       (l) =>
+        !isRuntimeNoise(l) &&
         !/^(Getting image source signatures|Copying (blob|config)|Writing manifest|Storing signatures)/.test(
           l,
         ),

@@ -1,13 +1,12 @@
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
 import {
   APT_OPTIONS,
   DPKG_EXCLUDES,
-  runInChroot,
+  prepareBuildRoot,
+  UNDO_BUILD_ROOT,
   unmountBelow,
-  withBuildChroot,
 } from './build-chroot.ts';
+import { type BuildContainerOptions, runInBuildContainer } from './build-container.ts';
+import { openBuildNetwork } from './build-network.ts';
 import { buildFailed, copyOsBase, type OsBase, STEP_MARK, sh } from './os-base.ts';
 import { shiftIds } from './shift-ids.ts';
 import { aptPackages, type RuntimePlan } from './spec-validate.ts';
@@ -32,18 +31,19 @@ export interface SpecBuildResult {
 }
 
 /**
- * Builds a spec template into `outRootfs`: a copy of its OS base, then, in a chroot of the copy,
- * the apt packages the spec adds (and its runtimes need), npm and pip installs, then owners
- * shifted to the sandbox uid range. A spec that adds nothing is a copy and a shift. Build steps
- * run as root in a chroot on the host (like `docker build`): a spec's author is trusted with
- * the host. Each step starts with a `==> runtools step: ` line; a failure names its step.
+ * Builds a spec template into `outRootfs`: a copy of its OS base with owners shifted to the
+ * sandbox uid range, then the apt packages the spec adds (and its runtimes need), npm and pip
+ * installs. Every step runs in a build container (`runInBuildContainer`: root there is the
+ * sandbox's host uid, own namespaces, the sandboxes' egress policy), never as host root: a
+ * package's install scripts are the spec author's code. A spec that adds nothing is a copy and
+ * a shift. Each step starts with a `==> runtools step: ` line; a failure names its step.
  */
 export async function buildSpec(
   spec: TemplateSpec,
   options: SpecBuildOptions,
 ): Promise<SpecBuildResult> {
   const root = options.outRootfs;
-  const { base, signal } = options;
+  const { base, signal, idBase } = options;
   // The log in order (stdout and stderr interleaved), to report the failing step's own output.
   const log: string[] = [];
   const onLine = (line: string) => {
@@ -51,115 +51,127 @@ export async function buildSpec(
     if (log.length > 4000) log.splice(0, 1000);
     options.onLog?.(line);
   };
-  const step = async (name: string, command: string, retry?: (output: string) => string | null) => {
-    onLine(STEP_MARK + name);
-    let at = log.length;
-    let code = await runInChroot(root, command, { onLine, ...(signal ? { signal } : {}) });
-    const again = code !== 0 ? retry?.(log.slice(at).join('\n')) : null;
-    if (again) {
-      at = log.length;
-      code = await runInChroot(root, again, { onLine, ...(signal ? { signal } : {}) });
-    }
-    if (code !== 0) throw buildFailed(spec.slug, name, log.slice(at).join('\n'));
-  };
+  const inContainer = { root, idBase, onLine, ...(signal ? { signal } : {}) };
 
   onLine(`${STEP_MARK}copy the ${base.os} base (${base.name})`);
   await copyOsBase(base, root, signal);
+  // Nothing is mounted there; but never chown through a mount into the host's /dev or /proc.
+  await unmountBelow(root);
+  // Before anything runs inside: the steps run as the sandbox's root, and own what they make.
+  onLine(`${STEP_MARK}shift owners to the sandbox uid range`);
+  await shiftIds(root, idBase);
   const apt = aptPackages(spec, options.plan).filter((p) => !BASE_PACKAGES.includes(p));
   const npm = [...options.plan.npm, ...spec.npm];
   if (apt.length || npm.length || spec.pip.length) {
-    await withBuildChroot(root, async () => {
-      if (apt.length) {
-        const install = [
-          'apt-get install --yes --quiet',
-          ...APT_OPTIONS.map(sh),
-          ...DPKG_EXCLUDES.map((e) => `-o ${sh(`DPkg::Options::=--${e}`)}`),
-          ...apt.map(sh),
-        ].join(' ');
-        // Lists a few hours old may name files the mirror has replaced since: update, retry once.
-        await step(`apt: install ${apt.join(' ')}`, install, (output) =>
-          /Failed to fetch|404\s+Not Found|--fix-missing/.test(output)
-            ? `apt-get update --quiet ${APT_OPTIONS.map(sh).join(' ')} && ${install}`
-            : null,
-        );
+    await prepareBuildRoot(root, idBase);
+    await using network = await openBuildNetwork(
+      [options.npmRegistry, options.pipIndexUrl, base.mirror].filter((u) => u !== undefined),
+    );
+    const step = async (
+      name: string,
+      command: string,
+      retry?: (output: string) => string | null,
+    ) => {
+      onLine(STEP_MARK + name);
+      let at = log.length;
+      let code = await runInBuildContainer(command, { ...inContainer, network });
+      const again = code !== 0 ? retry?.(log.slice(at).join('\n')) : null;
+      if (again) {
+        at = log.length;
+        code = await runInBuildContainer(again, { ...inContainer, network });
       }
-      if (npm.length) {
-        const reg = options.npmRegistry ? ` --registry ${sh(options.npmRegistry)}` : '';
-        await step(
-          `npm install -g ${npm.join(' ')}`,
-          `NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-fund --no-audit --loglevel=warn${reg} ${npm.map(sh).join(' ')}`,
-        );
-      }
-      if (spec.pip.length) {
-        const index = options.pipIndexUrl ? ` --index-url ${sh(options.pipIndexUrl)}` : '';
-        await step(
-          `pip install ${spec.pip.join(' ')}`,
-          `python3 -m pip install --break-system-packages --no-cache-dir --disable-pip-version-check${index} ${spec.pip.map(sh).join(' ')}`,
-        );
-      }
-    });
+      if (code !== 0) throw buildFailed(spec.slug, name, log.slice(at).join('\n'));
+    };
+    if (apt.length) {
+      const install = [
+        'apt-get install --yes --quiet',
+        ...APT_OPTIONS.map(sh),
+        ...DPKG_EXCLUDES.map((e) => `-o ${sh(`DPkg::Options::=--${e}`)}`),
+        ...apt.map(sh),
+      ].join(' ');
+      // Lists a few hours old may name files the mirror has replaced since: update, retry once.
+      await step(`apt: install ${apt.join(' ')}`, install, (output) =>
+        /Failed to fetch|404\s+Not Found|--fix-missing/.test(output)
+          ? `apt-get update --quiet ${APT_OPTIONS.map(sh).join(' ')} && ${install}`
+          : null,
+      );
+    }
+    if (npm.length) {
+      const reg = options.npmRegistry ? ` --registry ${sh(options.npmRegistry)}` : '';
+      await step(
+        `npm install -g ${npm.join(' ')}`,
+        `NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-fund --no-audit --loglevel=warn${reg} ${npm.map(sh).join(' ')}`,
+      );
+    }
+    if (spec.pip.length) {
+      const index = options.pipIndexUrl ? ` --index-url ${sh(options.pipIndexUrl)}` : '';
+      await step(
+        `pip install ${spec.pip.join(' ')}`,
+        `python3 -m pip install --break-system-packages --no-cache-dir --disable-pip-version-check${index} ${spec.pip.map(sh).join(' ')}`,
+      );
+    }
   }
-  await removeAptCaches(root);
-  const versions = await readVersions(root);
+  const versions = await finishRoot(spec.slug, inContainer);
   if (base.extraCas.length) versions['extra-ca-certificates'] = String(base.extraCas.length);
-  // Never chown through a mount into the host's /dev or /proc.
-  await unmountBelow(root);
-  onLine(`${STEP_MARK}shift owners to the sandbox uid range`);
-  await shiftIds(root, options.idBase);
   return { versions };
 }
 
-/** As mmdebstrap's cleanup: no package lists or downloaded packages in a template. */
-async function removeAptCaches(root: string): Promise<void> {
-  const lists = join(root, 'var/lib/apt/lists');
-  for (const n of await readdir(lists).catch(() => [] as string[])) {
-    if (n !== 'partial' && n !== 'lock') await rm(join(lists, n), { recursive: true, force: true });
-  }
-  const cache = join(root, 'var/cache/apt');
-  for (const n of await readdir(cache).catch(() => [] as string[])) {
-    if (n.endsWith('.bin')) await rm(join(cache, n), { force: true });
-  }
-  const archives = join(cache, 'archives');
-  for (const n of await readdir(archives).catch(() => [] as string[])) {
-    if (n.endsWith('.deb')) await rm(join(archives, n), { force: true });
-  }
-}
+const VERSION_MARK = '==> version ';
+const PACKAGE_MARK = '==> package ';
+/** Debian packages whose versions a template's manifest names. */
+const NOTABLE_PACKAGES = [
+  'bash',
+  'ripgrep',
+  'git',
+  'python3-numpy',
+  'python3-pandas',
+  'python3-torch',
+  'postgresql',
+  'redis-server',
+  'nodejs',
+];
 
-async function readVersions(rootfs: string): Promise<Record<string, string>> {
+/**
+ * In a last container (no network): undoes what only the build needed, drops apt's lists and
+ * downloads (as mmdebstrap's cleanup), and reads the versions of the runtimes inside. The host
+ * runs nothing of a built root: `node` there may be an npm package's.
+ */
+async function finishRoot(
+  template: string,
+  options: Omit<BuildContainerOptions, 'network'>,
+): Promise<Record<string, string>> {
+  const lines: string[] = [];
+  const probe = (name: string, cmd: string) =>
+    `v=$( (${cmd}) 2>/dev/null | head -n 1) && [ -n "$v" ] && echo ${sh(`${VERSION_MARK}${name}=`)}"$v"`;
+  const script = [
+    UNDO_BUILD_ROOT,
+    probe('node', 'command -v node >/dev/null && node --version'),
+    probe('npm', 'command -v npm >/dev/null && npm --version'),
+    probe('pnpm', 'command -v pnpm >/dev/null && pnpm --version'),
+    probe('bun', 'command -v bun >/dev/null && bun --version'),
+    probe('python', 'command -v python3 >/dev/null && python3 --version'),
+    `dpkg-query -W -f=${sh(`${PACKAGE_MARK}\${Package} \${Version} \${db:Status-Abbrev}\\n`)} ${NOTABLE_PACKAGES.join(' ')} 2>/dev/null`,
+    'true',
+  ].join('\n');
+  const code = await runInBuildContainer(script, {
+    ...options,
+    onLine: (l) => lines.push(l),
+    timeoutMs: 120_000,
+  });
+  if (code !== 0) throw buildFailed(template, 'finish the root', lines.join('\n'));
   const versions: Record<string, string> = {};
-  const probe = async (name: string, cmd: string) => {
-    const r = await run('chroot', [rootfs, '/bin/sh', '-c', cmd], { timeoutMs: 30_000 });
-    const v = r.stdout
+  for (const l of lines) {
+    if (!l.startsWith(VERSION_MARK)) continue;
+    const [name, ...value] = l.slice(VERSION_MARK.length).split('=');
+    const v = value
+      .join('=')
       .trim()
-      .split('\n')[0]
-      ?.replace(/^v|^Python /, '');
-    if (r.code === 0 && v) versions[name] = v;
-  };
-  await probe('node', 'command -v node >/dev/null && node --version');
-  await probe('npm', 'command -v npm >/dev/null && npm --version');
-  await probe('pnpm', 'command -v pnpm >/dev/null && pnpm --version');
-  await probe('bun', 'command -v bun >/dev/null && bun --version');
-  await probe('python', 'command -v python3 >/dev/null && python3 --version');
-  const notable = [
-    'bash',
-    'ripgrep',
-    'git',
-    'python3-numpy',
-    'python3-pandas',
-    'python3-torch',
-    'postgresql',
-    'redis-server',
-    'nodejs',
-  ];
-  const r = await run('dpkg-query', [
-    `--admindir=${rootfs}/var/lib/dpkg`,
-    '-W',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
-    '-f=${Package} ${Version} ${db:Status-Abbrev}\\n',
-    ...notable,
-  ]);
-  for (const line of r.stdout.split('\n')) {
-    const [name, version, status] = line.split(' ');
+      .replace(/^v|^Python /, '');
+    if (name && v) versions[name] = v;
+  }
+  for (const l of lines) {
+    if (!l.startsWith(PACKAGE_MARK)) continue;
+    const [name, version, status] = l.slice(PACKAGE_MARK.length).split(' ');
     if (name && version && status?.startsWith('ii')) versions[name] = version;
   }
   return versions;
