@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestModelServer } from '@runtools/agent/testing';
@@ -150,6 +150,15 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
     const first = server as ServerProcess;
     process.kill(first.child.pid as number, 'SIGKILL');
     assert.equal((await first.exited).signal, 'SIGKILL');
+    // The spare sandbox directories the killed engine had made (mounted disks): the next engine
+    // removes them; its own spares are expected while it runs.
+    const killedSpares = readdirSync(join(engineDir, 'sandboxes')).filter((n) =>
+      n.startsWith('.spare-'),
+    );
+    const isLiveSpare = (p: string) => {
+      const m = /\/sandboxes\/(\.spare-[0-9a-f]+)(\/|$)/.exec(p);
+      return m !== null && !killedSpares.includes(m[1] ?? '');
+    };
     const seen = await firstLeg;
     assert.ok(seen.length > 0);
 
@@ -194,7 +203,7 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
       mounts: readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
         .map((l) => l.split(' ')[4] ?? '')
-        .filter((p) => p.startsWith(work)),
+        .filter((p) => p.startsWith(work) && !isLiveSpare(p)),
     });
     await waitFor(async () => {
       const l = leftovers();
