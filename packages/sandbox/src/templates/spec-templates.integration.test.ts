@@ -409,7 +409,7 @@ describe('OS bases', () => {
         signal: controller.signal,
         onLog: (l) => {
           seen.push(l);
-          // Abort inside the chroot, while /proc, /sys and /dev are mounted in it.
+          // Abort while apt runs in the build container.
           if (l.startsWith(`${STEP}apt: install jq`)) setTimeout(() => controller.abort(), 200);
         },
       },
