@@ -189,6 +189,11 @@ export class TestModelServer {
     this.#script.push(...turns);
   }
 
+  /** Drops the turns not answered yet, so what one test left over never answers the next one. */
+  clearScript(): void {
+    this.#script.length = 0;
+  }
+
   /** Stops answering, cuts open streams and connections, and resolves once the port is free. */
   async close(): Promise<void> {
     for (const controller of this.#inFlight) controller.abort();

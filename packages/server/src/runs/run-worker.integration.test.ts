@@ -55,6 +55,7 @@ describeEachDatabase('run worker', (dbs) => {
   });
   afterEach(async () => {
     for (const worker of workers.splice(0)) await worker.stop();
+    model.clearScript();
   });
   after(async () => {
     await model?.close();
@@ -121,7 +122,7 @@ describeEachDatabase('run worker', (dbs) => {
   });
 
   it('pauses after the tool call in flight: it finishes, its step is checkpointed, resume continues', async () => {
-    // The tool runs until the test writes /tmp/go in the run's sandbox, after asking for the
+    // The tool runs until the test creates /tmp/go in the run's sandbox, after asking for the
     // pause: the pause surely comes while the tool call is in flight.
     model.push(
       {
@@ -143,7 +144,12 @@ describeEachDatabase('run worker', (dbs) => {
     assert.equal(worker.pause(run.id), true);
     const [sandbox] = engine.list();
     assert.ok(sandbox, 'the run has a sandbox');
-    await engine.get(sandbox.id).files.write('/tmp/go', '');
+    // Written aside and renamed into place: the tool sees /tmp/go only once the rename is done,
+    // and rt-init answers the rename before it can report the tool's exit, so the worker cannot
+    // delete the sandbox while this test's own request is still in flight.
+    const files = engine.get(sandbox.id).files;
+    await files.write('/tmp/go.part', '');
+    await files.rename('/tmp/go.part', '/tmp/go');
     // The worker sets the run's status, then appends its status event: wait for the event, the
     // later of the two, before reading the log.
     const before = await waitFor(async () => {
