@@ -214,7 +214,7 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       echoAgent(`${model.url}/v1`, 'First prompt.'),
     );
     const deployment = await until('the echo deployment', async () =>
-      (await rt.deployments.list()).data.find((d) => d.api_slug === 'echo'),
+      (await rt.deployments.list()).data.find((d) => d.apiSlug === 'echo'),
     );
     assert.equal(deployment.template, 'debian-13');
     model.push(
@@ -238,9 +238,7 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       (await rt.runtimes.list({ slug: 'echo' })).data.find((r) => r.version === 2),
     );
     await until('the deployment on v2', async () =>
-      (await rt.deployments.list()).data.find(
-        (d) => d.api_slug === 'echo' && d.runtime_id === v2.id,
-      ),
+      (await rt.deployments.list()).data.find((d) => d.apiSlug === 'echo' && d.runtimeId === v2.id),
     );
     model.push({ text: 'Edited.' });
     const result = await rt.run('echo', 'again');
@@ -278,7 +276,7 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
     );
     await until(
       'the greeter deployment',
-      async () => (await rt.deployments.list()).data.find((d) => d.api_slug === 'greeter'),
+      async () => (await rt.deployments.list()).data.find((d) => d.apiSlug === 'greeter'),
       60_000,
     );
     assert.match(output, new RegExp(`template ${GREETING}: ready`));

@@ -77,7 +77,7 @@ describe('syncProject (the SDK client against a real API server)', () => {
     const second = await syncProject(client, project);
     assert.deepEqual(second.changes, []);
     assert.deepEqual(second.endpoints, first.endpoints);
-    const deployment = (await client.deployments.list()).data.find((d) => d.api_slug === 'beta');
+    const deployment = (await client.deployments.list()).data.find((d) => d.apiSlug === 'beta');
     assert.equal(deployment?.template, 'nodejs-20');
   });
 
@@ -92,11 +92,11 @@ describe('syncProject (the SDK client against a real API server)', () => {
     const r = await syncProject(client, project);
     assert.deepEqual(summary(r), ['runtime alpha created', 'deployment alpha updated']);
     assert.equal(r.changes[0]?.detail, 'version 2');
-    const alpha = (await client.deployments.list()).data.find((d) => d.api_slug === 'alpha');
-    assert.equal(alpha?.runtime_id, r.endpoints[0]?.runtimeId);
+    const alpha = (await client.deployments.list()).data.find((d) => d.apiSlug === 'alpha');
+    assert.equal(alpha?.runtimeId, r.endpoints[0]?.runtimeId);
     // A deployment moved by hand is moved back; no new runtime for it.
     const v1 = (await client.runtimes.list({ slug: 'alpha' })).data.find((x) => x.version === 1);
-    await client.deployments.update(alpha?.id ?? '', { runtime_id: v1?.id ?? '' });
+    await client.deployments.update(alpha?.id ?? '', { runtimeId: v1?.id ?? '' });
     assert.deepEqual(summary(await syncProject(client, project)), ['deployment alpha updated']);
   });
 
@@ -141,7 +141,7 @@ describe('syncProject (the SDK client against a real API server)', () => {
       'deployment beta deleted',
     ]);
     assert.deepEqual(
-      (await client.deployments.list()).data.map((d) => d.api_slug),
+      (await client.deployments.list()).data.map((d) => d.apiSlug),
       ['alpha'],
     );
   });

@@ -14,7 +14,7 @@ import {
 /** One thing a sync changed on the server. */
 export interface SyncChange {
   kind: 'runtime' | 'deployment';
-  /** The agent's slug (a runtime) or the deployment's api_slug. */
+  /** The agent's slug (a runtime) or the deployment's apiSlug. */
   slug: string;
   action: 'created' | 'updated' | 'deleted';
   /** e.g. `version 3`, `runtime rtm_…, template nodejs-20`. */
@@ -73,7 +73,7 @@ export async function syncProject(
   // Custom templates (templates/NAME/Dockerfile) are built before this point: a deployment names
   // its template, and a run of it boots from that template.
   const deployments = new Map(
-    (await listAll((page) => client.deployments.list(page))).map((d) => [d.api_slug, d]),
+    (await listAll((page) => client.deployments.list(page))).map((d) => [d.apiSlug, d]),
   );
   const endpoints: SyncEndpoint[] = [];
   for (const { agent, file } of project.agents) {
@@ -81,7 +81,7 @@ export async function syncProject(
     const deployment = await syncDeployment(
       client,
       deployments.get(agent.slug),
-      { api_slug: agent.slug, runtime_id: runtime.id, template: agent.template },
+      { apiSlug: agent.slug, runtimeId: runtime.id, template: agent.template },
       record,
     );
     endpoints.push({
@@ -98,11 +98,11 @@ export async function syncProject(
   if (options.prune && project.problems.length === 0) {
     const keep = new Set(project.agents.map((a) => a.agent.slug));
     for (const d of deployments.values()) {
-      if (keep.has(d.api_slug)) continue;
+      if (keep.has(d.apiSlug)) continue;
       await client.deployments.delete(d.id);
       record({
         kind: 'deployment',
-        slug: d.api_slug,
+        slug: d.apiSlug,
         action: 'deleted',
         detail: 'no agent has it',
       });
@@ -146,23 +146,23 @@ async function syncRuntime(
 async function syncDeployment(
   client: RunTools,
   existing: Deployment | undefined,
-  wanted: { api_slug: string; runtime_id: string; template: string },
+  wanted: { apiSlug: string; runtimeId: string; template: string },
   record: (change: SyncChange) => void,
 ): Promise<Deployment> {
-  const detail = `runtime ${wanted.runtime_id}, template ${wanted.template}`;
+  const detail = `runtime ${wanted.runtimeId}, template ${wanted.template}`;
   if (!existing) {
     const created = await client.deployments.create(wanted);
-    record({ kind: 'deployment', slug: wanted.api_slug, action: 'created', detail });
+    record({ kind: 'deployment', slug: wanted.apiSlug, action: 'created', detail });
     return created;
   }
-  if (existing.runtime_id === wanted.runtime_id && existing.template === wanted.template) {
+  if (existing.runtimeId === wanted.runtimeId && existing.template === wanted.template) {
     return existing;
   }
   const updated = await client.deployments.update(existing.id, {
-    runtime_id: wanted.runtime_id,
+    runtimeId: wanted.runtimeId,
     template: wanted.template,
   });
-  record({ kind: 'deployment', slug: wanted.api_slug, action: 'updated', detail });
+  record({ kind: 'deployment', slug: wanted.apiSlug, action: 'updated', detail });
   return updated;
 }
 

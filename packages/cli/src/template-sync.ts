@@ -132,7 +132,7 @@ export async function buildTemplate(
   const template = await rt.templates.get(input.slug);
   progress?.done(
     `ready (version ${template.version ?? build.version ?? '?'}` +
-      `${build.build_ms === null ? '' : `, built in ${formatDuration(build.build_ms)}`})`,
+      `${build.buildMs === null ? '' : `, built in ${formatDuration(build.buildMs)}`})`,
   );
   return { slug: input.slug, action: 'built', template };
 }

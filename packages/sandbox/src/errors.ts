@@ -1,3 +1,4 @@
+import type { ErrorCode } from '@runtools/sdk/api';
 import { RunToolsError } from '@runtools/sdk/errors';
 
 /**
@@ -6,7 +7,7 @@ import { RunToolsError } from '@runtools/sdk/errors';
  */
 export class SandboxError extends RunToolsError {
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
@@ -66,7 +67,7 @@ export class InvalidPathError extends SandboxError {
 /** A file operation failed inside the sandbox; `code` follows the errno (`file_not_found`, ...). */
 export class SandboxFileError extends SandboxError {
   readonly errno: number;
-  constructor(code: string, message: string, errno: number, path: string) {
+  constructor(code: ErrorCode, message: string, errno: number, path: string) {
     super(code, message, { details: { path, errno } });
     this.name = 'SandboxFileError';
     this.errno = errno;

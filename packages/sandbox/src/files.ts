@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import type { ErrorCode } from '@runtools/sdk/api';
 import { InvalidOptionsError, InvalidPathError, SandboxFileError } from './errors.ts';
 import { SupervisorReplyError } from './supervisor/connection.ts';
 import { Rep, Req, UINT64_MAX, WriteFlags } from './supervisor/protocol.ts';
@@ -298,7 +299,7 @@ export class SandboxFiles {
   }
 }
 
-const ERRNO_CODES: Record<number, [string, string]> = {
+const ERRNO_CODES: Record<number, [ErrorCode, string]> = {
   2: ['file_not_found', 'No such file or directory'],
   13: ['permission_denied', 'Permission denied'],
   17: ['file_exists', 'File exists'],

@@ -1,5 +1,6 @@
-/** Public lifecycle states of a sandbox. */
-export type SandboxState = 'creating' | 'running' | 'paused' | 'stopped';
+import type { SandboxState } from '@runtools/sdk/api';
+
+export type { SandboxState };
 
 const ALLOWED: Record<SandboxState, readonly SandboxState[]> = {
   creating: ['running', 'stopped'],

@@ -1,3 +1,5 @@
+import type { ErrorCode } from './api/error-codes.ts';
+
 /**
  * Every error RunTools raises on purpose is a `RunToolsError` with a stable, machine-readable
  * `code` (snake_case, never renamed once published) and a message that tells a person what to do.
@@ -5,13 +7,13 @@
  * because several copies of a package may be loaded at once.
  */
 export class RunToolsError extends Error {
-  /** Stable identifier, e.g. `sandbox_not_found`. */
-  readonly code: string;
+  /** Stable identifier, e.g. `sandbox_not_found`: one of `errorCodes`. */
+  readonly code: ErrorCode;
   /** Structured facts about the failure (ids, paths, the failing step's output). */
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
@@ -32,7 +34,7 @@ export class RunToolsError extends Error {
   }
 
   /** The JSON shape the API returns for an error: `{ error: { code, message, details } }`. */
-  toJSON(): { code: string; message: string; details: Record<string, unknown> } {
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
     return { code: this.code, message: this.message, details: { ...this.details } };
   }
 }

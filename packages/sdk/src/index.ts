@@ -8,46 +8,12 @@ export {
   type ModelSpec,
   modelSchema,
 } from './agent-definition.ts';
+export * from './api/index.ts';
 export { RunToolsApiError } from './client/api-error.ts';
-export type {
-  ApiKey,
-  BackgroundStarted,
-  CreatedApiKey,
-  CreatedWebhook,
-  Deployment,
-  DeploymentInput,
-  DirectoryEntry,
-  DirectoryListing,
-  ExecInput,
-  ExecResult,
-  Page,
-  PageParams,
-  Run,
-  RunError,
-  RunResult,
-  RunStatus,
-  Runtime,
-  RuntimeInput,
-  Sandbox,
-  SandboxInput,
-  SandboxState,
-  Template,
-  TemplateBuild,
-  TemplateBuildStatus,
-  TemplateContextFile,
-  TemplateInput,
-  TemplateLogEvent,
-  TemplatePatch,
-  TemplateSpecInput,
-  Webhook,
-  WebhookDelivery,
-  WebhookDeliveryWithAttempts,
-  WebhookEventType,
-  WebhookInput,
-} from './client/api-types.ts';
 export { type EventStreamOptions, isTerminalEvent, runEventStream } from './client/event-stream.ts';
 export {
   type RunOptions,
+  type RunResult,
   RunTools,
   type RunToolsOptions,
   type StartStreamOptions,
@@ -66,5 +32,4 @@ export {
   type ProjectConfigInput,
   projectConfigSchema,
 } from './project-config.ts';
-export type { RunEvent, RunEventInput, RunEventType, Usage } from './run-events.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook } from './webhook-verify.ts';

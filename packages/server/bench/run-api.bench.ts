@@ -101,8 +101,8 @@ try {
   });
   if (runtime.status !== 201) throw new Error(JSON.stringify(runtime.body));
   const deployment = await api('POST', '/v1/deployments', {
-    api_slug: 'bench',
-    runtime_id: (runtime.body as { id: string }).id,
+    apiSlug: 'bench',
+    runtimeId: (runtime.body as { id: string }).id,
     template: 'debian-13',
   });
   if (deployment.status !== 201) throw new Error(JSON.stringify(deployment.body));

@@ -71,7 +71,7 @@ describe('runtools deploy (the CLI as a child process, a real server)', () => {
     assert.match(result.stdout, new RegExp(`greeter\\s+POST ${cp.url}/v1/run/greeter`));
     assert.match(result.stdout, new RegExp(`plain\\s+POST ${cp.url}/v1/run/plain`));
     const { deployments } = await serverState();
-    assert.deepEqual(deployments.map((d) => [d.api_slug, d.template]).sort(), [
+    assert.deepEqual(deployments.map((d) => [d.apiSlug, d.template]).sort(), [
       ['greeter', template],
       ['plain', 'debian-13'],
     ]);

@@ -4,6 +4,7 @@ import {
   type RunStatus,
   type RunTools,
   RunToolsError,
+  runStatuses,
 } from '@runtools/sdk';
 import { Command, Option } from 'commander';
 import { type ClientFlags, createClient, withClientOptions } from '../client-config.ts';
@@ -12,14 +13,7 @@ import { formatFields, formatTable, formatTime } from '../render/table.ts';
 import { terminalStyle } from '../render/terminal-style.ts';
 import { integerOption } from './integer-option.ts';
 
-const statuses: readonly RunStatus[] = [
-  'queued',
-  'running',
-  'paused',
-  'completed',
-  'failed',
-  'cancelled',
-];
+const statuses: readonly RunStatus[] = runStatuses;
 
 interface JsonFlag extends ClientFlags {
   json?: boolean;
@@ -55,7 +49,7 @@ export function runsCommand(): Command {
       const page = await rt.runs.list({
         limit: flags.limit,
         status: flags.status,
-        deployment_id: deploymentId,
+        deploymentId: deploymentId,
       });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(page.data, null, 2)}\n`);
@@ -69,9 +63,9 @@ export function runsCommand(): Command {
       const style = terminalStyle(out);
       const rows = page.data.map((run) => [
         run.id,
-        slugs.get(run.deployment_id) ?? run.deployment_id,
+        slugs.get(run.deploymentId) ?? run.deploymentId,
         paintStatus(run.status, style),
-        formatTime(run.created_at),
+        formatTime(run.createdAt),
       ]);
       out.write(formatTable(['ID', 'DEPLOYMENT', 'STATUS', 'CREATED'], rows, out));
     }),
@@ -91,8 +85,8 @@ export function runsCommand(): Command {
         process.stdout.write(`${JSON.stringify({ ...run, events }, null, 2)}\n`);
         return;
       }
-      const deployment = await rt.deployments.get(run.deployment_id).catch(() => undefined);
-      process.stdout.write(describeRun(run, deployment?.api_slug, events));
+      const deployment = await rt.deployments.get(run.deploymentId).catch(() => undefined);
+      process.stdout.write(describeRun(run, deployment?.apiSlug, events));
     }),
   );
   for (const [name, description] of [
@@ -129,7 +123,7 @@ async function deploymentSlugs(rt: RunTools): Promise<Map<string, string>> {
   // A few pages are plenty for a table; an unknown id is shown as is.
   for (let page = 0; page < 10; page += 1) {
     const deployments = await rt.deployments.list({ limit: 100, cursor });
-    for (const deployment of deployments.data) slugs.set(deployment.id, deployment.api_slug);
+    for (const deployment of deployments.data) slugs.set(deployment.id, deployment.apiSlug);
     if (deployments.nextCursor === null) break;
     cursor = deployments.nextCursor;
   }
@@ -165,11 +159,11 @@ function describeRun(run: Run, slug: string | undefined, events: RunEvent[]): st
   return formatFields(
     [
       ['id', run.id],
-      ['deployment', slug ? `${slug} (${run.deployment_id})` : run.deployment_id],
+      ['deployment', slug ? `${slug} (${run.deploymentId})` : run.deploymentId],
       ['status', paintStatus(run.status, style)],
-      ['created', formatTime(run.created_at)],
-      ['started', formatTime(run.started_at)],
-      ['finished', formatTime(run.finished_at)],
+      ['created', formatTime(run.createdAt)],
+      ['started', formatTime(run.startedAt)],
+      ['finished', formatTime(run.finishedAt)],
       ['attempts', String(run.attempts)],
       ['input', truncate(text(run.input), 2000)],
       ['output', truncate(text(output), 2000)],

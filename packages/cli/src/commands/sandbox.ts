@@ -70,7 +70,7 @@ export function sandboxCommand(): Command {
       const input: SandboxInput = {
         template: flags.template,
         ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout }),
-        ...(flags.onTimeout ? { on_timeout: flags.onTimeout } : {}),
+        ...(flags.onTimeout ? { onTimeout: flags.onTimeout } : {}),
         ...(Object.keys(flags.env).length ? { env: flags.env } : {}),
         ...(Object.keys(flags.metadata).length ? { metadata: flags.metadata } : {}),
         ...(flags.network ? { network: { mode: flags.network } } : {}),
@@ -115,8 +115,8 @@ export function sandboxCommand(): Command {
         s.id,
         s.template,
         s.state === 'running' ? style.green(s.state) : style.yellow(s.state),
-        formatTime(s.created_at),
-        formatTime(s.expires_at),
+        formatTime(s.createdAt),
+        formatTime(s.expiresAt),
       ]);
       out.write(formatTable(['ID', 'TEMPLATE', 'STATE', 'CREATED', 'EXPIRES'], rows, out));
     }),
@@ -210,9 +210,9 @@ export function sandboxCommand(): Command {
                 ? style.green(changed.state)
                 : style.yellow(changed.state);
             const size =
-              changed.state !== 'paused' || changed.snapshot_bytes === null
+              changed.state !== 'paused' || changed.snapshotBytes === null
                 ? ''
-                : ` (snapshot ${(changed.snapshot_bytes / 1024 / 1024).toFixed(1)} MiB)`;
+                : ` (snapshot ${(changed.snapshotBytes / 1024 / 1024).toFixed(1)} MiB)`;
             process.stdout.write(`${changed.id}: ${state}${size}\n`);
           }
         }

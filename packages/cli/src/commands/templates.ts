@@ -83,8 +83,8 @@ export function templatesCommand(): Command {
         t.kind,
         paint(t.status),
         t.version ?? '-',
-        t.local ? formatSize(t.local.size_bytes) : '-',
-        formatTime(t.updated_at ?? t.local?.created_at),
+        t.local ? formatSize(t.local.sizeBytes) : '-',
+        formatTime(t.updatedAt ?? t.local?.createdAt),
       ]);
       out.write(formatTable(['SLUG', 'KIND', 'STATUS', 'VERSION', 'SIZE', 'UPDATED'], rows, out));
     }),

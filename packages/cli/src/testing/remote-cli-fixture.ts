@@ -68,8 +68,8 @@ export async function startCliServer(): Promise<CliServer> {
         tools: ['bash'],
       });
       const deployment = await rt.deployments.create({
-        api_slug: slug,
-        runtime_id: runtime.id,
+        apiSlug: slug,
+        runtimeId: runtime.id,
         template: 'debian-13',
       });
       return deployment.id;

@@ -1,18 +1,11 @@
-import { z } from 'zod';
+import { type ErrorCode, errorResponseSchema } from '../api/error-codes.ts';
 import { RunToolsError } from '../errors.ts';
-
-/** The one error shape of the API: `{ error: { code, message, details? } }`. */
-const errorBodySchema = z.object({
-  error: z.object({
-    code: z.string().min(1),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-});
 
 /**
  * A non-2xx answer from the RunTools API. `code` is the API's (`unauthorized`,
- * `deployment_not_found`, `run_state`, …), `status` the HTTP status; switch on `code`.
+ * `deployment_not_found`, `run_state`, …), `status` the HTTP status; switch on `code`. A newer
+ * server may send a code this version does not list; an answer that is not in the API's error
+ * shape (a proxy's 502 page) is `invalid_response` with the status and the body's start.
  */
 export class RunToolsApiError extends RunToolsError {
   /** The HTTP status code. */
@@ -20,7 +13,7 @@ export class RunToolsApiError extends RunToolsError {
 
   constructor(
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
@@ -38,16 +31,18 @@ export class RunToolsApiError extends RunToolsError {
     } catch {
       json = undefined;
     }
-    const parsed = errorBodySchema.safeParse(json);
-    if (parsed.success) {
+    const parsed = errorResponseSchema.safeParse(json);
+    if (parsed.success && parsed.data.error.code.length > 0) {
       const { code, message, details } = parsed.data.error;
-      return new RunToolsApiError(response.status, code, message, { details });
+      // As sent: the server's code, known to this version or not.
+      return new RunToolsApiError(response.status, code as ErrorCode, message, { details });
     }
     return new RunToolsApiError(
       response.status,
-      `http_${response.status}`,
+      'invalid_response',
       `The API answered ${response.status} ${response.statusText}`.trim() +
         (text ? `: ${text.slice(0, 200)}` : '.'),
+      { details: { status: response.status } },
     );
   }
 }

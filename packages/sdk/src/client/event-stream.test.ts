@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunEvent } from '../run-events.ts';
+import type { RunEvent } from '../api/run-events.ts';
 import { RunToolsApiError } from './api-error.ts';
 import { runEventStream } from './event-stream.ts';
 

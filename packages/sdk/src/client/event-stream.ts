@@ -1,12 +1,10 @@
-import type { RunEvent } from '../run-events.ts';
+import type { RunEvent } from '../api/run-events.ts';
+import { isTerminalStatus } from '../api/run-status.ts';
 import { resumableStream, StreamInterrupted } from './resumable-stream.ts';
-
-/** Statuses after which a run emits nothing more. */
-const terminalStatuses: readonly string[] = ['completed', 'failed', 'cancelled'];
 
 /** True for the `status` event that ends a run's log. */
 export function isTerminalEvent(event: RunEvent): boolean {
-  return event.type === 'status' && terminalStatuses.includes(event.status);
+  return event.type === 'status' && isTerminalStatus(event.status);
 }
 
 export interface EventStreamOptions {

@@ -1,24 +1,30 @@
-import { RunToolsError } from '../errors.ts';
-import type { RunEvent } from '../run-events.ts';
-import { networkError, RunToolsApiError } from './api-error.ts';
 import type {
   ApiKey,
   CreatedApiKey,
   CreatedWebhook,
   Deployment,
   DeploymentInput,
+  DeploymentPatch,
   Page,
   PageParams,
   Run,
-  RunResult,
+  RunListParams,
+  RunResultResponse,
   RunStatus,
   Runtime,
   RuntimeInput,
+  RuntimeListParams,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryWithAttempts,
+  WebhookEventType,
   WebhookInput,
-} from './api-types.ts';
+  WebhookListParams,
+} from '../api/index.ts';
+import type { RunEvent } from '../api/run-events.ts';
+import { isTerminalStatus } from '../api/run-status.ts';
+import { RunToolsError } from '../errors.ts';
+import { networkError, RunToolsApiError } from './api-error.ts';
 import { runEventStream } from './event-stream.ts';
 import { type ClientTransport, type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
 import { type TemplatesClient, templatesClient } from './templates-client.ts';
@@ -43,8 +49,11 @@ export interface RunOptions {
    * A webhook for this run only: a URL (every `run.*` event) or `{ url, events }`. The result's
    * `webhook.secret` verifies its deliveries (`verifyWebhook`).
    */
-  webhook?: string | { url: string; events?: string[] };
+  webhook?: string | { url: string; events?: WebhookEventType[] };
 }
+
+/** What `rt.run()` returns: `output` and `error` are null until the run ends (or with `wait: false`). */
+export type RunResult = Omit<RunResultResponse, 'events'>;
 
 export interface StreamOptions {
   /** Only events after this seq (default 0: all of them). */
@@ -104,18 +113,18 @@ export class RunTools {
   readonly runtimes: {
     create(definition: RuntimeInput): Promise<Runtime>;
     get(id: string): Promise<Runtime>;
-    list(params?: PageParams & { slug?: string }): Promise<Page<Runtime>>;
+    list(params?: RuntimeListParams): Promise<Page<Runtime>>;
     /** Replaces one version's definition (its slug cannot change). */
     update(id: string, definition: RuntimeInput): Promise<Runtime>;
     delete(id: string): Promise<void>;
   };
 
-  /** `/v1/deployments`: a runtime plus a template, served at `/v1/run/{api_slug}`. */
+  /** `/v1/deployments`: a runtime plus a template, served at `/v1/run/{apiSlug}`. */
   readonly deployments: {
     create(input: DeploymentInput): Promise<Deployment>;
     get(id: string): Promise<Deployment>;
     list(params?: PageParams): Promise<Page<Deployment>>;
-    update(id: string, patch: Partial<DeploymentInput>): Promise<Deployment>;
+    update(id: string, patch: DeploymentPatch): Promise<Deployment>;
     delete(id: string): Promise<void>;
   };
 
@@ -123,7 +132,7 @@ export class RunTools {
   readonly webhooks: {
     create(input: WebhookInput): Promise<CreatedWebhook>;
     get(id: string): Promise<Webhook>;
-    list(params?: PageParams & { deployment_id?: string; run_id?: string }): Promise<Page<Webhook>>;
+    list(params?: WebhookListParams): Promise<Page<Webhook>>;
     delete(id: string): Promise<void>;
     /** Every delivery of a webhook, newest first. */
     deliveries(id: string, params?: PageParams): Promise<Page<WebhookDelivery>>;
@@ -149,7 +158,7 @@ export class RunTools {
   /** `/v1/runs`: list, get, events, and the run controls. */
   readonly runs: {
     get(id: string): Promise<Run>;
-    list(params?: PageParams & { deployment_id?: string; status?: RunStatus }): Promise<Page<Run>>;
+    list(params?: RunListParams): Promise<Page<Run>>;
     /** The events stored so far (after `after`), without waiting for more. */
     events(id: string, options?: { after?: number }): Promise<RunEvent[]>;
     /** Every event after `after` as it happens, until the run ends; reconnects on its own. */
@@ -265,14 +274,14 @@ export class RunTools {
       error: answer.error ?? null,
       ...(answer.webhook ? { webhook: answer.webhook } : {}),
     };
-    const ended = (status: string) => ['completed', 'failed', 'cancelled'].includes(status);
+    const ended = isTerminalStatus;
     if (!wait || ended(result.status)) return result;
     // The server's wait limit passed (202): follow the run until it ends. It may have ended
-    // between the 202 and this read: then no event comes after `last_seq`, and there is nothing
+    // between the 202 and this read: then no event comes after `lastSeq`, and there is nothing
     // to follow.
     const run = await this.runs.get(result.runId);
     if (!ended(run.status)) {
-      for await (const _event of this.#events(result.runId, { after: run.last_seq })) {
+      for await (const _event of this.#events(result.runId, { after: run.lastSeq })) {
         // Only the end matters here.
       }
     }
@@ -329,10 +338,10 @@ export class RunTools {
   async #storedEvents(runId: string, after: number): Promise<RunEvent[]> {
     const run = await this.runs.get(runId);
     const events: RunEvent[] = [];
-    if (run.last_seq <= after) return events;
+    if (run.lastSeq <= after) return events;
     for await (const event of this.#events(runId, { after })) {
       events.push(event);
-      if (event.seq >= run.last_seq) break;
+      if (event.seq >= run.lastSeq) break;
     }
     return events;
   }

@@ -1,16 +1,16 @@
-import { RunToolsError } from '../errors.ts';
-import { networkError, RunToolsApiError } from './api-error.ts';
+import type { ErrorCode } from '../api/error-codes.ts';
 import type {
   BackgroundStarted,
   DirectoryListing,
   ExecInput,
   ExecResult,
   Page,
-  PageParams,
   Sandbox,
   SandboxInput,
-  SandboxState,
-} from './api-types.ts';
+  SandboxListParams,
+} from '../api/index.ts';
+import { RunToolsError } from '../errors.ts';
+import { networkError, RunToolsApiError } from './api-error.ts';
 import { readFrames } from './resumable-stream.ts';
 
 /** How the sandbox client reaches the API; `RunTools` supplies it. */
@@ -44,9 +44,7 @@ export interface SandboxesClient {
   create(input: SandboxInput): Promise<Sandbox>;
   get(id: string): Promise<Sandbox>;
   /** Running and paused sandboxes, oldest first. */
-  list(
-    params?: PageParams & { state?: Extract<SandboxState, 'running' | 'paused'> },
-  ): Promise<Page<Sandbox>>;
+  list(params?: SandboxListParams): Promise<Page<Sandbox>>;
   /**
    * Runs a command and resolves with its result (a non-zero exit is a result, not an error).
    * With `onStdout`/`onStderr` the output streams in as it is written. With `background: true`
@@ -61,7 +59,7 @@ export interface SandboxesClient {
   /** Checkpoints every process to disk and stops them; `resume` restores them as they were. */
   pause(id: string): Promise<Sandbox>;
   resume(id: string): Promise<Sandbox>;
-  /** Pauses or stops the sandbox (per its `on_timeout`) `ms` from now; 0 removes the timeout. */
+  /** Pauses or stops the sandbox (per its `onTimeout`) `ms` from now; 0 removes the timeout. */
   setTimeout(id: string, ms: number): Promise<Sandbox>;
   delete(id: string): Promise<void>;
   files: {
@@ -130,7 +128,7 @@ export function sandboxesClient(transport: ClientTransport): SandboxesClient {
         else if (frame.event === 'stderr') onStderr?.(String(data.text));
         else if (frame.event === 'exit') return data as unknown as ExecResult;
         else if (frame.event === 'error') {
-          const error = (data as { error?: { code?: string; message?: string } }).error;
+          const error = (data as { error?: { code?: ErrorCode; message?: string } }).error;
           throw new RunToolsApiError(
             response.status,
             error?.code ?? 'internal_error',

@@ -1,4 +1,3 @@
-import { RunToolsError } from '../errors.ts';
 import type {
   Page,
   PageParams,
@@ -7,7 +6,8 @@ import type {
   TemplateInput,
   TemplateLogEvent,
   TemplatePatch,
-} from './api-types.ts';
+} from '../api/index.ts';
+import { RunToolsError } from '../errors.ts';
 import { resumableStream, StreamInterrupted } from './resumable-stream.ts';
 import type { ClientTransport } from './sandboxes-client.ts';
 
@@ -126,7 +126,7 @@ export function templatesClient(transport: ClientTransport): TemplatesClient {
       if (buildId === undefined) return template;
       let build = await client.builds.get(slug, buildId);
       if (!['ready', 'failed', 'cancelled'].includes(build.status) || options.onLog) {
-        const after = options.onLog ? 0 : build.log_lines;
+        const after = options.onLog ? 0 : build.logLines;
         for await (const item of client.logs(slug, buildId, { after, signal: options.signal })) {
           if (item.type === 'log') options.onLog?.(item.line);
           else build = item.build;

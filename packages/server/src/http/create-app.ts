@@ -28,7 +28,7 @@ import { sandboxRoutes } from './routes/sandboxes.ts';
 import { templateBuildRoutes } from './routes/template-builds.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
-import { webhookRoutes } from './routes/webhooks.ts';
+import { documentWebhookPayloads, webhookRoutes } from './routes/webhooks.ts';
 import { sandboxProxy } from './sandbox-proxy.ts';
 
 export interface AppOptions {
@@ -103,6 +103,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     scheme: 'bearer',
     description: 'An API key (`rtk_…`) or the server’s RUNTOOLS_API_KEY.',
   });
+  documentWebhookPayloads(app);
   app.doc31(openApiPath, {
     openapi: '3.1.0',
     info: { title: 'RunTools API', version: '0.1.0' },

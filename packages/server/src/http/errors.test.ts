@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RunToolsError } from '@runtools/sdk';
+import type { ErrorCode } from '@runtools/sdk/api';
 import { createStore } from '../store/store.ts';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { startTestServer } from '../testing/test-server.ts';
@@ -10,8 +11,8 @@ import type { Logger } from './logger.ts';
 import { serve } from './serve.ts';
 
 describe('statusForCode', () => {
-  it('maps codes to status in one place, by name and by suffix', () => {
-    const cases: Array<[string, number]> = [
+  it('maps codes to status in one place: the contract', () => {
+    const cases: Array<[ErrorCode, number]> = [
       ['invalid_input', 400],
       ['invalid_options', 400],
       ['unauthorized', 401],
@@ -25,7 +26,7 @@ describe('statusForCode', () => {
       // Every error of a pause or resume CRIU could not make is typed, never a bare 500.
       ['checkpoint_failed', 409],
       ['restore_failed', 503],
-      ['something_unexpected', 500],
+      ['internal_error', 500],
     ];
     for (const [code, status] of cases) assert.equal(statusForCode(code), status, code);
   });
@@ -84,7 +85,14 @@ describeEachDatabase('http errors', ({ open }) => {
       throw new Error('the database password is hunter2');
     });
     app.get('/v1/unmapped', () => {
-      throw new RunToolsError('migration_failed', 'Cannot migrate /srv/secret.db.');
+      throw new RunToolsError('database_migration_failed', 'Cannot migrate /srv/secret.db.');
+    });
+    app.get('/v1/newer', () => {
+      // A code a newer package raises that this server's map does not know: unexpected too.
+      throw new RunToolsError('brand_new_code' as ErrorCode, 'At /srv/secret.db.');
+    });
+    app.get('/v1/restore', () => {
+      throw new RunToolsError('restore_failed', 'Sandbox sbx_1 could not be restored: retry.');
     });
     app.get('/v1/coded', () => {
       throw new RunToolsError('sandbox_state', 'Sandbox sbx_1 is paused.', {
@@ -104,6 +112,16 @@ describeEachDatabase('http errors', ({ open }) => {
     const unmapped = await fetch(`${server.url}/v1/unmapped`, { headers });
     assert.equal(unmapped.status, 500);
     assert.doesNotMatch(await unmapped.text(), /secret\.db/);
+    const newer = await fetch(`${server.url}/v1/newer`, { headers });
+    assert.equal(newer.status, 500);
+    assert.doesNotMatch(await newer.text(), /secret\.db/);
+    // A declared 503 is the caller's to see: it can retry.
+    const restore = await fetch(`${server.url}/v1/restore`, { headers });
+    assert.equal(restore.status, 503);
+    assert.equal(
+      ((await restore.json()) as { error: { code: string } }).error.code,
+      'restore_failed',
+    );
     const coded = await fetch(`${server.url}/v1/coded`, { headers });
     assert.equal(coded.status, 409);
     assert.deepEqual(await coded.json(), {

@@ -12,8 +12,8 @@ const knownFields = [
   'tools',
   'env',
   'maxSteps',
-  'api_slug',
-  'runtime_id',
+  'apiSlug',
+  'runtimeId',
   'template',
   'name',
   'url',
@@ -21,13 +21,13 @@ const knownFields = [
   'input',
   'metadata',
   'async',
-  'deployment_id',
+  'deploymentId',
   'command',
   'timeoutMs',
   'background',
   'cwd',
   'stdin',
-  'on_timeout',
+  'onTimeout',
   'resources',
   'network',
 ];
@@ -88,7 +88,7 @@ describeEachDatabase('hostile request bodies', ({ open }) => {
     });
     const runtimeId = (runtime.body as { id: string }).id;
     const deployment = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'target', runtime_id: runtimeId, template: 't' },
+      body: { apiSlug: 'target', runtimeId: runtimeId, template: 't' },
     });
     const deploymentId = (deployment.body as { id: string }).id;
     const routes: Array<[string, (id: string) => string]> = [
@@ -154,7 +154,7 @@ describeEachDatabase('hostile queries and paths', ({ open }) => {
       '/v1/runs',
       '/v1/sandboxes',
     ] as const;
-    const param = fc.constantFrom('limit', 'cursor', 'slug', 'status', 'deployment_id', 'x');
+    const param = fc.constantFrom('limit', 'cursor', 'slug', 'status', 'deploymentId', 'x');
     const value = fc.oneof(hostileString, fc.constantFrom('0', '-1', '1e3', 'NaN', '%00', ''));
     await fc.assert(
       fc.asyncProperty(

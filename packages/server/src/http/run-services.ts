@@ -1,4 +1,5 @@
 import { type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
+import { type RunRequest, webhookEventTypes } from '@runtools/sdk/api';
 import type { RunEventHub } from '../runs/run-event-hub.ts';
 import { runEventStream } from '../runs/run-event-stream.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
@@ -6,7 +7,6 @@ import { newId } from '../store/ids.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import type { Webhook } from '../store/webhooks.ts';
-import { webhookEventTypes } from '../webhooks/webhook-dispatcher.ts';
 
 /** What the run routes share: the store, the live event hub and (in this process) the worker. */
 export interface RunServices {
@@ -18,12 +18,8 @@ export interface RunServices {
   runWaitMs: number;
 }
 
-export interface StartRunBody {
-  input?: unknown;
-  metadata?: Record<string, unknown> | undefined;
-  /** A webhook for this run only: its URL (every run event), or the URL and the events. */
-  webhook?: string | { url: string; events?: string[] | undefined } | undefined;
-}
+/** The body of `POST /v1/run/{slug}` (and of the stream's first message), validated. */
+export type StartRunBody = RunRequest;
 
 /**
  * Queues a run of the deployment served at `slug` and wakes the worker. A `webhook` in the body

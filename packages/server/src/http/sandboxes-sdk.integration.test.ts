@@ -88,7 +88,7 @@ describe('rt.sandboxes against the real server', () => {
     );
     await rejectsWith(rt.sandboxes.files.read(sandbox.id, '/../etc/passwd'), 400, 'invalid_path');
 
-    assert.equal((await rt.sandboxes.setTimeout(sandbox.id, 60_000)).timeout_ms, 60_000);
+    assert.equal((await rt.sandboxes.setTimeout(sandbox.id, 60_000)).timeoutMs, 60_000);
     assert.equal((await rt.sandboxes.pause(sandbox.id)).state, 'paused');
     await rejectsWith(rt.sandboxes.exec(sandbox.id, { command: 'true' }), 409, 'sandbox_state');
     await rejectsWith(

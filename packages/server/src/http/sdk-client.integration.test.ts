@@ -117,11 +117,11 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     assert.equal(runtime.slug, 'writer');
     assert.equal(runtime.version, 1);
     deployment = await rt.deployments.create({
-      api_slug: 'writer',
-      runtime_id: runtime.id,
+      apiSlug: 'writer',
+      runtimeId: runtime.id,
       template: 'debian-13',
     });
-    assert.equal(deployment.runtime_id, runtime.id);
+    assert.equal(deployment.runtimeId, runtime.id);
 
     model.push(
       { toolCalls: [{ name: 'bash', input: { command: 'echo from-the-sandbox' } }] },
@@ -133,16 +133,16 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     assert.equal(result.error, null);
     const run = await rt.runs.get(result.runId);
     assert.deepEqual(run.metadata, { from: 'sdk' });
-    assert.equal(run.deployment_id, deployment.id);
+    assert.equal(run.deploymentId, deployment.id);
     const events = await rt.runs.events(result.runId);
-    assert.deepEqual(seqs(events), oneToN(run.last_seq));
+    assert.deepEqual(seqs(events), oneToN(run.lastSeq));
     const toolResult = events.find((e) => e.type === 'tool_result');
     assert.match(toolResult?.type === 'tool_result' ? toolResult.output : '', /from-the-sandbox/);
     assert.deepEqual(
-      (await rt.runs.events(result.runId, { after: run.last_seq - 1 })).map((e) => e.seq),
-      [run.last_seq],
+      (await rt.runs.events(result.runId, { after: run.lastSeq - 1 })).map((e) => e.seq),
+      [run.lastSeq],
     );
-    const listed = await rt.runs.list({ deployment_id: deployment.id, status: 'completed' });
+    const listed = await rt.runs.list({ deploymentId: deployment.id, status: 'completed' });
     assert.ok(listed.data.some((r) => r.id === result.runId));
   });
 
@@ -165,12 +165,12 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     });
     assert.equal(updated.definition.systemPrompt, 'Spare, updated.');
     const spareDeployment = await rt.deployments.create({
-      api_slug: 'spare',
-      runtime_id: spare.id,
+      apiSlug: 'spare',
+      runtimeId: spare.id,
       template: 'debian-13',
     });
-    const moved = await rt.deployments.update(spareDeployment.id, { api_slug: 'spare-two' });
-    assert.equal(moved.api_slug, 'spare-two');
+    const moved = await rt.deployments.update(spareDeployment.id, { apiSlug: 'spare-two' });
+    assert.equal(moved.apiSlug, 'spare-two');
     assert.deepEqual(await rt.deployments.get(spareDeployment.id), moved);
     const page = await rt.deployments.list({ limit: 1 });
     assert.equal(page.data.length, 1);
@@ -185,12 +185,12 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     const webhook = await rt.webhooks.create({
       url: 'http://127.0.0.1:9/hook',
       events: ['run.completed'],
-      deployment_id: deployment.id,
+      deploymentId: deployment.id,
     });
     assert.match(webhook.secret, /^whsec_/);
     const { secret: _secret, ...stored } = webhook;
     assert.deepEqual(await rt.webhooks.get(webhook.id), stored);
-    const hooks = await rt.webhooks.list({ deployment_id: deployment.id });
+    const hooks = await rt.webhooks.list({ deploymentId: deployment.id });
     assert.deepEqual(
       hooks.data.map((w) => w.id),
       [webhook.id],
@@ -209,7 +209,7 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     const withKey = new RunTools({ apiKey: created.key, baseUrl: cp.url });
     assert.ok((await withKey.apiKeys.list()).data.some((k) => k.id === created.id));
     const revoked = await rt.apiKeys.revoke(created.id);
-    assert.ok(revoked.revoked_at);
+    assert.ok(revoked.revokedAt);
     await rejectsWith(withKey.runtimes.list(), 401, 'unauthorized');
   });
 
@@ -398,7 +398,7 @@ describe('SDK client against the real control plane (sqlite, real sandboxes)', (
     const conflict = await rejectsWith(rt.runs.cancel(completed.id), 409, 'run_state');
     assert.deepEqual(conflict.details, { runId: completed.id, status: 'completed' });
     await rejectsWith(
-      rt.deployments.create({ api_slug: 'writer', runtime_id: runtime.id, template: 'debian-13' }),
+      rt.deployments.create({ apiSlug: 'writer', runtimeId: runtime.id, template: 'debian-13' }),
       409,
       'deployment_slug_taken',
     );

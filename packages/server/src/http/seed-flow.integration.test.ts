@@ -62,7 +62,7 @@ describe('seed flow: template → runtime → deployment → POST /v1/run and WS
       systemPrompt: 'You read files.',
       tools: ['bash'],
     });
-    await rt.deployments.create({ api_slug: 'greeter', runtime_id: runtime.id, template: slug });
+    await rt.deployments.create({ apiSlug: 'greeter', runtimeId: runtime.id, template: slug });
 
     // Raw HTTP, as a curl user would.
     const response = await fetch(`${cp.url}/v1/run/greeter`, {

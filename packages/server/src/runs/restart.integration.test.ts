@@ -105,8 +105,8 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
     });
     assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
     const deployment = await api('POST', '/v1/deployments', {
-      api_slug: 'stepper',
-      runtime_id: (runtime.body as { id: string }).id,
+      apiSlug: 'stepper',
+      runtimeId: (runtime.body as { id: string }).id,
       template: 'debian-13',
     });
     assert.equal(deployment.status, 201, JSON.stringify(deployment.body));

@@ -1,17 +1,9 @@
 import type { RunEvent } from '@runtools/sdk';
-import type { RunStatus } from '../store/runs.ts';
+import { isTerminalStatus } from '@runtools/sdk/api';
 import type { Store } from '../store/store.ts';
 import type { RunEventHub } from './run-event-hub.ts';
 
-const terminalStatuses: readonly string[] = [
-  'completed',
-  'failed',
-  'cancelled',
-] satisfies RunStatus[];
-
-export function isTerminalStatus(status: string): boolean {
-  return terminalStatuses.includes(status);
-}
+export { isTerminalStatus };
 
 /** True for the `status` event that ends a run's log. */
 export function isTerminalEvent(event: RunEvent): boolean {

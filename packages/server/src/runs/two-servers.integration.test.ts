@@ -135,8 +135,8 @@ describe('two server processes on one PostgreSQL (main.ts children, real sandbox
     });
     assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
     const deployment = await api(a, 'POST', '/v1/deployments', {
-      api_slug: 'shared',
-      runtime_id: (runtime.body as { id: string }).id,
+      apiSlug: 'shared',
+      runtimeId: (runtime.body as { id: string }).id,
       template: 'debian-13',
     });
     assert.equal(deployment.status, 201, JSON.stringify(deployment.body));

@@ -1,3 +1,5 @@
+import { maxPageSize } from '@runtools/sdk/api';
+
 /** One page of a list, newest first. Pass `nextCursor` back as `cursor` for the next page. */
 export interface Page<T> {
   items: T[];
@@ -12,7 +14,7 @@ export interface PageRequest {
 }
 
 export const defaultPageSize = 20;
-export const maxPageSize = 100;
+export { maxPageSize };
 
 export function pageLimit(request: PageRequest): number {
   const limit = Math.trunc(request.limit ?? defaultPageSize);

@@ -1,19 +1,12 @@
 import { RunToolsError } from '@runtools/sdk';
+import { type RunStatus, runStatuses } from '@runtools/sdk/api';
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, Dialect } from '../db/database.ts';
 import type { RunsTable, Schema } from '../db/schema.ts';
 import { newId, nowIso } from './ids.ts';
 import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
 
-export const runStatuses = [
-  'queued',
-  'running',
-  'paused',
-  'completed',
-  'failed',
-  'cancelled',
-] as const;
-export type RunStatus = (typeof runStatuses)[number];
+export { type RunStatus, runStatuses };
 
 /**
  * The run state machine. `running -> queued` hands a run back to the queue (a draining server);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RunToolsError } from '@runtools/sdk';
+import type { TemplateBuildStatus } from '@runtools/sdk/api';
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '../db/constraint-errors.ts';
 import type { Database } from '../db/database.ts';
@@ -32,7 +33,7 @@ export interface Template {
   updatedAt: string;
 }
 
-export type TemplateBuildStatus = 'queued' | 'building' | 'ready' | 'failed' | 'cancelled';
+export type { TemplateBuildStatus };
 
 const terminalBuildStatuses: readonly string[] = [
   'ready',

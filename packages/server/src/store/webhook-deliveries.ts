@@ -1,11 +1,13 @@
 import { RunToolsError } from '@runtools/sdk';
+import type { webhookDeliveryStatuses } from '@runtools/sdk/api';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { Schema, WebhookDeliveriesTable, WebhookDeliveryAttemptsTable } from '../db/schema.ts';
 import { newId, nowIso } from './ids.ts';
 import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+/** `pending` until an attempt succeeds or retries run out. */
+export type DeliveryStatus = (typeof webhookDeliveryStatuses)[number];
 
 /** One message to one webhook, delivered at least once; its attempts are kept. */
 export interface WebhookDelivery {

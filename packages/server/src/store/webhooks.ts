@@ -1,4 +1,5 @@
 import { generateWebhookSecret, RunToolsError } from '@runtools/sdk';
+import type { WebhookEventType } from '@runtools/sdk/api';
 import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation } from '../db/constraint-errors.ts';
 import type { Database } from '../db/database.ts';
@@ -12,7 +13,7 @@ export interface Webhook {
   deploymentId: string | null;
   url: string;
   /** Event types delivered, e.g. `run.completed`. */
-  events: string[];
+  events: WebhookEventType[];
   /** Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
   secret: string;
   createdAt: string;
@@ -22,7 +23,7 @@ export interface Webhook {
 
 export interface WebhookInput {
   url: string;
-  events: string[];
+  events: WebhookEventType[];
   deploymentId?: string | null;
   /** Only this run's events (the run may be created just after). */
   runId?: string;
@@ -97,7 +98,11 @@ export class WebhookRepository {
    * Every webhook that should receive `eventType` for run `runId` of `deploymentId`: the
    * deployment's, the global ones and the run's own.
    */
-  async subscribers(deploymentId: string, eventType: string, runId?: string): Promise<Webhook[]> {
+  async subscribers(
+    deploymentId: string,
+    eventType: WebhookEventType,
+    runId?: string,
+  ): Promise<Webhook[]> {
     const rows = await this.#db
       .selectFrom('webhooks')
       .selectAll()
@@ -113,7 +118,7 @@ export class WebhookRepository {
     return rows.map(toWebhook).filter((w) => w.events.includes(eventType));
   }
 
-  async update(id: string, patch: { url?: string; events?: string[] }): Promise<Webhook> {
+  async update(id: string, patch: { url?: string; events?: WebhookEventType[] }): Promise<Webhook> {
     const row = await this.#db
       .updateTable('webhooks')
       .set({
@@ -143,7 +148,7 @@ function toWebhook(row: Selectable<WebhooksTable>): Webhook {
     id: row.id,
     deploymentId: row.deployment_id,
     url: row.url,
-    events: JSON.parse(row.events) as string[],
+    events: JSON.parse(row.events) as WebhookEventType[],
     secret: row.secret,
     createdAt: row.created_at,
     runId: row.run_id,

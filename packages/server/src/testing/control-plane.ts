@@ -125,8 +125,8 @@ export async function deployScriptedAgent(
   if (runtime.status !== 201) throw new Error(`runtime: ${JSON.stringify(runtime.body)}`);
   const deployment = await cp.request('POST', '/v1/deployments', {
     body: {
-      api_slug: slug,
-      runtime_id: (runtime.body as { id: string }).id,
+      apiSlug: slug,
+      runtimeId: (runtime.body as { id: string }).id,
       template: 'debian-13',
     },
   });

@@ -98,9 +98,9 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     const webhookId = (created.body as { id: string }).id;
     const page = await cp.request('GET', `/v1/webhooks/${webhookId}/deliveries`);
     assert.equal(page.status, 200);
-    const deliveries = (page.body as { data: Array<{ id: string; event_type: string }> }).data;
-    assert.deepEqual(deliveries.map((d) => d.event_type).sort(), ['run.completed', 'run.started']);
-    const completedDelivery = deliveries.find((d) => d.event_type === 'run.completed');
+    const deliveries = (page.body as { data: Array<{ id: string; eventType: string }> }).data;
+    assert.deepEqual(deliveries.map((d) => d.eventType).sort(), ['run.completed', 'run.started']);
+    const completedDelivery = deliveries.find((d) => d.eventType === 'run.completed');
     const one = await cp.request(
       'GET',
       `/v1/webhooks/${webhookId}/deliveries/${completedDelivery?.id}`,
@@ -109,12 +109,12 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     const detail = one.body as {
       status: string;
       payload: { type: string };
-      attempt_log: Array<{ attempt: number; status_code: number }>;
+      attemptLog: Array<{ attempt: number; statusCode: number }>;
     };
     assert.equal(detail.status, 'succeeded');
     assert.equal(detail.payload.type, 'run.completed');
     assert.deepEqual(
-      detail.attempt_log.map((a) => [a.attempt, a.status_code]),
+      detail.attemptLog.map((a) => [a.attempt, a.statusCode]),
       [[1, 204]],
     );
     const again = await cp.request(
@@ -193,8 +193,8 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     assert.equal(receiver.received.filter((r) => r.path === '/per-run').length, 2);
     // It is the run's own: listed by run, not among the standing webhooks.
     const listed = await cp.request('GET', `/v1/webhooks/${webhook.id}`);
-    assert.equal((listed.body as { run_id: string }).run_id, runId);
-    const byRun = await cp.request('GET', `/v1/webhooks?run_id=${runId}`);
+    assert.equal((listed.body as { runId: string }).runId, runId);
+    const byRun = await cp.request('GET', `/v1/webhooks?runId=${runId}`);
     assert.deepEqual(
       (byRun.body as { data: Array<{ id: string }> }).data.map((w) => w.id),
       [webhook.id],

@@ -1,20 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { signWebhook } from '@runtools/sdk';
+import type { WebhookEventType } from '@runtools/sdk/api';
 import type { Store } from '../store/store.ts';
 import type { WebhookDelivery } from '../store/webhook-deliveries.ts';
 import type { Webhook } from '../store/webhooks.ts';
 
-/** The run lifecycle events a webhook can subscribe to. */
-export const webhookEventTypes = [
-  'run.started',
-  'run.completed',
-  'run.failed',
-  'run.paused',
-  'run.resumed',
-  'run.cancelled',
-] as const;
-
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+export { type WebhookEventType, webhookEventTypes } from '@runtools/sdk/api';
 
 export interface WebhookEvent {
   type: WebhookEventType;

@@ -16,15 +16,15 @@ describeEachDatabase('http /v1/api-keys', ({ open }) => {
     assert.ok(!text.includes(key), 'the list never holds a plaintext key');
     const [listed] = (list.body as { data: Array<Record<string, unknown>> }).data;
     assert.deepEqual(Object.keys(listed ?? {}).sort(), [
-      'created_at',
+      'createdAt',
       'id',
       'name',
       'prefix',
-      'revoked_at',
+      'revokedAt',
     ]);
     const revoked = await server.request('DELETE', `/v1/api-keys/${id}`);
     assert.equal(revoked.status, 200);
-    assert.notEqual((revoked.body as { revoked_at: string | null }).revoked_at, null);
+    assert.notEqual((revoked.body as { revokedAt: string | null }).revokedAt, null);
     assert.equal((await server.request('DELETE', `/v1/api-keys/${id}`)).status, 200);
     assert.equal((await server.request('DELETE', '/v1/api-keys/key_nope')).status, 404);
     assert.equal((await server.request('POST', '/v1/api-keys', { body: {} })).status, 400);

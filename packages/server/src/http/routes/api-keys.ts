@@ -1,33 +1,26 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  type ApiKey as ApiKeyJson,
+  apiKeyInputSchema,
+  apiKeySchema,
+  createdApiKeySchema,
+  pageQuerySchema,
+  pageSchema,
+} from '@runtools/sdk/api';
 import type { ApiKey } from '../../store/api-keys.ts';
 import type { Store } from '../../store/store.ts';
-import { idParamSchema, textSchema } from '../common-schemas.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 
-const apiKeySchema = z
-  .object({
-    id: z.string(),
-    /** The key's first characters, to tell keys apart; never the whole key. */
-    prefix: z.string(),
-    name: z.string(),
-    created_at: z.string(),
-    revoked_at: z.string().nullable(),
-  })
-  .openapi('ApiKey');
-
-const createdApiKeySchema = apiKeySchema
-  .extend({ key: z.string().meta({ description: 'The plaintext key: shown this once only.' }) })
-  .openapi('CreatedApiKey');
-
-function toJson(apiKey: ApiKey): z.infer<typeof apiKeySchema> {
+function toJson(apiKey: ApiKey): ApiKeyJson {
   return {
     id: apiKey.id,
     prefix: apiKey.prefix,
     name: apiKey.name,
-    created_at: apiKey.createdAt,
-    revoked_at: apiKey.revokedAt,
+    createdAt: apiKey.createdAt,
+    revokedAt: apiKey.revokedAt,
   };
 }
 
@@ -36,12 +29,7 @@ const create = createRoute({
   path: '/api-keys',
   summary: 'Create an API key; the response holds the plaintext key, shown only once',
   request: {
-    body: jsonBody(
-      z
-        .object({ name: textSchema(200) })
-        .strict()
-        .openapi('ApiKeyInput'),
-    ),
+    body: jsonBody(apiKeyInputSchema),
   },
   responses: {
     201: jsonResponse(createdApiKeySchema, 'The key, with its plaintext.'),
@@ -54,7 +42,7 @@ const list = createRoute({
   path: '/api-keys',
   request: { query: pageQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(apiKeySchema), 'A page of keys (prefixes only).'),
+    200: jsonResponse(pageSchema(apiKeySchema), 'A page of keys (prefixes only).'),
     ...errorResponses(400),
   },
 });

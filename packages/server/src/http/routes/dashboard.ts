@@ -65,14 +65,14 @@ async function show() {
     const [deployments, runs] = await Promise.all([api('/v1/deployments?limit=100'), api('/v1/runs?limit=20')]);
     const origin = location.origin;
     $('deployments').innerHTML = deployments.data.map((d) =>
-      '<tr><td>' + text(d.api_slug) + '</td><td>' + text(d.template) + '</td><td><code>POST ' + text(origin + '/v1/run/' + d.api_slug) +
-      '</code><br><code>WS ' + text(origin.replace(/^http/, 'ws') + '/v1/run/' + d.api_slug + '/stream') + '</code></td></tr>').join('') ||
+      '<tr><td>' + text(d.apiSlug) + '</td><td>' + text(d.template) + '</td><td><code>POST ' + text(origin + '/v1/run/' + d.apiSlug) +
+      '</code><br><code>WS ' + text(origin.replace(/^http/, 'ws') + '/v1/run/' + d.apiSlug + '/stream') + '</code></td></tr>').join('') ||
       '<tr><td colspan="3" class="muted">No deployments yet: run <code>runtools dev</code> or <code>runtools deploy</code>.</td></tr>';
     $('runs').innerHTML = runs.data.map((r) =>
       '<tr><td><code>' + text(r.id) + '</code></td><td class="status-' + text(r.status) + '">' + text(r.status) + '</td><td>' +
-      text(new Date(r.created_at).toLocaleString()) + '</td><td>' + text(((r.output && r.output.text) || (r.error && r.error.message) || '').slice(0, 160)) + '</td></tr>').join('') ||
+      text(new Date(r.createdAt).toLocaleString()) + '</td><td>' + text(((r.output && r.output.text) || (r.error && r.error.message) || '').slice(0, 160)) + '</td></tr>').join('') ||
       '<tr><td colspan="4" class="muted">No runs yet.</td></tr>';
-    const slug = deployments.data[0] ? deployments.data[0].api_slug : 'SLUG';
+    const slug = deployments.data[0] ? deployments.data[0].apiSlug : 'SLUG';
     $('curl').textContent = "curl -s " + origin + "/v1/run/" + slug + " \\\\\\n  -H \\"authorization: Bearer $RUNTOOLS_API_KEY\\" \\\\\\n  -H 'content-type: application/json' \\\\\\n  -d '{\\"input\\": \\"List the files in the working directory\\"}'";
     $('content').hidden = false;
   } catch (error) {

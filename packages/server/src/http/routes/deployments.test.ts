@@ -5,8 +5,8 @@ import { startTestServer, type TestServer } from '../../testing/test-server.ts';
 
 interface DeploymentJson {
   id: string;
-  api_slug: string;
-  runtime_id: string;
+  apiSlug: string;
+  runtimeId: string;
   template: string;
 }
 
@@ -22,12 +22,12 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
     await using server = await startTestServer(await open());
     const runtimeId = await createRuntime(server);
     const created = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'helper', runtime_id: runtimeId, template: 'debian-13' },
+      body: { apiSlug: 'helper', runtimeId: runtimeId, template: 'debian-13' },
     });
     assert.equal(created.status, 201);
     const deployment = created.body as DeploymentJson;
     assert.deepEqual(
-      [deployment.api_slug, deployment.runtime_id, deployment.template],
+      [deployment.apiSlug, deployment.runtimeId, deployment.template],
       ['helper', runtimeId, 'debian-13'],
     );
     assert.deepEqual((await server.request('GET', `/v1/deployments/${deployment.id}`)).body, {
@@ -40,7 +40,7 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
     });
     assert.equal(patched.status, 200);
     assert.equal((patched.body as DeploymentJson).template, 'nodejs-20');
-    assert.equal((patched.body as DeploymentJson).api_slug, 'helper');
+    assert.equal((patched.body as DeploymentJson).apiSlug, 'helper');
     assert.equal((await server.request('DELETE', `/v1/deployments/${deployment.id}`)).status, 204);
     const gone = await server.request('GET', `/v1/deployments/${deployment.id}`);
     assert.equal(gone.status, 404);
@@ -53,10 +53,10 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
     });
   });
 
-  it('answers 409 for a duplicate api_slug, on create and on update', async () => {
+  it('answers 409 for a duplicate apiSlug, on create and on update', async () => {
     await using server = await startTestServer(await open());
     const runtimeId = await createRuntime(server);
-    const body = { api_slug: 'helper', runtime_id: runtimeId, template: 'debian-13' };
+    const body = { apiSlug: 'helper', runtimeId: runtimeId, template: 'debian-13' };
     assert.equal((await server.request('POST', '/v1/deployments', { body })).status, 201);
     const duplicate = await server.request('POST', '/v1/deployments', { body });
     assert.equal(duplicate.status, 409);
@@ -65,12 +65,12 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
       'deployment_slug_taken',
     );
     const other = await server.request('POST', '/v1/deployments', {
-      body: { ...body, api_slug: 'other' },
+      body: { ...body, apiSlug: 'other' },
     });
     const renamed = await server.request(
       'PATCH',
       `/v1/deployments/${(other.body as DeploymentJson).id}`,
-      { body: { api_slug: 'helper' } },
+      { body: { apiSlug: 'helper' } },
     );
     assert.equal(renamed.status, 409);
   });
@@ -78,17 +78,17 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
   it('validates the body, naming the field, and answers 404 for an unknown runtime', async () => {
     await using server = await startTestServer(await open());
     const bad = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'Has Spaces', runtime_id: 'rtm_x', template: 'debian-13' },
+      body: { apiSlug: 'Has Spaces', runtimeId: 'rtm_x', template: 'debian-13' },
     });
     assert.equal(bad.status, 400);
     const issues = (bad.body as { error: { details: { issues: Array<{ field: string }> } } }).error
       .details.issues;
     assert.deepEqual(
       issues.map((i) => i.field),
-      ['api_slug'],
+      ['apiSlug'],
     );
     const unknown = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'ok', runtime_id: 'rtm_missing', template: 'debian-13' },
+      body: { apiSlug: 'ok', runtimeId: 'rtm_missing', template: 'debian-13' },
     });
     assert.equal(unknown.status, 404);
     assert.equal((unknown.body as { error: { code: string } }).error.code, 'runtime_not_found');

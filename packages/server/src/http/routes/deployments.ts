@@ -1,54 +1,35 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  type Deployment as DeploymentJson,
+  deploymentInputSchema,
+  deploymentPatchSchema,
+  deploymentSchema,
+  pageQuerySchema,
+  pageSchema,
+} from '@runtools/sdk/api';
 import type { Deployment } from '../../store/deployments.ts';
 import type { Store } from '../../store/store.ts';
-import { idParamSchema, idSchema, textSchema } from '../common-schemas.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 
-const slug = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-", starting with one of them');
-
-const deploymentInputSchema = z
-  .object({
-    /** Served at `/v1/run/{api_slug}`. */
-    api_slug: slug,
-    runtime_id: idSchema,
-    /** The sandbox template's slug. */
-    template: textSchema(200),
-  })
-  .strict();
-
-const deploymentSchema = z
-  .object({
-    id: z.string(),
-    api_slug: z.string(),
-    runtime_id: z.string(),
-    template: z.string(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('Deployment');
-
-function toJson(deployment: Deployment): z.infer<typeof deploymentSchema> {
+function toJson(deployment: Deployment): DeploymentJson {
   return {
     id: deployment.id,
-    api_slug: deployment.apiSlug,
-    runtime_id: deployment.runtimeId,
+    apiSlug: deployment.apiSlug,
+    runtimeId: deployment.runtimeId,
     template: deployment.templateSlug,
-    created_at: deployment.createdAt,
-    updated_at: deployment.updatedAt,
+    createdAt: deployment.createdAt,
+    updatedAt: deployment.updatedAt,
   };
 }
 
 const create = createRoute({
   method: 'post',
   path: '/deployments',
-  summary: 'Serve a runtime in a sandbox template at /v1/run/{api_slug}',
-  request: { body: jsonBody(deploymentInputSchema.openapi('DeploymentInput')) },
+  summary: 'Serve a runtime in a sandbox template at /v1/run/{apiSlug}',
+  request: { body: jsonBody(deploymentInputSchema) },
   responses: {
     201: jsonResponse(deploymentSchema, 'The new deployment.'),
     ...errorResponses(400, 404, 409, 413, 415),
@@ -67,7 +48,7 @@ const list = createRoute({
   path: '/deployments',
   request: { query: pageQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(deploymentSchema), 'A page of deployments.'),
+    200: jsonResponse(pageSchema(deploymentSchema), 'A page of deployments.'),
     ...errorResponses(400),
   },
 });
@@ -78,7 +59,7 @@ const update = createRoute({
   summary: 'Change the slug, runtime or template of a deployment',
   request: {
     params: idParamSchema,
-    body: jsonBody(deploymentInputSchema.partial().openapi('DeploymentPatch')),
+    body: jsonBody(deploymentPatchSchema),
   },
   responses: {
     200: jsonResponse(deploymentSchema, 'The updated deployment.'),
@@ -100,8 +81,8 @@ export function deploymentRoutes(store: Store) {
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
       const deployment = await store.deployments.create({
-        apiSlug: body.api_slug,
-        runtimeId: body.runtime_id,
+        apiSlug: body.apiSlug,
+        runtimeId: body.runtimeId,
         templateSlug: body.template,
       });
       return c.json(toJson(deployment), 201);
@@ -120,8 +101,8 @@ export function deploymentRoutes(store: Store) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const deployment = await store.deployments.update(id, {
-        apiSlug: body.api_slug,
-        runtimeId: body.runtime_id,
+        apiSlug: body.apiSlug,
+        runtimeId: body.runtimeId,
         templateSlug: body.template,
       });
       return c.json(toJson(deployment), 200);

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import { runSchema } from '@runtools/sdk/api';
 import type { Run } from '../../store/runs.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
@@ -9,7 +10,7 @@ import {
   runStateError,
   waitForStatusChange,
 } from '../run-services.ts';
-import { runSchema, runToJson } from './runs.ts';
+import { runToJson } from './runs.ts';
 
 /** How long a control waits for the worker to stop a run before answering with its state. */
 const stopWaitMs = 15_000;

@@ -1,5 +1,6 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import { afterQuerySchema, runEventSchema, seqSchema } from '@runtools/sdk/api';
 import { streamSSE } from 'hono/streaming';
 import { runEventStream } from '../../runs/run-event-stream.ts';
 import { idParamSchema } from '../common-schemas.ts';
@@ -7,25 +8,23 @@ import { errorBody } from '../errors.ts';
 import { errorResponses, newRouter } from '../router.ts';
 import type { RunServices } from '../run-services.ts';
 
-/** A seq in a query or header: a non-negative integer. */
-export const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
 const events = createRoute({
   method: 'get',
   path: '/runs/{id}/events',
   summary: "A run's events as Server-Sent Events: the stored ones after a seq, then live ones",
   description:
-    'Each event has `id:` its seq, `event:` its type and `data:` the event as JSON. Replays the ' +
+    'Each event has `id:` its seq, `event:` its type and `data:` the event as JSON (a ' +
+    '`RunEvent`, the schema below). Replays the ' +
     'events after `Last-Event-ID` (or `?after=`), then streams live ones, each exactly once, and ' +
     'ends after the run reaches a terminal status.',
   request: {
     params: idParamSchema,
-    query: z.object({ after: seqSchema.optional() }),
+    query: afterQuerySchema,
   },
   responses: {
     200: {
-      description: 'The event stream.',
-      content: { 'text/event-stream': { schema: z.string() } },
+      description: 'The event stream; the data of each event is a RunEvent.',
+      content: { 'text/event-stream': { schema: runEventSchema } },
     },
     ...errorResponses(400, 404),
   },

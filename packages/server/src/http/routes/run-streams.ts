@@ -1,16 +1,15 @@
 import { upgradeWebSocket } from '@hono/node-server';
 import { z } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import { afterQuerySchema, idSchema, runRequestSchema } from '@runtools/sdk/api';
 import type { Context } from 'hono';
 import type { WSContext, WSEvents, WSMessageReceive } from 'hono/ws';
 import { runEventStream } from '../../runs/run-event-stream.ts';
 import type { AppEnv } from '../app-env.ts';
-import { idSchema } from '../common-schemas.ts';
 import { errorBody, validationError } from '../errors.ts';
 import { errorResponses, newRouter } from '../router.ts';
 import { type RunServices, startRun } from '../run-services.ts';
-import { runRequestSchema, slugParamSchema } from './run-deployment.ts';
-import { seqSchema } from './run-events.ts';
+import { slugParamSchema } from './run-deployment.ts';
 
 /** Close codes: 1000 the run ended, 1008 a bad first message, 1011 a server failure. */
 const closeNormal = 1000;
@@ -116,7 +115,7 @@ export function runStreamRoutes(services: RunServices) {
     .get('/runs/:id/stream', async (c, next) => {
       const params = z.object({ id: idSchema }).safeParse(c.req.param());
       if (!params.success) throw validationError(params.error, 'path');
-      const query = z.object({ after: seqSchema.optional() }).safeParse(c.req.query());
+      const query = afterQuerySchema.safeParse(c.req.query());
       if (!query.success) throw validationError(query.error, 'query');
       requireUpgrade(c);
       const { id } = params.data;
@@ -166,7 +165,7 @@ function documentWebSockets(router: ReturnType<typeof newRouter>): void {
       'the live ones; closes with 1000 after the terminal status.',
     request: {
       params: z.object({ id: idSchema }),
-      query: z.object({ after: seqSchema.optional() }),
+      query: afterQuerySchema,
     },
     responses: upgrade,
   });

@@ -15,22 +15,22 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
     assert.deepEqual(
       {
         ...(got.body as object),
-        created_at: undefined,
+        createdAt: undefined,
       },
       {
         id: a.id,
-        deployment_id: 'dep_a',
+        deploymentId: 'dep_a',
         status: 'queued',
         input: { q: 1 },
         metadata: { k: 'v' },
         output: null,
         error: null,
-        last_seq: 0,
+        lastSeq: 0,
         attempts: 0,
         worker: null,
-        created_at: undefined,
-        started_at: null,
-        finished_at: null,
+        createdAt: undefined,
+        startedAt: null,
+        finishedAt: null,
       },
     );
     const ids = async (query: string) =>
@@ -39,7 +39,7 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
       ).data.map((r) => r.id);
     assert.deepEqual(await ids(''), [b.id, a.id]);
     assert.deepEqual(await ids('?status=cancelled'), [b.id]);
-    assert.deepEqual(await ids('?deployment_id=dep_a'), [a.id]);
+    assert.deepEqual(await ids('?deploymentId=dep_a'), [a.id]);
     assert.deepEqual(await ids('?limit=1'), [b.id]);
     assert.equal((await server.request('GET', '/v1/runs?status=exploded')).status, 400);
     const missing = await server.request('GET', '/v1/runs/run_nope');

@@ -82,7 +82,7 @@ describeEachDatabase('http /v1/runtimes', ({ open }) => {
     const { id } = (await server.request('POST', '/v1/runtimes', { body: definition }))
       .body as RuntimeJson;
     await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'helper', runtime_id: id, template: 'debian-13' },
+      body: { apiSlug: 'helper', runtimeId: id, template: 'debian-13' },
     });
     const response = await server.request('DELETE', `/v1/runtimes/${id}`);
     assert.equal(response.status, 409);

@@ -1,34 +1,30 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { agentDefinitionSchema, RunToolsError } from '@runtools/sdk';
+import { createRoute } from '@hono/zod-openapi';
+import { RunToolsError } from '@runtools/sdk';
+import {
+  pageSchema,
+  type Runtime as RuntimeJson,
+  runtimeInputSchema,
+  runtimeListQuerySchema,
+  runtimeSchema,
+} from '@runtools/sdk/api';
 import type { Runtime } from '../../store/runtimes.ts';
 import type { Store } from '../../store/store.ts';
-import { idParamSchema, textSchema } from '../common-schemas.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 
-const runtimeSchema = z
-  .object({
-    id: z.string(),
-    slug: z.string(),
-    version: z.number().int(),
-    definition: z.record(z.string(), z.unknown()),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('Runtime');
-
-function toJson(runtime: Runtime): z.infer<typeof runtimeSchema> {
+function toJson(runtime: Runtime): RuntimeJson {
   return {
     id: runtime.id,
     slug: runtime.slug,
     version: runtime.version,
     definition: runtime.definition as Record<string, unknown>,
-    created_at: runtime.createdAt,
-    updated_at: runtime.updatedAt,
+    createdAt: runtime.createdAt,
+    updatedAt: runtime.updatedAt,
   };
 }
 
-const definitionBody = jsonBody(agentDefinitionSchema);
+const definitionBody = jsonBody(runtimeInputSchema);
 
 const create = createRoute({
   method: 'post',
@@ -53,10 +49,10 @@ const list = createRoute({
   path: '/runtimes',
   summary: 'Runtimes newest first; with `slug`, the versions of one agent',
   request: {
-    query: pageQuerySchema.extend({ slug: textSchema(64).optional() }),
+    query: runtimeListQuerySchema,
   },
   responses: {
-    200: jsonResponse(pageResponseSchema(runtimeSchema), 'A page of runtimes.'),
+    200: jsonResponse(pageSchema(runtimeSchema), 'A page of runtimes.'),
     ...errorResponses(400),
   },
 });

@@ -1,58 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ExecOptions, ExecResult, SandboxEngine } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  backgroundStartedSchema,
+  type ExecResult as ExecResultJson,
+  execInputSchema,
+  execResultSchema,
+} from '@runtools/sdk/api';
 import { streamSSE } from 'hono/streaming';
-import { textSchema } from '../common-schemas.ts';
 import { errorBody } from '../errors.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import { sandboxIdParamSchema, unavailable, unavailableResponse } from './sandbox-schemas.ts';
-import { envSchema } from './sandboxes.ts';
-
-const argSchema = z
-  .string()
-  .max(128 * 1024)
-  .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
-
-const execSchema = z
-  .object({
-    /** A shell command (run by `/bin/sh -c`) or an argv array. */
-    command: z.union([textSchema(128 * 1024), z.array(argSchema).min(1).max(4096)]),
-    cwd: textSchema(4096).optional(),
-    /** Added to the sandbox's environment for this command. */
-    env: envSchema.optional(),
-    /** The command's process group is killed after this long; the result has `timedOut`. */
-    timeoutMs: z
-      .number()
-      .int()
-      .positive()
-      .max(24 * 3600 * 1000)
-      .optional(),
-    /** Start it and answer 202 with its pid at once, without waiting. */
-    background: z.boolean().optional(),
-    /** Written to the command's stdin, which is then closed. */
-    stdin: z
-      .string()
-      .max(512 * 1024)
-      .optional(),
-  })
-  .strict()
-  .openapi('ExecInput');
-
-const execResultSchema = z
-  .object({
-    exitCode: z.number(),
-    stdout: z.string(),
-    stderr: z.string(),
-    /** Killed by its `timeoutMs`. */
-    timedOut: z.boolean(),
-    /** The signal that killed it, e.g. `SIGKILL`. */
-    signal: z.string().optional(),
-    /** Output beyond 10 MiB per stream was dropped. */
-    truncated: z.boolean(),
-    pid: z.number(),
-    durationMs: z.number(),
-  })
-  .openapi('ExecResult');
 
 const exec = createRoute({
   method: 'post',
@@ -62,7 +20,7 @@ const exec = createRoute({
     'With `Accept: text/event-stream` the answer is Server-Sent Events: `stdout` and `stderr` ' +
     'events whose data is `{"text": chunk}`, then one `exit` event with the result (or an ' +
     '`error` event). Closing the stream kills the command.',
-  request: { params: sandboxIdParamSchema, body: jsonBody(execSchema) },
+  request: { params: sandboxIdParamSchema, body: jsonBody(execInputSchema) },
   responses: {
     200: {
       description: 'The result (JSON), or the output as it comes (SSE).',
@@ -71,10 +29,7 @@ const exec = createRoute({
         'text/event-stream': { schema: z.string() },
       },
     },
-    202: jsonResponse(
-      z.object({ pid: z.number(), background: z.literal(true) }),
-      'Started in the background.',
-    ),
+    202: jsonResponse(backgroundStartedSchema, 'Started in the background.'),
     ...errorResponses(400, 404, 409, 413, 415),
     ...unavailableResponse,
   },
@@ -155,7 +110,7 @@ function wantsEventStream(accept: string | undefined): boolean {
 }
 
 /** The engine's result without undefined fields. */
-function toJson(result: ExecResult): z.infer<typeof execResultSchema> {
+function toJson(result: ExecResult): ExecResultJson {
   return {
     exitCode: result.exitCode,
     stdout: result.stdout,

@@ -3,28 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { SandboxEngine } from '@runtools/sandbox';
-import { textSchema } from '../common-schemas.ts';
+import { directoryListingSchema, filePathQuerySchema, writtenFileSchema } from '@runtools/sdk/api';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
 import { sandboxIdParamSchema, unavailable, unavailableResponse } from './sandbox-schemas.ts';
-
-const pathQuerySchema = z.object({
-  /** Absolute, or relative to the sandbox's cwd; symlinks resolve inside the sandbox. */
-  path: textSchema(4096).meta({ example: '/root/hello.txt' }),
-});
-
-const entrySchema = z.object({
-  name: z.string(),
-  path: z.string(),
-  type: z.enum(['file', 'directory', 'symlink', 'other']),
-  size: z.number(),
-  modified_at: z.string(),
-});
-
-const listingSchema = z
-  .object({ path: z.string(), type: z.literal('directory'), entries: z.array(entrySchema) })
-  .openapi('DirectoryListing');
-
-const writtenSchema = z.object({ path: z.string(), size: z.number() }).openapi('WrittenFile');
 
 const bytes = { schema: z.string().openapi({ format: 'binary' }) };
 
@@ -32,11 +13,14 @@ const read = createRoute({
   method: 'get',
   path: '/sandboxes/{id}/files',
   summary: "A file's bytes, or a directory's entries as JSON",
-  request: { params: sandboxIdParamSchema, query: pathQuerySchema },
+  request: { params: sandboxIdParamSchema, query: filePathQuerySchema },
   responses: {
     200: {
       description: 'The file (application/octet-stream) or the directory listing (JSON).',
-      content: { 'application/octet-stream': bytes, 'application/json': { schema: listingSchema } },
+      content: {
+        'application/octet-stream': bytes,
+        'application/json': { schema: directoryListingSchema },
+      },
     },
     ...errorResponses(400, 404, 409),
     ...unavailableResponse,
@@ -49,11 +33,11 @@ const write = createRoute({
   summary: 'Write a file from the raw request body (missing parent directories are created)',
   request: {
     params: sandboxIdParamSchema,
-    query: pathQuerySchema,
+    query: filePathQuerySchema,
     body: { required: true, content: { 'application/octet-stream': bytes } },
   },
   responses: {
-    200: jsonResponse(writtenSchema, 'The written file.'),
+    200: jsonResponse(writtenFileSchema, 'The written file.'),
     ...errorResponses(400, 404, 409, 413),
     ...unavailableResponse,
   },
@@ -63,7 +47,7 @@ const remove = createRoute({
   method: 'delete',
   path: '/sandboxes/{id}/files',
   summary: 'Remove a file, a symlink (never its target) or a directory tree',
-  request: { params: sandboxIdParamSchema, query: pathQuerySchema },
+  request: { params: sandboxIdParamSchema, query: filePathQuerySchema },
   responses: {
     204: { description: 'Removed.' },
     ...errorResponses(400, 404, 409),
@@ -92,7 +76,7 @@ export function sandboxFileRoutes(engine: SandboxEngine | undefined) {
               path: e.path,
               type: e.type,
               size: e.size,
-              modified_at: e.modifiedAt.toISOString(),
+              modifiedAt: e.modifiedAt.toISOString(),
             })),
           },
           200,

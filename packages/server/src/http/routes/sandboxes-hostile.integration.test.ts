@@ -22,7 +22,7 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.array(hostileString, { maxLength: 4 }),
   fc.dictionary(
     fc.oneof(
-      fc.constantFrom('cpu', 'memory_mib', 'pids', 'disk_mib', 'mode', 'allow_out'),
+      fc.constantFrom('cpu', 'memoryMiB', 'pids', 'diskMiB', 'mode', 'allowOut'),
       fc.string(),
     ),
     fc.oneof(fc.jsonValue(), hostileString),
@@ -41,7 +41,7 @@ const fields = [
   'env',
   'cwd',
   'metadata',
-  'on_timeout',
+  'onTimeout',
   'resources',
   'network',
   'command',
@@ -62,7 +62,7 @@ const nearlyValid = fc.oneof(
       resources: fc.record(
         {
           cpu: fc.double({ min: -1, max: 300, noNaN: true }),
-          memory_mib: fc.integer({ min: -1, max: 2_000_000 }),
+          memoryMiB: fc.integer({ min: -1, max: 2_000_000 }),
           pids: fc.integer({ min: -1, max: 5_000_000 }),
         },
         { requiredKeys: [] },
@@ -70,7 +70,7 @@ const nearlyValid = fc.oneof(
       network: fc.record(
         {
           mode: fc.constantFrom('none', 'egress', 'all'),
-          allow_out: fc.array(fc.constantFrom('10.0.0.0/8', '300.1.1.1', 'x', '1.2.3.4/33')),
+          allowOut: fc.array(fc.constantFrom('10.0.0.0/8', '300.1.1.1', 'x', '1.2.3.4/33')),
         },
         { requiredKeys: ['mode'] },
       ),
@@ -92,7 +92,7 @@ const nearlyValid = fc.oneof(
   fc.record(
     {
       template: fc.constant('debian-13'),
-      resources: fc.record({ memory_mib: fc.integer({ min: 16, max: 1024 }) }),
+      resources: fc.record({ memoryMiB: fc.integer({ min: 16, max: 1024 }) }),
       metadata: fc.dictionary(fc.string({ minLength: 1 }), fc.string(), { maxKeys: 2 }),
       cwd: fc.constantFrom('/', '/tmp', '/nonexistent'),
     },

@@ -12,9 +12,9 @@ interface SandboxBody {
   state: string;
   template: string;
   metadata: Record<string, string>;
-  timeout_ms: number | null;
-  expires_at: string | null;
-  resources: { cpu: number; memory_mib: number };
+  timeoutMs: number | null;
+  expiresAt: string | null;
+  resources: { cpu: number; memoryMiB: number };
 }
 
 interface ErrorBody {
@@ -69,7 +69,7 @@ describe('/v1/sandboxes', () => {
         timeoutMs: 600_000,
         env: { GREETING: 'hello' },
         metadata: { owner: 'tests' },
-        resources: { memory_mib: 256 },
+        resources: { memoryMiB: 256 },
       },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -78,9 +78,9 @@ describe('/v1/sandboxes', () => {
     assert.equal(body.state, 'running');
     assert.equal(body.template, 'debian-13');
     assert.deepEqual(body.metadata, { owner: 'tests' });
-    assert.equal(body.timeout_ms, 600_000);
-    assert.ok(body.expires_at !== null && Date.parse(body.expires_at) > Date.now());
-    assert.equal(body.resources.memory_mib, 256);
+    assert.equal(body.timeoutMs, 600_000);
+    assert.ok(body.expiresAt !== null && Date.parse(body.expiresAt) > Date.now());
+    assert.equal(body.resources.memoryMiB, 256);
     id = body.id;
 
     const got = await server.request('GET', `/v1/sandboxes/${id}`);
@@ -350,12 +350,12 @@ describe('/v1/sandboxes', () => {
       body: { template: 'debian-13' },
     });
     assert.equal(defaulted.status, 201);
-    assert.equal((defaulted.body as SandboxBody).timeout_ms, 15 * 60_000);
+    assert.equal((defaulted.body as SandboxBody).timeoutMs, 15 * 60_000);
     const none = await server.request('POST', '/v1/sandboxes', {
       body: { template: 'debian-13', timeoutMs: 0 },
     });
-    assert.equal((none.body as SandboxBody).timeout_ms, null);
-    assert.equal((none.body as SandboxBody).expires_at, null);
+    assert.equal((none.body as SandboxBody).timeoutMs, null);
+    assert.equal((none.body as SandboxBody).expiresAt, null);
     for (const r of [defaulted, none]) {
       await server.request('DELETE', `/v1/sandboxes/${(r.body as SandboxBody).id}`);
     }
@@ -364,8 +364,8 @@ describe('/v1/sandboxes', () => {
   it('changes the timeout', async () => {
     const r = await server.request('PATCH', `/v1/sandboxes/${id}`, { body: { timeoutMs: 0 } });
     assert.equal(r.status, 200);
-    assert.equal((r.body as SandboxBody).timeout_ms, null);
-    assert.equal((r.body as SandboxBody).expires_at, null);
+    assert.equal((r.body as SandboxBody).timeoutMs, null);
+    assert.equal((r.body as SandboxBody).expiresAt, null);
   });
 
   it('answers 400 for bad bodies and 404 for unknown sandboxes or templates', async () => {

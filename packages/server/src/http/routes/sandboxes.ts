@@ -1,84 +1,29 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { CreateSandboxInput, SandboxEngine, SandboxInfo } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  pageSchema,
+  sandboxInputSchema,
+  sandboxListQuerySchema,
+  sandboxPatchSchema,
+  sandboxSchema,
+} from '@runtools/sdk/api';
 import type { Store } from '../../store/store.ts';
 import { ensureTemplateBuilt } from '../../templates/ensure-template-built.ts';
-import { textSchema } from '../common-schemas.ts';
 import { errorResponseSchema } from '../errors.ts';
-import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import {
   type SandboxJson,
   sandboxIdParamSchema,
-  sandboxSchema,
   toSandboxJson,
   unavailable,
   unavailableResponse,
 } from './sandbox-schemas.ts';
 
-const maxTimeoutMs = 30 * 24 * 3600 * 1000;
-
-/** A string a process can receive in its environment or argv: no NUL. */
-const plainText = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
-
-export const envSchema = z.record(
-  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'a shell variable name'),
-  plainText(128 * 1024),
-);
-
 /** What an API sandbox gets without `timeoutMs` (E2B-style: nothing runs unattended for long). */
 export const defaultTimeoutMs = 15 * 60_000;
 
-const createSchema = z
-  .object({
-    /** The template's slug, e.g. `debian-13`. */
-    template: textSchema(64).meta({ example: 'debian-13' }),
-    /**
-     * The sandbox is paused or stopped (`on_timeout`) after running this long: 15 minutes unless
-     * given, so a forgotten sandbox does not hold memory forever; `0` for no timeout. PATCH
-     * changes it later.
-     */
-    timeoutMs: z.number().int().min(0).max(maxTimeoutMs).optional(),
-    env: envSchema.optional(),
-    /** Working directory of commands (absolute). */
-    cwd: textSchema(4096).optional(),
-    metadata: z.record(textSchema(256), plainText(4096)).optional(),
-    /** What the timeout does (default `kill`: the sandbox is deleted). */
-    on_timeout: z.enum(['pause', 'kill']).optional(),
-    resources: z
-      .object({
-        cpu: z.number().positive().max(256).optional(),
-        memory_mib: z.number().int().min(16).max(1_048_576).optional(),
-        pids: z.number().int().min(8).max(4_194_304).optional(),
-        disk_mib: z.number().int().min(16).max(1_048_576).optional(),
-      })
-      .strict()
-      .optional(),
-    /** `none` (default) or `egress`: outbound traffic, to `allow_out` CIDRs only when given. */
-    network: z
-      .object({
-        mode: z.enum(['none', 'egress']),
-        allow_out: z.array(textSchema(64)).max(256).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .openapi('SandboxInput');
-
-const patchSchema = z
-  .object({
-    /** Pause or stop (per `on_timeout`) this long from now; 0 removes the timeout. */
-    timeoutMs: z.number().int().min(0).max(maxTimeoutMs),
-  })
-  .strict()
-  .openapi('SandboxPatch');
-
-function toEngineInput(body: z.infer<typeof createSchema>): CreateSandboxInput {
+function toEngineInput(body: z.infer<typeof sandboxInputSchema>): CreateSandboxInput {
   const r = body.resources;
   return {
     template: body.template,
@@ -86,14 +31,14 @@ function toEngineInput(body: z.infer<typeof createSchema>): CreateSandboxInput {
     ...(body.env !== undefined ? { env: body.env } : {}),
     ...(body.cwd !== undefined ? { cwd: body.cwd } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
-    ...(body.on_timeout !== undefined ? { onTimeout: body.on_timeout } : {}),
+    ...(body.onTimeout !== undefined ? { onTimeout: body.onTimeout } : {}),
     ...(r !== undefined
       ? {
           resources: {
             ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
-            ...(r.memory_mib !== undefined ? { memoryMiB: r.memory_mib } : {}),
+            ...(r.memoryMiB !== undefined ? { memoryMiB: r.memoryMiB } : {}),
             ...(r.pids !== undefined ? { pids: r.pids } : {}),
-            ...(r.disk_mib !== undefined ? { diskMiB: r.disk_mib } : {}),
+            ...(r.diskMiB !== undefined ? { diskMiB: r.diskMiB } : {}),
           },
         }
       : {}),
@@ -101,16 +46,12 @@ function toEngineInput(body: z.infer<typeof createSchema>): CreateSandboxInput {
       ? {
           network: {
             mode: body.network.mode,
-            ...(body.network.allow_out !== undefined ? { allowOut: body.network.allow_out } : {}),
+            ...(body.network.allowOut !== undefined ? { allowOut: body.network.allowOut } : {}),
           },
         }
       : {}),
   };
 }
-
-const listQuerySchema = pageQuerySchema.extend({
-  state: z.enum(['running', 'paused']).optional(),
-});
 
 const sandboxResponse = (description: string) => jsonResponse(sandboxSchema, description);
 
@@ -118,7 +59,7 @@ const create = createRoute({
   method: 'post',
   path: '/sandboxes',
   summary: 'Create and start a sandbox from a template',
-  request: { body: jsonBody(createSchema) },
+  request: { body: jsonBody(sandboxInputSchema) },
   responses: {
     201: sandboxResponse('The running sandbox.'),
     ...errorResponses(400, 404, 413, 415),
@@ -141,9 +82,9 @@ const list = createRoute({
   method: 'get',
   path: '/sandboxes',
   summary: 'Running and paused sandboxes, oldest first',
-  request: { query: listQuerySchema },
+  request: { query: sandboxListQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(sandboxSchema), 'A page of sandboxes.'),
+    200: jsonResponse(pageSchema(sandboxSchema), 'A page of sandboxes.'),
     ...errorResponses(400),
     ...unavailableResponse,
   },
@@ -153,7 +94,7 @@ const update = createRoute({
   method: 'patch',
   path: '/sandboxes/{id}',
   summary: "Change a sandbox's timeout",
-  request: { params: sandboxIdParamSchema, body: jsonBody(patchSchema) },
+  request: { params: sandboxIdParamSchema, body: jsonBody(sandboxPatchSchema) },
   responses: {
     200: sandboxResponse('The sandbox.'),
     ...errorResponses(400, 404, 413, 415),

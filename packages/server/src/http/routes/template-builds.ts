@@ -1,20 +1,26 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  afterQuerySchema,
+  pageQuerySchema,
+  pageSchema,
+  seqSchema,
+  templateBuildSchema,
+  templateLogLineSchema,
+} from '@runtools/sdk/api';
 import { streamSSE } from 'hono/streaming';
 import type { Store } from '../../store/store.ts';
 import type { TemplateBuild } from '../../store/templates.ts';
 import { buildLogStream } from '../../templates/build-log-stream.ts';
 import { templateBuilder } from '../../templates/template-builder.ts';
 import { errorBody } from '../errors.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
-import { seqSchema } from './run-events.ts';
 import { unavailable, unavailableResponse } from './sandbox-schemas.ts';
 import {
   buildParamSchema,
   slugParamSchema,
-  templateBuildSchema,
   templateNotFound,
   toBuildJson,
 } from './template-schemas.ts';
@@ -25,7 +31,7 @@ const list = createRoute({
   summary: "A template's builds, newest first",
   request: { params: slugParamSchema, query: pageQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(templateBuildSchema), 'A page of builds.'),
+    200: jsonResponse(pageSchema(templateBuildSchema), 'A page of builds.'),
     ...errorResponses(400, 404),
   },
 });
@@ -61,11 +67,14 @@ const logs = createRoute({
     'the lines after `Last-Event-ID` (or `?after=`), then streams new ones as the build stores ' +
     'them, and ends with one `event: status` whose data is the build as it ended (`ready`, ' +
     '`failed` with its error, or `cancelled`).',
-  request: { params: buildParamSchema, query: z.object({ after: seqSchema.optional() }) },
+  request: { params: buildParamSchema, query: afterQuerySchema },
   responses: {
     200: {
-      description: 'The log stream.',
-      content: { 'text/event-stream': { schema: z.string() } },
+      description:
+        'The log stream: the data of each `log` event is a TemplateLogLine, of the `status` event the TemplateBuild.',
+      content: {
+        'text/event-stream': { schema: z.union([templateLogLineSchema, templateBuildSchema]) },
+      },
     },
     ...errorResponses(400, 404),
   },

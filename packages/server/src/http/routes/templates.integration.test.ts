@@ -132,7 +132,7 @@ describe('/v1/templates with a sandbox engine', () => {
       lines.map((_, i) => i + 4),
       'gapless, no line twice',
     );
-    assert.equal(status?.data.log_lines, 3 + lines.length);
+    assert.equal(status?.data.logLines, 3 + lines.length);
     assert.ok(lines.length > 0, 'lines after the reconnect');
     assert.ok(lines.some((f) => String(f.data.line).includes('ready in')));
 
@@ -147,9 +147,9 @@ describe('/v1/templates with a sandbox engine', () => {
 
     const got = (await server.request('GET', `/v1/templates/${specSlug}`)).body as Template;
     assert.equal(got.status, 'ready');
-    assert.equal(got.built_here, true);
+    assert.equal(got.builtHere, true);
     assert.equal(got.version, status?.data.version);
-    assert.ok((got.local?.size_bytes ?? 0) > 0);
+    assert.ok((got.local?.sizeBytes ?? 0) > 0);
     assert.equal(got.local?.version, got.version);
 
     const again = await server.request('POST', '/v1/templates', {
@@ -263,8 +263,8 @@ describe('/v1/templates with a sandbox engine', () => {
     const all = await rt.templates.list({ limit: 100 });
     const kinds = new Map(all.data.map((tpl) => [tpl.slug, tpl]));
     assert.equal(kinds.get('debian-13')?.kind, 'system');
-    assert.equal(kinds.get('debian-13')?.built_here, true);
-    assert.equal(kinds.get(dockerSlug)?.built_here, true);
+    assert.equal(kinds.get('debian-13')?.builtHere, true);
+    assert.equal(kinds.get(dockerSlug)?.builtHere, true);
     const builds = await rt.templates.builds.list(dockerSlug);
     assert.equal(builds.data[0]?.status, 'ready');
     const logs: string[] = [];

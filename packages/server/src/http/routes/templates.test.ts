@@ -10,7 +10,7 @@ interface TemplateJson {
   kind: string;
   status: string;
   build: unknown;
-  built_here: boolean;
+  builtHere: boolean;
   spec?: Record<string, unknown>;
   dockerfile?: string;
   files?: string[];
@@ -83,7 +83,7 @@ describeEachDatabase('http /v1/templates without an engine', ({ open }) => {
       ],
     );
     assert.equal(page.nextCursor, null);
-    assert.ok(page.data.every((t) => t.built_here === false));
+    assert.ok(page.data.every((t) => t.builtHere === false));
     // Paging in slug order walks the same list.
     const slugs: string[] = [];
     let cursor: string | null = null;
@@ -157,7 +157,7 @@ describeEachDatabase('http /v1/templates without an engine', ({ open }) => {
       body: { slug: 'helper', model: 'claude-sonnet-4-5', systemPrompt: 'Be brief.' },
     });
     const deployment = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'bot', runtime_id: (runtime.body as { id: string }).id, template: 'web' },
+      body: { apiSlug: 'bot', runtimeId: (runtime.body as { id: string }).id, template: 'web' },
     });
     const refused = await server.request('DELETE', '/v1/templates/web');
     assert.equal(refused.status, 409);

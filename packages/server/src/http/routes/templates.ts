@@ -1,6 +1,14 @@
 import { createRoute } from '@hono/zod-openapi';
 import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  pageQuerySchema,
+  pageSchema,
+  templateInputSchema,
+  templatePatchSchema,
+  templatePutSchema,
+  templateSchema,
+} from '@runtools/sdk/api';
 import type { Store } from '../../store/store.ts';
 import type { Template } from '../../store/templates.ts';
 import { templateBuilder } from '../../templates/template-builder.ts';
@@ -10,17 +18,12 @@ import {
   type TemplateDefinitionInput,
 } from '../../templates/template-definition.ts';
 import { limitBody } from '../body-limit.ts';
-import { pageQuerySchema, pageResponseSchema } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 import {
   localTemplate,
   slugParamSchema,
   type TemplateJson,
-  templateInputSchema,
   templateNotFound,
-  templatePatchSchema,
-  templatePutSchema,
-  templateSchema,
   toSystemTemplateJson,
   toTemplateJson,
 } from './template-schemas.ts';
@@ -181,7 +184,7 @@ const list = createRoute({
   description: 'The cursor is the last slug of the previous page.',
   request: { query: pageQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(templateSchema), 'A page of templates.'),
+    200: jsonResponse(pageSchema(templateSchema), 'A page of templates.'),
     ...errorResponses(400),
   },
 });

@@ -1,46 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  idSchema,
+  pageQuerySchema,
+  pageSchema,
+  type WebhookDelivery as WebhookDeliveryJson,
+  type webhookDeliveryAttemptSchema,
+  webhookDeliverySchema,
+  webhookDeliveryWithAttemptsSchema,
+} from '@runtools/sdk/api';
 import type { Store } from '../../store/store.ts';
 import type { DeliveryAttempt, WebhookDelivery } from '../../store/webhook-deliveries.ts';
-import { idSchema } from '../common-schemas.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
 
-const attemptSchema = z
-  .object({
-    attempt: z.number().int(),
-    /** The receiver's HTTP status, or null when there was no answer (see `error`). */
-    status_code: z.number().int().nullable(),
-    error: z.string().nullable(),
-    duration_ms: z.number().int(),
-    ts: z.string(),
-  })
-  .openapi('WebhookDeliveryAttempt');
-
-const deliverySchema = z
-  .object({
-    id: z.string().meta({ description: 'Sent as the `webhook-id` header; the same on retries.' }),
-    webhook_id: z.string(),
-    run_id: z.string().nullable(),
-    event_type: z.string(),
-    /** The JSON body sent (and signed). */
-    payload: z.unknown(),
-    /** `pending` until an attempt succeeds or retries are exhausted (`failed`). */
-    status: z.enum(['pending', 'succeeded', 'failed']),
-    attempts: z.number().int(),
-    last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    next_attempt_at: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .openapi('WebhookDelivery');
-
-const deliveryWithAttemptsSchema = deliverySchema
-  .extend({ attempt_log: z.array(attemptSchema) })
-  .openapi('WebhookDeliveryWithAttempts');
-
-function toJson(delivery: WebhookDelivery): z.infer<typeof deliverySchema> {
+function toJson(delivery: WebhookDelivery): WebhookDeliveryJson {
   let payload: unknown = delivery.payload;
   try {
     payload = JSON.parse(delivery.payload);
@@ -49,33 +23,33 @@ function toJson(delivery: WebhookDelivery): z.infer<typeof deliverySchema> {
   }
   return {
     id: delivery.id,
-    webhook_id: delivery.webhookId,
-    run_id: delivery.runId,
-    event_type: delivery.eventType,
+    webhookId: delivery.webhookId,
+    runId: delivery.runId,
+    eventType: delivery.eventType,
     payload,
     status: delivery.status,
     attempts: delivery.attempts,
-    last_status_code: delivery.lastStatusCode,
-    last_error: delivery.lastError,
-    next_attempt_at: delivery.nextAttemptAt,
-    created_at: delivery.createdAt,
-    updated_at: delivery.updatedAt,
+    lastStatusCode: delivery.lastStatusCode,
+    lastError: delivery.lastError,
+    nextAttemptAt: delivery.nextAttemptAt,
+    createdAt: delivery.createdAt,
+    updatedAt: delivery.updatedAt,
   };
 }
 
-function attemptToJson(attempt: DeliveryAttempt): z.infer<typeof attemptSchema> {
+function attemptToJson(attempt: DeliveryAttempt): z.infer<typeof webhookDeliveryAttemptSchema> {
   return {
     attempt: attempt.attempt,
-    status_code: attempt.statusCode,
+    statusCode: attempt.statusCode,
     error: attempt.error,
-    duration_ms: attempt.durationMs,
+    durationMs: attempt.durationMs,
     ts: attempt.ts,
   };
 }
 
 const params = z.object({
-  id: idSchema.openapi({ param: { name: 'id', in: 'path' } }),
-  delivery_id: idSchema.openapi({ param: { name: 'delivery_id', in: 'path' } }),
+  id: idSchema.meta({ param: { name: 'id', in: 'path' } }),
+  deliveryId: idSchema.meta({ param: { name: 'deliveryId', in: 'path' } }),
 });
 
 const list = createRoute({
@@ -84,29 +58,29 @@ const list = createRoute({
   summary: 'The deliveries of a webhook, newest first',
   request: { params: params.pick({ id: true }), query: pageQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(deliverySchema), 'A page of deliveries.'),
+    200: jsonResponse(pageSchema(webhookDeliverySchema), 'A page of deliveries.'),
     ...errorResponses(400, 404),
   },
 });
 
 const get = createRoute({
   method: 'get',
-  path: '/webhooks/{id}/deliveries/{delivery_id}',
+  path: '/webhooks/{id}/deliveries/{deliveryId}',
   summary: 'One delivery with every attempt made (status code or error, duration)',
   request: { params },
   responses: {
-    200: jsonResponse(deliveryWithAttemptsSchema, 'The delivery and its attempts.'),
+    200: jsonResponse(webhookDeliveryWithAttemptsSchema, 'The delivery and its attempts.'),
     ...errorResponses(404),
   },
 });
 
 const redeliver = createRoute({
   method: 'post',
-  path: '/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+  path: '/webhooks/{id}/deliveries/{deliveryId}/redeliver',
   summary: 'Send a delivery again now (same id and body), whatever its status',
   request: { params },
   responses: {
-    202: jsonResponse(deliverySchema, 'Due now; the dispatcher sends it within a second.'),
+    202: jsonResponse(webhookDeliverySchema, 'Due now; the dispatcher sends it within a second.'),
     ...errorResponses(404),
   },
 });
@@ -139,15 +113,15 @@ export function webhookDeliveryRoutes(store: Store) {
       return c.json(toPageResponse(page, toJson), 200);
     })
     .openapi(get, async (c) => {
-      const { id, delivery_id } = c.req.valid('param');
-      const delivery = await requireDelivery(id, delivery_id);
+      const { id, deliveryId } = c.req.valid('param');
+      const delivery = await requireDelivery(id, deliveryId);
       const attempts = await store.webhookDeliveries.attempts(delivery.id);
-      return c.json({ ...toJson(delivery), attempt_log: attempts.map(attemptToJson) }, 200);
+      return c.json({ ...toJson(delivery), attemptLog: attempts.map(attemptToJson) }, 200);
     })
     .openapi(redeliver, async (c) => {
-      const { id, delivery_id } = c.req.valid('param');
-      await requireDelivery(id, delivery_id);
-      const due = await store.webhookDeliveries.redeliver(delivery_id);
+      const { id, deliveryId } = c.req.valid('param');
+      await requireDelivery(id, deliveryId);
+      const due = await store.webhookDeliveries.redeliver(deliveryId);
       return c.json(toJson(due), 202);
     });
 }

@@ -32,19 +32,19 @@ describeEachDatabase('http /v1/webhooks', ({ open }) => {
       body: { slug: 'a', model: 'claude-sonnet-4-5', systemPrompt: 'Hi.' },
     });
     const deployment = await server.request('POST', '/v1/deployments', {
-      body: { api_slug: 'a', runtime_id: (runtime.body as { id: string }).id, template: 't' },
+      body: { apiSlug: 'a', runtimeId: (runtime.body as { id: string }).id, template: 't' },
     });
     const deploymentId = (deployment.body as { id: string }).id;
     const body = { url: 'http://127.0.0.1:9/h', events: ['run.started'] };
     const scoped = await server.request('POST', '/v1/webhooks', {
-      body: { ...body, deployment_id: deploymentId },
+      body: { ...body, deploymentId: deploymentId },
     });
     assert.equal(scoped.status, 201);
     await server.request('POST', '/v1/webhooks', { body });
-    const list = await server.request('GET', `/v1/webhooks?deployment_id=${deploymentId}`);
+    const list = await server.request('GET', `/v1/webhooks?deploymentId=${deploymentId}`);
     assert.equal((list.body as { data: unknown[] }).data.length, 1);
     const missing = await server.request('POST', '/v1/webhooks', {
-      body: { ...body, deployment_id: 'dep_missing' },
+      body: { ...body, deploymentId: 'dep_missing' },
     });
     assert.equal(missing.status, 404);
   });

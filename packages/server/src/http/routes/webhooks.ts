@@ -1,50 +1,29 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
+import {
+  createdWebhookSchema,
+  pageSchema,
+  type Webhook as WebhookJson,
+  webhookInputSchema,
+  webhookEventTypes,
+  webhookListQuerySchema,
+  webhookPayloadSchema,
+  webhookSchema,
+} from '@runtools/sdk/api';
 import type { Store } from '../../store/store.ts';
 import type { Webhook } from '../../store/webhooks.ts';
-import { webhookEventTypes } from '../../webhooks/webhook-dispatcher.ts';
-import { idParamSchema, idSchema } from '../common-schemas.ts';
-import { pageQuerySchema, pageResponseSchema, toPageResponse } from '../pagination.ts';
+import { idParamSchema } from '../common-schemas.ts';
+import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
 
-const webhookInputSchema = z
-  .object({
-    url: z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).max(2048),
-    events: z.array(z.enum(webhookEventTypes)).min(1).max(webhookEventTypes.length),
-    /** Only runs of this deployment; omitted or null for every deployment. */
-    deployment_id: idSchema.nullable().optional(),
-  })
-  .strict()
-  .openapi('WebhookInput');
-
-const webhookSchema = z
-  .object({
-    id: z.string(),
-    url: z.string(),
-    events: z.array(z.string()),
-    deployment_id: z.string().nullable(),
-    /** Set for a webhook given with one run: it receives that run's events only. */
-    run_id: z.string().nullable(),
-    created_at: z.string(),
-  })
-  .openapi('Webhook');
-
-const createdWebhookSchema = webhookSchema
-  .extend({
-    secret: z.string().meta({
-      description: 'Standard Webhooks signing secret (`whsec_` + base64); shown this once only.',
-    }),
-  })
-  .openapi('CreatedWebhook');
-
-function toJson(webhook: Webhook): z.infer<typeof webhookSchema> {
+function toJson(webhook: Webhook): WebhookJson {
   return {
     id: webhook.id,
     url: webhook.url,
     events: webhook.events,
-    deployment_id: webhook.deploymentId,
-    run_id: webhook.runId,
-    created_at: webhook.createdAt,
+    deploymentId: webhook.deploymentId,
+    runId: webhook.runId,
+    createdAt: webhook.createdAt,
   };
 }
 
@@ -69,15 +48,9 @@ const get = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/webhooks',
-  request: {
-    query: pageQuerySchema.extend({
-      deployment_id: idSchema.optional(),
-      /** The webhook given with this run (run webhooks are listed only this way). */
-      run_id: idSchema.optional(),
-    }),
-  },
+  request: { query: webhookListQuerySchema },
   responses: {
-    200: jsonResponse(pageResponseSchema(webhookSchema), 'A page of webhooks.'),
+    200: jsonResponse(pageSchema(webhookSchema), 'A page of webhooks.'),
     ...errorResponses(400),
   },
 });
@@ -90,6 +63,26 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted.' }, ...errorResponses(404) },
 });
 
+/**
+ * Documents what RunTools sends, on the app itself (webhooks have no path prefix): one OpenAPI
+ * webhook per event type, each a signed `POST` whose body is a `WebhookPayload`.
+ */
+export function documentWebhookPayloads(app: Pick<OpenAPIHono, 'openAPIRegistry'>): void {
+  for (const type of webhookEventTypes) {
+    app.openAPIRegistry.registerWebhook({
+      method: 'post',
+      path: type,
+      summary: `The \`${type}\` event of a run`,
+      description:
+        'Signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`: ' +
+        'verify with `verifyWebhook` or any Standard Webhooks library). Answer 2xx within 10 s; ' +
+        'anything else is retried with backoff for about a day, with the same `webhook-id`.',
+      request: { body: jsonBody(webhookPayloadSchema) },
+      responses: { 200: { description: 'Received (any 2xx).' } },
+    });
+  }
+}
+
 /** `/v1/webhooks`: subscriptions to run events, signed per Standard Webhooks. */
 export function webhookRoutes(store: Store) {
   return newRouter()
@@ -98,7 +91,7 @@ export function webhookRoutes(store: Store) {
       const webhook = await store.webhooks.create({
         url: body.url,
         events: body.events,
-        deploymentId: body.deployment_id ?? null,
+        deploymentId: body.deploymentId ?? null,
       });
       return c.json({ ...toJson(webhook), secret: webhook.secret }, 201);
     })
@@ -109,11 +102,10 @@ export function webhookRoutes(store: Store) {
       return c.json(toJson(webhook), 200);
     })
     .openapi(list, async (c) => {
-      const { deployment_id, run_id, ...page } = c.req.valid('query');
+      const { runId, ...filter } = c.req.valid('query');
       const result = await store.webhooks.list({
-        ...page,
-        deploymentId: deployment_id,
-        ...(run_id !== undefined ? { runId: run_id } : {}),
+        ...filter,
+        ...(runId !== undefined ? { runId } : {}),
       });
       return c.json(toPageResponse(result, toJson), 200);
     })

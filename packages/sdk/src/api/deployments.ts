@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { idSchema, textSchema, timestampSchema } from './common.ts';
+
+const apiSlugSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and "-", starting with one of them');
+
+/** The body of `POST /v1/deployments`. */
+export const deploymentInputSchema = z
+  .object({
+    /** Served at `/v1/run/{apiSlug}`. */
+    apiSlug: apiSlugSchema,
+    runtimeId: idSchema,
+    /** The sandbox template's slug. */
+    template: textSchema(200),
+  })
+  .strict()
+  .meta({ id: 'DeploymentInput' });
+
+export type DeploymentInput = z.input<typeof deploymentInputSchema>;
+
+/** The body of `PATCH /v1/deployments/{id}`: the fields to change. */
+export const deploymentPatchSchema = deploymentInputSchema
+  .partial()
+  .meta({ id: 'DeploymentPatch' });
+
+export type DeploymentPatch = z.input<typeof deploymentPatchSchema>;
+
+/** A runtime plus a template, served at `/v1/run/{apiSlug}`. */
+export const deploymentSchema = z
+  .object({
+    id: z.string(),
+    apiSlug: z.string(),
+    runtimeId: z.string(),
+    template: z.string(),
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+  })
+  .meta({ id: 'Deployment' });
+
+export type Deployment = z.infer<typeof deploymentSchema>;

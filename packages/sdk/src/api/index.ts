@@ -1,0 +1,18 @@
+/**
+ * The wire contract of the RunTools API, as zod: every request body, response, run event and
+ * webhook payload. The server's routes and OpenAPI document are built from these schemas and the
+ * client's types are inferred from them, so the two cannot drift apart. All JSON is camelCase.
+ */
+export * from './api-keys.ts';
+export * from './common.ts';
+export * from './deployments.ts';
+export * from './error-codes.ts';
+export * from './pagination.ts';
+export * from './run-events.ts';
+export * from './run-status.ts';
+export * from './runs.ts';
+export * from './runtimes.ts';
+export * from './sandboxes.ts';
+export * from './template-spec.ts';
+export * from './templates.ts';
+export * from './webhooks.ts';

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { agentDefinitionSchema } from '../agent-definition.ts';
+import { textSchema, timestampSchema } from './common.ts';
+import { pageQuerySchema } from './pagination.ts';
+
+/** The body of `POST /v1/runtimes` and `PUT /v1/runtimes/{id}`: an agent definition. */
+export const runtimeInputSchema = agentDefinitionSchema.meta({ id: 'RuntimeInput' });
+
+export type RuntimeInput = z.input<typeof runtimeInputSchema>;
+
+/** A version of an agent definition (`/v1/runtimes`). */
+export const runtimeSchema = z
+  .object({
+    id: z.string(),
+    slug: z.string(),
+    version: z.number().int(),
+    definition: z.record(z.string(), z.unknown()),
+    createdAt: timestampSchema,
+    updatedAt: timestampSchema,
+  })
+  .meta({ id: 'Runtime' });
+
+export type Runtime = z.infer<typeof runtimeSchema>;
+
+/** `GET /v1/runtimes`: newest first; with `slug`, the versions of one agent. */
+export const runtimeListQuerySchema = pageQuerySchema.extend({ slug: textSchema(64).optional() });
+
+export type RuntimeListParams = z.infer<typeof runtimeListQuerySchema>;
