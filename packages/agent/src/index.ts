@@ -10,6 +10,7 @@ export {
   autoModelChoice,
   ModelConfigError,
   type ModelEnvironment,
+  PROVIDER_KEYS,
   providerOf,
   resolveModel,
 } from './models/model-registry.ts';

@@ -27,7 +27,10 @@ export interface SyncEndpoint {
   /** The agent file it comes from (relative to the project). */
   file: string;
   template: string;
+  /** The model as the agent file names it. */
   model: ModelSpec;
+  /** The model as the server stores it (see `runtimeInput`). */
+  served: ModelSpec;
   runtimeId: string;
   runtimeVersion: number;
   deploymentId: string;
@@ -77,7 +80,8 @@ export async function syncProject(
   );
   const endpoints: SyncEndpoint[] = [];
   for (const { agent, file } of project.agents) {
-    const runtime = await syncRuntime(client, runtimeInput(agent, project.config), record);
+    const input = runtimeInput(agent, project.config);
+    const runtime = await syncRuntime(client, input, record);
     const deployment = await syncDeployment(
       client,
       deployments.get(agent.slug),
@@ -89,6 +93,7 @@ export async function syncProject(
       file,
       template: agent.template,
       model: agent.model,
+      served: input.model as ModelSpec,
       runtimeId: runtime.id,
       runtimeVersion: runtime.version,
       deploymentId: deployment.id,

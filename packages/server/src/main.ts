@@ -17,6 +17,8 @@
  * - `RUNTOOLS_DRAIN_GRACE_MS`: how long a drain waits for tool calls in flight (default 10000).
  * - `RUNTOOLS_WARM_POOL`: sandboxes kept booted per template, e.g. `debian-13:2,nodejs-20:1`.
  * - `RUNTOOLS_SANDBOX_DISK_MIB`: disk quota of every sandbox that asks for none (default 4096).
+ * - `RUNTOOLS_NPM_REGISTRY`, `RUNTOOLS_PIP_INDEX_URL`: where template builds get npm and pip
+ *   packages (default: the public npm registry and PyPI, `https://pypi.org/simple`).
  * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
  * - `RUNTOOLS_ON_STOP`: what SIGTERM/SIGINT do with running sandboxes: `pause` (default: their
  *   memory is kept on disk and nothing runs until a request resumes one) or `keep` (they run on).
@@ -62,6 +64,8 @@ const configSchema = z.object({
     .optional(),
   RUNTOOLS_SANDBOX_DISK_MIB: integer(16, 1024 * 1024).optional(),
   RUNTOOLS_ON_STOP: z.enum(['pause', 'keep']).default('pause'),
+  RUNTOOLS_NPM_REGISTRY: z.url({ protocol: /^https?$/ }).optional(),
+  RUNTOOLS_PIP_INDEX_URL: z.url({ protocol: /^https?$/ }).optional(),
   RUNTOOLS_RATE_LIMIT: z
     .string()
     .regex(/^(off|\d+\/\d+)$/, 'must be "off" or BURST/PER_SECOND such as 100/20')
@@ -120,6 +124,10 @@ async function main(): Promise<void> {
       ? { sandboxDiskMiB: config.RUNTOOLS_SANDBOX_DISK_MIB }
       : {}),
     ...(config.RUNTOOLS_RATE_LIMIT !== undefined ? { rateLimit: config.RUNTOOLS_RATE_LIMIT } : {}),
+    templateSources: {
+      ...(config.RUNTOOLS_NPM_REGISTRY ? { npmRegistry: config.RUNTOOLS_NPM_REGISTRY } : {}),
+      ...(config.RUNTOOLS_PIP_INDEX_URL ? { pipIndexUrl: config.RUNTOOLS_PIP_INDEX_URL } : {}),
+    },
     modelEnv: config.modelEnv,
   });
   jsonLogger.info(

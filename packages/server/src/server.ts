@@ -44,6 +44,8 @@ export interface StartServerOptions {
   warmPool?: Record<string, number>;
   /** Disk quota of every sandbox that asks for none, agent-run ones included (default 4 GiB). */
   sandboxDiskMiB?: number;
+  /** Where template builds get npm and pip packages (default: the public npm registry and PyPI). */
+  templateSources?: { npmRegistry?: string; pipIndexUrl?: string };
   /** Per-key rate limit; `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
@@ -128,6 +130,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       onEvent: (event) => logger.info({ ...event }, `sandbox engine: ${event.type}`),
       ...(options.warmPool ? { pool: options.warmPool } : {}),
       ...(options.sandboxDiskMiB ? { diskMiB: options.sandboxDiskMiB } : {}),
+      ...(options.templateSources ? { templateSources: options.templateSources } : {}),
     });
     cleanup.push(() => engine.close());
     // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AUTO_MODELS, autoModelChoice, providerOf, resolveModel } from './model-registry.ts';
+import { generateText } from 'ai';
+import { TestModelServer } from '../testing/test-model-server.ts';
+import {
+  AUTO_MODELS,
+  autoModelChoice,
+  chatBaseURL,
+  providerOf,
+  resolveModel,
+} from './model-registry.ts';
 import { SCRIPTED_MODEL_ID } from './scripted-model.ts';
 
 const modelOf = (m: ReturnType<typeof resolveModel>) =>
@@ -37,5 +45,28 @@ describe("model: 'auto'", () => {
     );
     assert.equal(providerOf('auto'), 'runtools');
     assert.equal(providerOf('llama-3.1-8b'), 'openai-compatible');
+  });
+});
+
+describe("model: { provider: 'custom', endpoint }", () => {
+  it('takes the API root or the chat path as the endpoint, as users paste it', async () => {
+    assert.equal(chatBaseURL('https://m.example.com/v1'), 'https://m.example.com/v1');
+    assert.equal(chatBaseURL('https://m.example.com/v1/'), 'https://m.example.com/v1');
+    assert.equal(chatBaseURL('https://m.example.com/v1/chat'), 'https://m.example.com/v1');
+    assert.equal(
+      chatBaseURL('https://m.example.com/v1/chat/completions'),
+      'https://m.example.com/v1',
+    );
+    await using server = await TestModelServer.start({
+      script: [{ text: 'one' }, { text: 'two' }, { text: 'three' }],
+    });
+    for (const [path, answer] of [
+      ['/v1', 'one'],
+      ['/v1/chat', 'two'],
+      ['/v1/chat/completions', 'three'],
+    ] as const) {
+      const model = resolveModel({ provider: 'custom', endpoint: `${server.url}${path}` }, {});
+      assert.equal((await generateText({ model, prompt: 'hi' })).text, answer, path);
+    }
   });
 });

@@ -18,7 +18,8 @@ export class ModelConfigError extends RunToolsError {
   }
 }
 
-const PROVIDER_KEYS = {
+/** The environment variable holding each provider's API key. */
+export const PROVIDER_KEYS = {
   anthropic: 'ANTHROPIC_API_KEY',
   openai: 'OPENAI_API_KEY',
   google: 'GOOGLE_GENERATIVE_AI_API_KEY',
@@ -96,7 +97,7 @@ export function resolveModel(
   if (spec.provider === 'custom') {
     return createOpenAICompatible({
       name: 'custom',
-      baseURL: spec.endpoint,
+      baseURL: chatBaseURL(spec.endpoint),
       includeUsage: true, // without it a streamed answer reports no token usage
       ...(spec.apiKey ? { apiKey: keyValue(spec.apiKey, env, 'model.apiKey') } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
@@ -113,6 +114,15 @@ export function resolveModel(
     }).chatModel(spec.model);
   }
   return providerModel(spec.provider, spec.model, env, spec.baseURL, spec.apiKey);
+}
+
+/**
+ * The base URL of an OpenAI-compatible endpoint given as users paste it: the API's root
+ * (`…/v1`), or the chat path itself (`…/v1/chat/completions`, or `…/v1/chat` as some gateways
+ * document it). The provider appends `/chat/completions` to the base.
+ */
+export function chatBaseURL(endpoint: string): string {
+  return endpoint.replace(/\/+$/, '').replace(/\/chat(\/completions)?$/, '');
 }
 
 function providerModel(

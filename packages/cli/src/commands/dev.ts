@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { styleText } from 'node:util';
-import { autoModelChoice } from '@runtools/agent';
-import type { RunEvent } from '@runtools/sdk';
+import type { ModelSpec, RunEvent } from '@runtools/sdk';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { devApiKey } from '../dev/dev-api-key.ts';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../dev/dev-server.ts';
 import { readLiveDevState } from '../dev/dev-state.ts';
 import { exitCodes } from '../program.ts';
+import { modelLabel } from '../render/model-label.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** Variables the model providers read: keys and base URLs (as the server's main.ts passes on). */
@@ -164,16 +164,9 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
   });
 }
 
-function modelLabel(model: unknown, env: Record<string, string>): string {
-  if (model === 'auto') {
-    const choice = autoModelChoice(env);
-    return choice.provider === 'scripted'
-      ? `auto → scripted demo model ${paint('dim', '(no provider key set)')}`
-      : `auto → ${choice.model}`;
-  }
-  if (typeof model === 'string') return model;
-  const m = model as { provider?: string; model?: string; endpoint?: string };
-  return `${m.provider}${m.model ? ` ${m.model}` : ''}${m.endpoint ? ` at ${m.endpoint}` : ''}`;
+function modelText(model: ModelSpec, served: ModelSpec, env: Record<string, string>): string {
+  const label = modelLabel(model, served, env);
+  return label.warning ? `${label.text} ${paint('yellow', `(${label.warning})`)}` : label.text;
 }
 
 function printBanner(
@@ -199,7 +192,7 @@ function printBanner(
   }
   for (const e of endpoints) {
     lines.push(
-      `  ${paint('bold', e.slug)}  ${paint('dim', `${e.file} · template ${e.template} · model`)} ${modelLabel(e.model, env)}`,
+      `  ${paint('bold', e.slug)}  ${paint('dim', `${e.file} · template ${e.template} · model`)} ${modelText(e.model, e.served, env)}`,
       `    POST ${url}/v1/run/${e.slug}`,
       `    WS   ${ws}/v1/run/${e.slug}/stream`,
     );

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { removeTree } from '../host/remove-tree.ts';
@@ -295,6 +295,46 @@ describe('spec templates', () => {
       }),
       { code: 'template_invalid' },
     );
+    // The product's own example asks for Python 3.12 on ubuntu-22.04, which ships 3.10: refused
+    // before any step, saying which OS ships it.
+    await assert.rejects(
+      store.build({
+        kind: 'spec',
+        spec: { slug: bad, os: 'ubuntu-22.04', runtimes: [{ name: 'python', version: '3.12' }] },
+      }),
+      (err: Error & { code?: string }) =>
+        err.code === 'template_runtime_unavailable' &&
+        /ubuntu-22\.04 ships Python 3\.10; ubuntu-24\.04 ships 3\.12/.test(err.message),
+    );
+    // A pip index this machine cannot reach (one that hangs up on every connection) is named
+    // before any build step, not minutes into pip's retries.
+    const hangUp = createNetServer((socket) => socket.destroy());
+    await new Promise<void>((r) => hangUp.listen(0, '127.0.0.1', () => r()));
+    try {
+      const deadIndex = `http://127.0.0.1:${(hangUp.address() as AddressInfo).port}/simple`;
+      const unreachable = new TemplateStore({
+        dir: TEST_TEMPLATES_DIR,
+        idBase: 100_000,
+        pipIndexUrl: deadIndex,
+      });
+      const log: string[] = [];
+      await assert.rejects(
+        unreachable.build(
+          { kind: 'spec', spec: { slug: bad, os: 'debian-13', pip: ['numpy'] } },
+          { onLog: (l) => log.push(l) },
+        ),
+        (err: Error & { code?: string }) =>
+          err.code === 'template_registry_unreachable' &&
+          err.message.includes(deadIndex) &&
+          err.message.includes('"numpy"'),
+      );
+      assert.deepEqual(
+        log.filter((l) => l.startsWith(STEP)),
+        [],
+      );
+    } finally {
+      hangUp.close();
+    }
     await assert.rejects(
       store.build({ kind: 'spec', spec: { slug: 'nodejs-20', os: 'debian-13' } }),
       {

@@ -12,11 +12,15 @@ export interface SpecCheckOptions {
   signal?: AbortSignal;
 }
 
+/** Where pip gets packages when no index is configured. */
+export const DEFAULT_PIP_INDEX = 'https://pypi.org/simple';
+
 /**
- * Checks what a spec asks for without building anything: its runtime versions exist, and the
- * npm registry has its npm packages (and the configured pip index its pip packages, when one
- * is configured: PyPI itself may be unreachable). Returns what its runtimes add. apt packages
- * are checked against an OS base by `checkAptPackages`.
+ * Checks what a spec asks for without building anything: its runtime versions exist, the npm
+ * registry has its npm packages and the pip index (PyPI unless configured) its pip packages.
+ * An index this machine cannot reach fails here, naming it, rather than minutes into a build.
+ * Returns what its runtimes add. apt packages are checked against an OS base by
+ * `checkAptPackages`.
  */
 export async function checkSpec(
   spec: TemplateSpec,
@@ -25,9 +29,7 @@ export async function checkSpec(
   const plan = await planRuntimes(spec, options);
   await Promise.all([
     ...spec.npm.map((p) => checkNpmPackage(spec.slug, p, options)),
-    ...(options.pipIndexUrl
-      ? spec.pip.map((p) => checkPipPackage(spec.slug, p, options.pipIndexUrl as string, options))
-      : []),
+    ...spec.pip.map((p) => checkPipPackage(spec.slug, p, options)),
   ]);
   return plan;
 }
@@ -117,9 +119,9 @@ async function checkNpmPackage(
 async function checkPipPackage(
   template: string,
   requirement: string,
-  indexUrl: string,
   options: SpecCheckOptions,
 ): Promise<void> {
+  const indexUrl = options.pipIndexUrl ?? DEFAULT_PIP_INDEX;
   const name = (/^[A-Za-z0-9._-]+/.exec(requirement)?.[0] ?? requirement)
     .toLowerCase()
     .replace(/[-_.]+/g, '-');
@@ -134,9 +136,13 @@ async function checkPipPackage(
     status = res.status;
   } catch (err) {
     options.signal?.throwIfAborted();
+    const cause = (err as Error).cause instanceof Error ? (err as Error).cause : err;
+    const fix = options.pipIndexUrl
+      ? 'Check that it is reachable from this machine.'
+      : 'Set RUNTOOLS_PIP_INDEX_URL to an index this machine reaches (a mirror or a proxy of PyPI)';
     throw new SandboxError(
       'template_registry_unreachable',
-      `Template "${template}": the pip index ${indexUrl} is unreachable (${(err as Error).message}).`,
+      `Template "${template}": cannot look up pip package "${name}": the pip index ${indexUrl}${options.pipIndexUrl ? '' : ' (PyPI)'} is unreachable from this machine (${(cause as Error).message}). ${fix}${options.pipIndexUrl ? '' : `, or install it from apt instead (e.g. "apt": ["python3-${name}"]).`}`,
       { details: { template, package: requirement, packageManager: 'pip', index: indexUrl } },
     );
   }
@@ -171,12 +177,15 @@ async function planRuntimes(spec: TemplateSpec, options: SpecCheckOptions): Prom
         plan.apt.push('python3', 'python3-venv');
         continue;
       }
+      const elsewhere = Object.entries(OPERATING_SYSTEMS)
+        .filter(([, other]) => other.python === v || other.python.startsWith(`${v}.`))
+        .map(([name, other]) => `${name} ships ${other.python}`);
       throw unavailable(
         spec.slug,
         'python',
         version,
         [os.python, '3', 'latest'],
-        `${spec.os} ships Python ${os.python}`,
+        `${spec.os} ships Python ${os.python}${elsewhere.length ? `; ${elsewhere.join(', ')}` : ''}`,
       );
     }
     if (name === 'node') {

@@ -3,8 +3,21 @@ import { agentDefinitionSchema } from '../agent-definition.ts';
 import { textSchema, timestampSchema } from './common.ts';
 import { pageQuerySchema } from './pagination.ts';
 
-/** The body of `POST /v1/runtimes` and `PUT /v1/runtimes/{id}`: an agent definition. */
-export const runtimeInputSchema = agentDefinitionSchema.meta({ id: 'RuntimeInput' });
+/** The system prompt of a runtime created without one. */
+export const defaultSystemPrompt =
+  'You are a helpful assistant. Use your tools to do what you are asked, then answer briefly.';
+
+/**
+ * The body of `POST /v1/runtimes` and `PUT /v1/runtimes/{id}`: an agent definition, where only
+ * `model` is required. Without `slug` the server names the runtime (`agent-…`); without
+ * `systemPrompt` it gets `defaultSystemPrompt`.
+ */
+export const runtimeInputSchema = agentDefinitionSchema
+  .extend({
+    slug: agentDefinitionSchema.shape.slug.optional(),
+    systemPrompt: z.string().min(1).default(defaultSystemPrompt),
+  })
+  .meta({ id: 'RuntimeInput' });
 
 export type RuntimeInput = z.input<typeof runtimeInputSchema>;
 

@@ -33,33 +33,51 @@ const pipPackage = z
     'a pip requirement such as requests or numpy==2.2',
   );
 
+const runtimesField = z.array(
+  z
+    .object({
+      name: z.string().min(1),
+      version: z
+        .string()
+        .min(1)
+        .max(32)
+        .regex(/^[0-9a-z.x*-]+$/, 'a version such as 20, 3.13 or latest'),
+    })
+    .strict(),
+);
+const envField = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string());
+
 /** The fields of a spec besides its slug: what the template contains. */
 export const templateSpecFields = {
   os: z.enum(operatingSystems),
   /** e.g. `{ name: 'node', version: '22' }`, `{ name: 'python', version: '3' }`. */
-  runtimes: z
-    .array(
-      z
-        .object({
-          name: z.string().min(1),
-          version: z
-            .string()
-            .min(1)
-            .max(32)
-            .regex(/^[0-9a-z.x*-]+$/, 'a version such as 20, 3.13 or latest'),
-        })
-        .strict(),
-    )
-    .default([]),
+  runtimes: runtimesField.default([]),
   apt: z.array(debianPackage).default([]),
   npm: z.array(npmPackage).default([]),
   pip: z.array(pipPackage).default([]),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  env: envField.default({}),
   /** Started in the background in every new sandbox of this template. */
   startCmd: z.string().min(1).optional(),
   /** Polled after startCmd until it exits 0: the sandbox is handed out only then. */
   readyCmd: z.string().min(1).optional(),
 };
+
+/** The same fields, all optional and without defaults: a spec given flat in a template body. */
+export const flatSpecFields = {
+  os: templateSpecFields.os.optional(),
+  runtimes: runtimesField.optional(),
+  apt: z.array(debianPackage).optional(),
+  npm: z.array(npmPackage).optional(),
+  pip: z.array(pipPackage).optional(),
+  env: envField.optional(),
+  startCmd: templateSpecFields.startCmd,
+  readyCmd: templateSpecFields.readyCmd,
+};
+
+/** The names of a spec's fields (besides its slug). */
+export const specFieldNames = Object.keys(templateSpecFields) as Array<
+  keyof typeof templateSpecFields
+>;
 
 /** A template defined by what it contains. */
 export const templateSpecSchema = z

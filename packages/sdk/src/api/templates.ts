@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { failureSchema, timestampSchema } from './common.ts';
 import {
+  flatSpecFields,
+  specFieldNames,
   templateSlugSchema,
   templateSpecFields,
   type templateSpecSchema,
@@ -55,35 +57,66 @@ const definitionFields = {
   files: z.record(z.string(), templateContextFileSchema).optional(),
 };
 
-function oneDefinition(
-  body: { spec?: unknown; dockerfile?: unknown; files?: unknown },
-  ctx: z.RefinementCtx,
-) {
-  if ((body.spec === undefined) === (body.dockerfile === undefined)) {
-    ctx.addIssue({ code: 'custom', message: 'give either spec or dockerfile', path: ['spec'] });
+/** The spec fields a body gives at its top level (the flat form of a spec). */
+function flatFields(body: Record<string, unknown>): string[] {
+  return specFieldNames.filter((name) => body[name] !== undefined);
+}
+
+/** Exactly one definition: `spec`, `dockerfile` (with its `files`), or a spec's fields flat. */
+function oneDefinition(body: Record<string, unknown>, ctx: z.RefinementCtx) {
+  const flat = flatFields(body);
+  const forms = [body.spec !== undefined, body.dockerfile !== undefined, flat.length > 0];
+  if (forms.filter(Boolean).length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'give one definition: spec, dockerfile, or the spec fields (os, runtimes, apt, npm, pip, env, startCmd, readyCmd) at the top level',
+      path: [body.dockerfile !== undefined ? 'dockerfile' : 'spec'],
+    });
+  } else if (flat.length > 0 && body.os === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'os is required', path: ['os'] });
   }
   if (body.files !== undefined && body.dockerfile === undefined) {
     ctx.addIssue({ code: 'custom', message: 'files go with a dockerfile', path: ['files'] });
   }
 }
 
-/** The body of `POST /v1/templates`: a spec, or a Dockerfile with its build context. */
+/**
+ * The body of `POST /v1/templates`: a spec (`{ slug, spec: { os, … } }`, or its fields at the top
+ * level: `{ slug, os, runtimes, npm, pip }`), or a Dockerfile with its build context.
+ */
 export const templateInputSchema = z
-  .object({ slug: templateSlugSchema, ...definitionFields })
+  .object({ slug: templateSlugSchema, ...definitionFields, ...flatSpecFields })
   .strict()
   .superRefine(oneDefinition)
   .meta({ id: 'TemplateInput' });
 
+type SpecFields = Omit<z.input<typeof templateSpecSchema>, 'slug'>;
+
 export type TemplateInput =
-  | { slug: string; spec: Omit<z.input<typeof specSchema>, 'slug'> & { slug?: string } }
+  | { slug: string; spec: SpecFields & { slug?: string } }
+  | ({ slug: string } & SpecFields)
   | { slug: string; dockerfile: string; files?: Record<string, TemplateContextFile> };
 
 /** The body of `PUT /v1/templates/{slug}`: the slug is the path's. */
 export const templatePutSchema = z
-  .object({ slug: templateSlugSchema.optional(), ...definitionFields })
+  .object({ slug: templateSlugSchema.optional(), ...definitionFields, ...flatSpecFields })
   .strict()
   .superRefine(oneDefinition)
   .meta({ id: 'TemplatePut' });
+
+/** The definition a template body gives, with a flat spec gathered into `spec`. */
+export function templateDefinitionOf(
+  body: z.infer<typeof templatePutSchema>,
+):
+  | { spec: Record<string, unknown> }
+  | { dockerfile: string; files?: Record<string, TemplateContextFile> | undefined } {
+  if (body.spec !== undefined) return { spec: body.spec };
+  if (body.dockerfile !== undefined) return { dockerfile: body.dockerfile, files: body.files };
+  const spec: Record<string, unknown> = {};
+  for (const name of specFieldNames) if (body[name] !== undefined) spec[name] = body[name];
+  return { spec };
+}
 
 /**
  * The body of `PATCH /v1/templates/{slug}`: spec fields replace the stored spec's (of a spec
@@ -115,7 +148,7 @@ export const templatePatchSchema = z
   .meta({ id: 'TemplatePatch' });
 
 export type TemplatePatch =
-  | { spec: Partial<Omit<z.input<typeof templateSpecSchema>, 'slug'>> }
+  | { spec: Partial<SpecFields> }
   | { dockerfile?: string; files?: Record<string, TemplateContextFile> };
 
 /** One build of a template's definition, on one server. */

@@ -113,7 +113,10 @@ describeEachDatabase('http openapi document', ({ open }) => {
       schemas.RunWithEvents?.properties?.events?.items?.$ref,
       '#/components/schemas/RunEvent',
     );
-    assert.equal(schemas.RunResult?.properties?.events?.items?.$ref, '#/components/schemas/RunEvent');
+    assert.equal(
+      schemas.RunResult?.properties?.events?.items?.$ref,
+      '#/components/schemas/RunEvent',
+    );
     // Every webhook event type, each with the payload's schema.
     assert.deepEqual(Object.keys(doc.webhooks ?? {}).sort(), [
       'run.cancelled',

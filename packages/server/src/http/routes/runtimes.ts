@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
@@ -79,8 +80,11 @@ const remove = createRoute({
 export function runtimeRoutes(store: Store) {
   return newRouter()
     .openapi(create, async (c) => {
-      const definition = c.req.valid('json');
-      const runtime = await store.runtimes.create({ slug: definition.slug, definition });
+      const body = c.req.valid('json');
+      // A runtime created with only a model (`rt.runtimes.create({ model })`) is named for it.
+      const slug = body.slug ?? `agent-${randomBytes(4).toString('hex')}`;
+      const definition = { ...body, slug };
+      const runtime = await store.runtimes.create({ slug, definition });
       return c.json(toJson(runtime), 201);
     })
     .openapi(get, async (c) => {
@@ -95,9 +99,10 @@ export function runtimeRoutes(store: Store) {
     })
     .openapi(update, async (c) => {
       const { id } = c.req.valid('param');
-      const definition = c.req.valid('json');
+      const body = c.req.valid('json');
       const current = await store.runtimes.get(id);
       if (current === undefined) throw notFound(id);
+      const definition = { ...body, slug: body.slug ?? current.slug };
       if (current.slug !== definition.slug) {
         throw new RunToolsError(
           'invalid_input',

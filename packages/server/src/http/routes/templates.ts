@@ -4,6 +4,7 @@ import { RunToolsError } from '@runtools/sdk';
 import {
   pageQuerySchema,
   pageSchema,
+  templateDefinitionOf,
   templateInputSchema,
   templatePatchSchema,
   templatePutSchema,
@@ -77,15 +78,6 @@ async function defineTemplate(
     await builder.start(store, template);
   }
   return template;
-}
-
-function definitionInput(body: {
-  spec?: Record<string, unknown> | undefined;
-  dockerfile?: string | undefined;
-  files?: TemplateDefinitionInput['files'];
-}): TemplateDefinitionInput {
-  if (body.spec !== undefined) return { spec: body.spec };
-  return { dockerfile: body.dockerfile ?? '', files: body.files };
 }
 
 const definitionDescription =
@@ -220,7 +212,7 @@ export function templateRoutes(options: TemplateRouteOptions) {
   return router
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
-      const template = await defineTemplate(store, engine, body.slug, definitionInput(body));
+      const template = await defineTemplate(store, engine, body.slug, templateDefinitionOf(body));
       const { json, status } = await answer(template);
       return c.json(json, status);
     })
@@ -232,7 +224,7 @@ export function templateRoutes(options: TemplateRouteOptions) {
           details: { issues: [{ field: 'slug', message: 'must be the path slug' }] },
         });
       }
-      const template = await defineTemplate(store, engine, slug, definitionInput(body));
+      const template = await defineTemplate(store, engine, slug, templateDefinitionOf(body));
       const { json, status } = await answer(template);
       return c.json(json, status);
     })
