@@ -45,7 +45,8 @@ fi
 # Writes a wrapper only when it differs, through a rename so a running one is never half-written.
 install_wrapper() {
   local script=$2 target=$BIN_DIR/$1 text
-  text=$(printf '#!/bin/sh\n# Installed by %s/scripts/start.sh: this checkout'"'"'s CLI under its Node 24.\nexec "%s" "%s" "$@"\n' \
+  # The checkout runs from its TypeScript sources: the packages' "@runtools/source" export.
+  text=$(printf '#!/bin/sh\n# Installed by %s/scripts/start.sh: this checkout'"'"'s CLI under its Node 24.\nNODE_OPTIONS="--conditions=@runtools/source${NODE_OPTIONS:+ $NODE_OPTIONS}" exec "%s" "%s" "$@"\n' \
     "$REPO_ROOT" "$NODE" "$REPO_ROOT/packages/cli/src/bin/$script")
   if [[ -f $target ]] && [[ $(cat "$target") == "$text" ]]; then return; fi
   mkdir -p "$BIN_DIR"

@@ -12,6 +12,7 @@ import {
 } from './errors.ts';
 import { findCriu } from './host/criu.ts';
 import { isAlive } from './host/is-alive.ts';
+import { SUPERVISOR_BINARY } from './host/native-build.ts';
 import { loadPeerCred } from './host/peer-cred.ts';
 import { findRunc } from './host/runc.ts';
 import { assertIdRangeReserved, type SubordinateIdFiles } from './host/subid-range.ts';
@@ -82,7 +83,6 @@ export type EngineEvent =
   | { type: 'pool_error'; template: string; error: string }
   | { type: 'template_gc_failed'; error: string };
 
-const DEFAULT_SUPERVISOR = join(import.meta.dirname, '..', 'native', 'build', 'rt-init');
 const MAX_TIMER = 2 ** 31 - 1;
 
 /**
@@ -164,7 +164,7 @@ export class SandboxEngine {
     if (!(st.mode & 0o001)) await chmod(dataDir, (st.mode & 0o7777) | 0o711);
     let driver = options.driver;
     if (!driver) {
-      const supervisorBinary = options.supervisorBinary ?? DEFAULT_SUPERVISOR;
+      const supervisorBinary = options.supervisorBinary ?? SUPERVISOR_BINARY;
       if (!(await stat(supervisorBinary).catch(() => null))) {
         throw new HostPrerequisiteError(
           `The sandbox supervisor binary is missing (${supervisorBinary})`,

@@ -3,6 +3,7 @@
  * installs, and the kernel features it cannot install). Each check runs the tool's real version
  * command where the tool has one, and a cheap real probe that it works where there is one.
  */
+
 import { execFile, spawn } from 'node:child_process';
 import {
   access,
@@ -17,10 +18,11 @@ import {
 } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { release, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { majorVersion, probeCriuCandidates, resolveExecutable } from './criu.ts';
+import { NATIVE_BUILD_FIX, SUPERVISOR_BINARY } from './native-build.ts';
 import {
   changelogFor,
   findRunc,
@@ -50,8 +52,8 @@ export type PrerequisiteCheck = {
 /** Installs every prerequisite that can be installed; run from the repository root as root. */
 export const SETUP_FIX = 'bash scripts/setup.sh';
 export const MIN_NODE_MAJOR = 24;
-/** The supervisor built by `packages/sandbox/native/build.sh` (same place from src/ and dist/). */
-export const DEFAULT_SUPERVISOR_BINARY = resolve(import.meta.dirname, '../../native/build/rt-init');
+/** The supervisor built by `native/build.sh` (same place from src/ and dist/). */
+export const DEFAULT_SUPERVISOR_BINARY = SUPERVISOR_BINARY;
 
 export interface DoctorOptions {
   /** CRIU executables to try (default: the system `criu`, then `/opt/runtools/bin/criu`). */
@@ -845,7 +847,7 @@ async function pingSupervisor(
 }
 
 async function checkSupervisor(binary: string): Promise<PrerequisiteCheck> {
-  const fix = 'npm run build:native (bash packages/sandbox/native/build.sh; setup.sh runs it too)';
+  const fix = NATIVE_BUILD_FIX;
   try {
     await access(binary, constants.X_OK);
   } catch (err) {

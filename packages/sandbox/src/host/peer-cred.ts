@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { HostPrerequisiteError } from '../errors.ts';
+import { NATIVE_BUILD_FIX, PEER_CRED_ADDON } from './native-build.ts';
 
 /** Who listens at the other end of a connected unix socket, as the host sees it. */
 export interface PeerCred {
@@ -10,14 +10,7 @@ export interface PeerCred {
   gid: number;
 }
 
-export const PEER_CRED_ADDON = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'native',
-  'build',
-  'peer-cred.node',
-);
+export { PEER_CRED_ADDON };
 
 let addon: { peerCred(fd: number): PeerCred } | undefined;
 
@@ -29,7 +22,7 @@ export function loadPeerCred(): void {
   } catch (err) {
     throw new HostPrerequisiteError(
       `The engine's socket check (${PEER_CRED_ADDON}) is not built or does not load`,
-      'npm run build:native (or bash scripts/setup.sh)',
+      NATIVE_BUILD_FIX,
       err,
     );
   }
