@@ -537,7 +537,7 @@ RUNC_FIXES_CLI=packages/sandbox/src/host/runc-fixes-cli.ts
 RUNC_TMP=""
 
 # Prints the CVEs runc $1 lacks (one per line); fails when it cannot be asked.
-runc_missing() { node_modules/.bin/node "$RUNC_FIXES_CLI" "$@" 2>/dev/null; }
+runc_missing() { node_modules/.bin/node --conditions=@runtools/source "$RUNC_FIXES_CLI" "$@" 2>/dev/null; }
 
 build_runc_root() {
   local mirror log ldso libdir leftover old="" missing
