@@ -9,7 +9,6 @@ export {
   RunEventHub,
   type RunEventHubOptions,
   type RunEventListener,
-  webhookEventType,
 } from './runs/run-event-hub.ts';
 export {
   isTerminalEvent,
@@ -50,6 +49,11 @@ export type {
   WebhookDeliveryRepository,
 } from './store/webhook-deliveries.ts';
 export type { Webhook, WebhookInput, WebhookRepository } from './store/webhooks.ts';
+export {
+  RunWebhooks,
+  type RunWebhooksOptions,
+  webhookEventType,
+} from './webhooks/run-webhooks.ts';
 export {
   type Clock,
   type DispatcherLogger,

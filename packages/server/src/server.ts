@@ -15,6 +15,7 @@ import { RunEventHub } from './runs/run-event-hub.ts';
 import { RunWorker, type RunWorkerOptions } from './runs/run-worker.ts';
 import { createStore, type Store } from './store/store.ts';
 import { templateBuilder } from './templates/template-builder.ts';
+import { RunWebhooks } from './webhooks/run-webhooks.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 
 export interface StartServerOptions {
@@ -147,12 +148,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     // With PostgreSQL, other server processes learn of this one's events at once (not by polling).
     let relay: PgEventRelay | undefined;
-    const hub = new RunEventHub({
+    const runWebhooks = new RunWebhooks({
       webhooks,
       store,
-      onWebhookError: (error, runId) =>
-        logger.error({ runId, error }, 'could not enqueue a run webhook'),
-      onPublish: (runId, event) => relay?.announce(runId, event),
+      onError: (error, runId) => logger.error({ runId, error }, 'could not enqueue a run webhook'),
+    });
+    const hub = new RunEventHub({
+      onPublish: (runId, event) => {
+        runWebhooks.observe(runId, event);
+        relay?.announce(runId, event);
+      },
     });
     if (options.databaseUrl) {
       relay = new PgEventRelay({
@@ -215,7 +220,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         // Run sandboxes are gone with their runs; what is left was made through the API.
         if (stopOptions.pauseSandboxes) await pauseAll(engine, result, logger);
         // Deliveries not sent yet stay in the database for the next start.
-        await hub.webhooksIdle();
+        await runWebhooks.idle();
         await webhooks.stop();
         await relay?.close();
         // A build in flight ends as cancelled (not abandoned, 60 s later).

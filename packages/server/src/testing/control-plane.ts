@@ -7,6 +7,7 @@ import { serve } from '../http/serve.ts';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import { RunWorker, type RunWorkerOptions } from '../runs/run-worker.ts';
 import { createStore, type Store } from '../store/store.ts';
+import { RunWebhooks } from '../webhooks/run-webhooks.ts';
 import type { WebhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
 import {
   type RequestOptions,
@@ -36,6 +37,8 @@ export interface ControlPlane extends AsyncDisposable {
   readonly engine: SandboxEngine;
   readonly worker: RunWorker;
   readonly hub: RunEventHub;
+  /** Resolves once the webhook enqueues started so far have finished. */
+  webhooksIdle(): Promise<void>;
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
   close(): Promise<void>;
 }
@@ -56,7 +59,14 @@ export async function startControlPlane(
     templatesDir: options.templatesDir ?? defaultTemplatesDir,
   });
   const store = createStore(database);
-  const hub = new RunEventHub({ webhooks: options.webhooks, store });
+  const runWebhooks =
+    options.webhooks === undefined
+      ? undefined
+      : new RunWebhooks({ webhooks: options.webhooks, store });
+  const hub = new RunEventHub({ onPublish: (runId, event) => runWebhooks?.observe(runId, event) });
+  const webhooksIdle = async () => {
+    await runWebhooks?.idle();
+  };
   const worker = new RunWorker({
     workerId: 'test-worker',
     pollMs: 50,
@@ -85,7 +95,7 @@ export async function startControlPlane(
       }
       await worker.stop();
       await server.close();
-      await hub.webhooksIdle();
+      await webhooksIdle();
       for (const sandbox of engine.list()) await engine.delete(sandbox.id).catch(() => {});
       await engine.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -98,6 +108,7 @@ export async function startControlPlane(
     engine,
     worker,
     hub,
+    webhooksIdle,
     request: (method, path, request) => requestJson(server.url, method, path, request),
     close,
     [Symbol.asyncDispose]: close,

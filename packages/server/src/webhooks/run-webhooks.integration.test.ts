@@ -183,7 +183,7 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     assert.equal(other.status, 200);
     // Deliveries are written when the run's status changes: once those writes are done, the
     // hook's deliveries say whether the other run reached it (not whether it was sent yet).
-    await cp.hub.webhooksIdle();
+    await cp.webhooksIdle();
     const perRun = await cp.request('GET', `/v1/webhooks/${webhook.id}/deliveries`);
     assert.equal(
       (perRun.body as { data: unknown[] }).data.length,

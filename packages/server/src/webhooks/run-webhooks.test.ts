@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunEvent } from '@runtools/sdk';
+import type { RunEvent, RunStatus } from '@runtools/sdk';
 import type { Store } from '../store/store.ts';
-import type { WebhookDispatcher, WebhookEvent } from '../webhooks/webhook-dispatcher.ts';
-import { RunEventHub, webhookEventType } from './run-event-hub.ts';
+import { RunWebhooks, webhookEventType } from './run-webhooks.ts';
+import type { WebhookDispatcher, WebhookEvent } from './webhook-dispatcher.ts';
 
-describe('RunEventHub webhooks', () => {
+describe('RunWebhooks', () => {
   it('maps status events to webhook event types', () => {
     assert.equal(webhookEventType('running', undefined), 'run.started');
     assert.equal(webhookEventType('running', 'resumed'), 'run.resumed');
@@ -27,10 +27,10 @@ describe('RunEventHub webhooks', () => {
     } as unknown as WebhookDispatcher;
     const run = { deploymentId: 'dep_1', output: { text: 'done' }, error: null };
     const store = { runs: { require: async () => run } } as unknown as Pick<Store, 'runs'>;
-    const hub = new RunEventHub({ webhooks, store });
+    const hooks = new RunWebhooks({ webhooks, store });
     let seq = 0;
-    const publish = (status: string, reason?: string) =>
-      hub.publish('run_1', {
+    const publish = (status: RunStatus, reason?: string) =>
+      hooks.observe('run_1', {
         seq: ++seq,
         ts: new Date().toISOString(),
         type: 'status',
@@ -38,12 +38,12 @@ describe('RunEventHub webhooks', () => {
         ...(reason ? { reason } : {}),
       } as RunEvent);
     publish('running');
-    hub.publish('run_1', { seq: ++seq, ts: '', type: 'text', text: 'hi' } as unknown as RunEvent);
+    hooks.observe('run_1', { seq: ++seq, ts: '', type: 'text', step: 1, delta: 'hi' });
     publish('paused');
     publish('queued', 'resumed');
     publish('running');
     publish('completed');
-    await hub.webhooksIdle();
+    await hooks.idle();
     assert.deepEqual(
       enqueued.map((e) => [e.type, e.runId, e.deploymentId, e.data]),
       [
@@ -65,10 +65,10 @@ describe('RunEventHub webhooks', () => {
     const store = {
       runs: { require: async () => ({ deploymentId: 'dep_1', output: null, error: null }) },
     } as unknown as Pick<Store, 'runs'>;
-    const hub = new RunEventHub({ webhooks, store, onWebhookError: (e) => errors.push(e) });
-    hub.publish('run_1', { seq: 1, ts: '', type: 'status', status: 'running' } as RunEvent);
-    hub.publish('run_1', { seq: 2, ts: '', type: 'status', status: 'failed' } as RunEvent);
-    await hub.webhooksIdle();
+    const hooks = new RunWebhooks({ webhooks, store, onError: (e) => errors.push(e) });
+    hooks.observe('run_1', { seq: 1, ts: '', type: 'status', status: 'running' } as RunEvent);
+    hooks.observe('run_1', { seq: 2, ts: '', type: 'status', status: 'failed' } as RunEvent);
+    await hooks.idle();
     assert.equal(errors.length, 2);
   });
 });
