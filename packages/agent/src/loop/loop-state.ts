@@ -3,15 +3,13 @@ import type { ModelMessage } from 'ai';
 
 /**
  * Everything needed to continue a run from its last completed step: the conversation so far,
- * the step count, usage, the last event's sequence number, and the tools' per-run state (such
- * as bash's working directory). Plain JSON, so it can be stored and resumed after a restart.
+ * the step count, usage, and the tools' per-run state (such as bash's working directory). Plain JSON, so it can be stored and resumed after a restart.
  */
 export interface LoopState {
   version: 1;
   messages: ModelMessage[];
   steps: number;
   usage: Usage;
-  lastSeq: number;
   toolState: Record<string, unknown>;
   /** Text of the last model answer, the run's output when it ends. */
   lastText: string;
@@ -23,7 +21,6 @@ export function initialState(input: string): LoopState {
     messages: [{ role: 'user', content: input }],
     steps: 0,
     usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-    lastSeq: 0,
     toolState: {},
     lastText: '',
   };

@@ -1,5 +1,5 @@
 import type { Sandbox } from '@runtools/sandbox';
-import type { AgentDefinition, ProjectConfig, RunEvent, RunEventInput, Usage } from '@runtools/sdk';
+import type { AgentDefinition, ProjectConfig, RunEventInput, Usage } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import { type LanguageModel, type ModelMessage, streamText, type ToolSet, tool } from 'ai';
 import { type ModelEnvironment, resolveModel } from '../models/model-registry.ts';
@@ -15,8 +15,11 @@ export interface RunAgentOptions {
   sandbox: Sandbox;
   /** Continue a run from a saved state (its last completed step). */
   resume?: LoopState;
-  /** Receives every event, in order, with its run-scoped `seq` and timestamp. */
-  onEvent?: (event: RunEvent) => void | Promise<void>;
+  /**
+   * Receives every event, in order. Events have no `seq` or `ts` here: the run's event log
+   * stamps them as it stores them (the server's store; a caller without one numbers them itself).
+   */
+  onEvent?: (event: RunEventInput) => void | Promise<void>;
   /** Called after every completed step with a state to persist (for pause and restarts). */
   onCheckpoint?: (state: LoopState) => void | Promise<void>;
   /** Aborts at once: the model call stops, the tool process is killed (outcome `cancelled`). */
@@ -59,8 +62,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     ? snapshot(options.resume)
     : initialState(requireInput(options.input));
   const emit = async (e: RunEventInput) => {
-    state.lastSeq += 1;
-    await options.onEvent?.({ ...e, seq: state.lastSeq, ts: new Date().toISOString() } as RunEvent);
+    await options.onEvent?.(e);
   };
 
   const timeout = AbortSignal.timeout(agent.timeoutMs);
@@ -117,7 +119,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   }
 
   function stopped(): RunAgentResult {
-    const last = { ...checkpoint, lastSeq: state.lastSeq };
+    const last = checkpoint;
     return {
       outcome: 'stopped',
       text: last.lastText,

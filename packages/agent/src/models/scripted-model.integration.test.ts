@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AgentDefinitionInput, defineAgent, type RunEvent } from '@runtools/sdk';
+import { type AgentDefinitionInput, defineAgent, type RunEventInput } from '@runtools/sdk';
 import { runAgent } from '../loop/run-agent.ts';
 import { useSandbox } from '../testing/sandbox-fixture.ts';
 
@@ -15,7 +15,7 @@ describe("the scripted demo model (model: 'auto' without keys) in the agent loop
       tools: ['bash', 'read_file', 'edit_file', 'grep', 'glob', 'web_search'],
       ...overrides,
     });
-    const events: RunEvent[] = [];
+    const events: RunEventInput[] = [];
     const result = await runAgent({
       agent,
       input,

@@ -64,7 +64,13 @@ describeEachDatabase('http errors', ({ open }) => {
   it('names every failing field of an invalid body', async () => {
     await using server = await startTestServer(await open());
     const response = await server.request('POST', '/v1/runtimes', {
-      body: { slug: 'Not A Slug', model: 'claude-sonnet-4-5', maxSteps: 'many', extra: 1 },
+      body: {
+        slug: 'Not A Slug',
+        model: 'claude-sonnet-4-5',
+        maxSteps: 'many',
+        systemPrompt: 42,
+        extra: 1,
+      },
     });
     assert.equal(response.status, 400);
     const { error } = response.body as {

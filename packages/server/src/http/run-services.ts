@@ -1,7 +1,8 @@
-import { type RunEvent, type RunEventInput, RunToolsError } from '@runtools/sdk';
+import { RunToolsError } from '@runtools/sdk';
 import { type RunRequest, webhookEventTypes } from '@runtools/sdk/api';
 import type { RunEventHub } from '../runs/run-event-hub.ts';
 import { runEventStream } from '../runs/run-event-stream.ts';
+import type { RunLifecycle } from '../runs/run-lifecycle.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import { newId } from '../store/ids.ts';
 import type { Run } from '../store/runs.ts';
@@ -60,15 +61,9 @@ export async function startRun(
     : { run, webhook: { id: webhook.id, secret: webhook.secret } };
 }
 
-/** Appends an event written by the API (not the worker) and hands it to subscribers. */
-export async function appendRunEvent(
-  services: RunServices,
-  runId: string,
-  event: RunEventInput,
-): Promise<RunEvent[]> {
-  const stored = await services.store.events.append(runId, [event]);
-  for (const e of stored) services.hub.publish(runId, e);
-  return stored;
+/** Where the API records a run's lifecycle: its store, published through its hub. */
+export function lifecycleOf(services: RunServices): RunLifecycle {
+  return { store: services.store, publish: (runId, event) => services.hub.publish(runId, event) };
 }
 
 /**

@@ -5,11 +5,13 @@ import {
   type ProjectConfig,
   type RunEvent,
   type RunEventInput,
+  type RunStatus,
   RunToolsError,
 } from '@runtools/sdk';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
+import { changeRunStatus, type RunLifecycle, recordRunEvents } from './run-lifecycle.ts';
 
 export interface RunWorkerOptions {
   store: Store;
@@ -181,9 +183,13 @@ export class RunWorker {
 
   private async executeRun(run: Run, entry: Active): Promise<void> {
     const { store, engine, workerId } = this.opts;
-    const emit = async (events: RunEventInput[]) => {
-      for (const e of await store.events.append(run.id, events)) this.opts.onEvent?.(run.id, e);
+    const lifecycle: RunLifecycle = {
+      store,
+      publish: (runId, event) => this.opts.onEvent?.(runId, event),
     };
+    const emit = (events: RunEventInput[]) => recordRunEvents(lifecycle, run.id, events);
+    const finish = (status: RunStatus, options: Parameters<typeof changeRunStatus>[3] = {}) =>
+      changeRunStatus(lifecycle, run.id, status, { worker: workerId, ...options });
     const heartbeat = setInterval(
       () => {
         store.runs.heartbeat(run.id, workerId, { leaseMs: this.opts.leaseMs }).then(
@@ -226,33 +232,26 @@ export class RunWorker {
         stopSignal: entry.stop.signal,
         ...(this.opts.env ? { env: this.opts.env } : {}),
         ...(projectConfig ? { projectConfig } : {}),
-        onEvent: async (e) => {
-          const { seq: _seq, ts: _ts, ...event } = e;
-          await emit([event as RunEventInput]);
+        onEvent: async (event) => {
+          await emit([event]);
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
       });
       const stoppedBy =
         result.outcome === 'stopped' || result.outcome === 'cancelled' ? entry.stopping : undefined;
       if (result.outcome === 'completed' || result.outcome === 'max_steps') {
-        await store.runs.transition(run.id, 'completed', {
-          worker: workerId,
+        await finish('completed', {
           output: { text: result.text, usage: result.usage, steps: result.steps },
         });
-        await emit([{ type: 'status', status: 'completed' }]);
       } else if (stoppedBy === 'pause') {
-        await store.runs.transition(run.id, 'paused', { worker: workerId });
-        await emit([{ type: 'status', status: 'paused' }]);
+        await finish('paused');
       } else if (stoppedBy === 'drain') {
-        await store.runs.transition(run.id, 'queued', { worker: workerId });
-        await emit([{ type: 'status', status: 'queued', reason: 'server_shutdown' }]);
+        await finish('queued', { reason: 'server_shutdown' });
       } else if (stoppedBy === 'cancel' || result.outcome === 'cancelled') {
-        await store.runs.transition(run.id, 'cancelled', { worker: workerId });
-        await emit([{ type: 'status', status: 'cancelled' }]);
+        await finish('cancelled');
       } else {
         const error = result.error ?? { code: result.outcome, message: result.outcome };
-        await store.runs.transition(run.id, 'failed', { worker: workerId, error });
-        await emit([{ type: 'status', status: 'failed', reason: error.code }]);
+        await finish('failed', { error, reason: error.code });
       }
     } catch (err) {
       const error = {
@@ -261,8 +260,7 @@ export class RunWorker {
       };
       if (error.code !== 'run_claim_lost') {
         await emit([{ type: 'error', ...error }]).catch(() => {});
-        await store.runs.transition(run.id, 'failed', { worker: workerId, error }).catch(() => {});
-        await emit([{ type: 'status', status: 'failed', reason: error.code }]).catch(() => {});
+        await finish('failed', { error, reason: error.code }).catch(() => {});
       }
     } finally {
       clearInterval(heartbeat);

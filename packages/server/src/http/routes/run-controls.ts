@@ -1,11 +1,12 @@
 import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import { runSchema } from '@runtools/sdk/api';
+import { changeRunStatus } from '../../runs/run-lifecycle.ts';
 import type { Run } from '../../store/runs.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { errorResponses, jsonResponse, newRouter } from '../router.ts';
 import {
-  appendRunEvent,
+  lifecycleOf,
   type RunServices,
   runStateError,
   waitForStatusChange,
@@ -56,11 +57,9 @@ async function cancelRun(services: RunServices, id: string): Promise<Run> {
     if (run.status !== 'queued' && run.status !== 'paused') throw runStateError(run, 'cancelled');
     try {
       // Only while no worker holds it: a run claimed meanwhile is cancelled through the worker.
-      const cancelled = await store.runs.transition(id, 'cancelled', {
+      return await changeRunStatus(lifecycleOf(services), id, 'cancelled', {
         from: ['queued', 'paused'],
       });
-      await appendRunEvent(services, id, { type: 'status', status: 'cancelled' });
-      return cancelled;
     } catch (error) {
       if (!isRunState(error)) throw error;
     }
@@ -84,8 +83,10 @@ async function resumeRun(services: RunServices, id: string): Promise<Run> {
   if (run.status === 'queued' || run.status === 'running') return run;
   if (run.status !== 'paused') throw runStateError(run, 'resumed');
   try {
-    const queued = await store.runs.transition(id, 'queued', { from: ['paused'] });
-    await appendRunEvent(services, id, { type: 'status', status: 'queued', reason: 'resumed' });
+    const queued = await changeRunStatus(lifecycleOf(services), id, 'queued', {
+      from: ['paused'],
+      reason: 'resumed',
+    });
     services.worker?.wake();
     return queued;
   } catch (error) {
