@@ -5,12 +5,10 @@
  * `scripts/setup.sh` installs the next Debian release's CRIU in a private root with a wrapper at
  * `/opt/runtools/bin/criu`; distributions that ship CRIU >= 4.2 just `apt install criu`.
  */
-import { execFile } from 'node:child_process';
+
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { commandFailure, runCommand } from './run-command.ts';
 
 /** The wrapper `scripts/setup.sh` writes for CRIU from its private Debian root. */
 export const PRIVATE_CRIU_WRAPPER = '/opt/runtools/bin/criu';
@@ -101,19 +99,16 @@ interface Output {
 
 async function runCriu(path: string, args: string[], timeoutMs: number): Promise<Output> {
   try {
-    const pending = execFileAsync(path, args, {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    pending.child.stdin?.end();
-    const { stdout, stderr } = await pending;
-    return { ok: true, text: `${stdout}\n${stderr}` };
+    const r = await runCommand(path, args, { timeoutMs, input: '' });
+    const text = `${r.stdout}\n${r.stderr}`;
+    if (r.code === 0) return { ok: true, text };
+    return {
+      ok: false,
+      text,
+      error: r.timedOut ? `timed out after ${timeoutMs} ms` : commandFailure(path, r),
+    };
   } catch (err) {
-    const e = err as Error & { stdout?: string; stderr?: string; killed?: boolean };
-    const text = `${e.stdout ?? ''}\n${e.stderr ?? ''}`;
-    const error = e.killed ? `timed out after ${timeoutMs} ms` : e.message.split('\n')[0];
-    return { ok: false, text, error: error ?? 'failed' };
+    return { ok: false, text: '', error: (err as Error).message.split('\n')[0] ?? 'failed' };
   }
 }
 

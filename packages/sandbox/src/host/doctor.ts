@@ -4,7 +4,7 @@
  * command where the tool has one, and a cheap real probe that it works where there is one.
  */
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   access,
   constants,
@@ -20,9 +20,9 @@ import { connect } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { majorVersion, probeCriuCandidates, resolveExecutable } from './criu.ts';
 import { NATIVE_BUILD_FIX, SUPERVISOR_BINARY } from './native-build.ts';
+import { commandFailure, firstLine, runCommand } from './run-command.ts';
 import {
   changelogFor,
   findRunc,
@@ -31,8 +31,6 @@ import {
   RUNC_ESCAPE_FIXES,
   type RuncInfo,
 } from './runc.ts';
-
-const execFileAsync = promisify(execFile);
 
 export type PrerequisiteCheck = {
   name: string;
@@ -144,33 +142,19 @@ interface RunResult {
 
 async function run(file: string, args: readonly string[], timeoutMs = 10_000): Promise<RunResult> {
   try {
-    const pending = execFileAsync(file, args, {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    pending.child.stdin?.end(); // nothing to read: a tool waiting for input must see EOF
-    const { stdout, stderr } = await pending;
-    return { ok: true, stdout, stderr, error: '' };
+    // Empty input: a tool waiting for input must see EOF.
+    const r = await runCommand(file, args, { timeoutMs, input: '' });
+    if (r.code === 0) return { ok: true, stdout: r.stdout, stderr: r.stderr, error: '' };
+    const error = r.timedOut ? `${file} timed out after ${timeoutMs} ms` : commandFailure(file, r);
+    return { ok: false, stdout: r.stdout, stderr: r.stderr, error };
   } catch (err) {
-    const e = err as Error & { stdout?: string; stderr?: string; killed?: boolean };
-    const stdout = e.stdout ?? '';
-    const stderr = e.stderr ?? '';
-    const said = firstLine(stderr) || firstLine(stdout);
-    const error = e.killed
-      ? `${file} timed out after ${timeoutMs} ms`
-      : said || firstLine(e.message) || 'failed';
-    return { ok: false, stdout, stderr, error };
+    return {
+      ok: false,
+      stdout: '',
+      stderr: '',
+      error: firstLine((err as Error).message) || 'failed',
+    };
   }
-}
-
-function firstLine(text: string): string {
-  return (
-    text
-      .split('\n')
-      .map((line) => line.trim())
-      .find((line) => line !== '') ?? ''
-  );
 }
 
 function isRoot(): boolean {

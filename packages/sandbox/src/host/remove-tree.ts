@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { run } from '../drivers/oci/command.ts';
+import { runCommand } from './run-command.ts';
 
 /**
  * Removes a directory tree that may still have file systems mounted inside it (a build root
@@ -17,9 +17,9 @@ export async function removeTree(path: string): Promise<void> {
       .filter((p) => p === path || p.startsWith(prefix))
       .sort((a, b) => b.length - a.length);
     if (!mounts.length) break;
-    for (const m of mounts) await run('umount', ['-l', m]);
+    for (const m of mounts) await runCommand('umount', ['-l', m]);
   }
-  const r = await run('rm', ['-rf', '--one-file-system', '--', path]);
+  const r = await runCommand('rm', ['-rf', '--one-file-system', '--', path]);
   if (r.code !== 0) throw new Error(`could not remove ${path}: ${r.stderr.trim().slice(-500)}`);
 }
 

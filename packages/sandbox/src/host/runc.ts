@@ -5,13 +5,11 @@
  * 2024 fix) lacks the 2025 and 2026 fixes; `scripts/setup.sh` installs the next Debian release's
  * runc (1.3.x) beside it at `/opt/runtools/bin/runc` when the mirror carries one that has them.
  */
-import { execFile } from 'node:child_process';
+
 import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-
-const execFileAsync = promisify(execFile);
+import { commandFailure, runCommand } from './run-command.ts';
 
 /** Where `scripts/setup.sh` puts runc from its private Debian root (preferred when present). */
 export const PRIVATE_RUNC = '/opt/runtools/bin/runc';
@@ -134,8 +132,9 @@ export interface RuncInfo {
  * system's, for the private runc the one in its root (`changelogPath`).
  */
 export async function inspectRunc(binary: string, changelogPath: string): Promise<RuncInfo> {
-  const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 20_000 });
-  const version = parseRuncVersion(stdout);
+  const r = await runCommand(binary, ['--version'], { timeoutMs: 20_000 });
+  if (r.code !== 0) throw new Error(`${binary} --version failed: ${commandFailure(binary, r)}`);
+  const version = parseRuncVersion(r.stdout);
   if (!version) throw new Error(`${binary} --version printed no version`);
   let changelog = '';
   try {

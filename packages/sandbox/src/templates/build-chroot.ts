@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { copyFile, lchown, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
+import { runCommand } from '../host/run-command.ts';
 
 /**
  * Steps inside a build root get a clean environment: the caller's variables (an
@@ -50,8 +50,8 @@ export async function withBuildChroot<T>(root: string, fn: () => Promise<T>): Pr
       const target = join(root, m);
       const r =
         m === 'proc'
-          ? await run('mount', ['-t', 'proc', 'proc', target])
-          : await run('mount', ['--bind', `/${m}`, target]);
+          ? await runCommand('mount', ['-t', 'proc', 'proc', target])
+          : await runCommand('mount', ['--bind', `/${m}`, target]);
       // Not --rbind: a plain bind has nothing below it whose unmount could reach the host's.
       if (r.code !== 0) throw new Error(`mount ${target}: ${r.stderr.trim()}`);
     }
@@ -111,7 +111,7 @@ export async function unmountBelow(root: string): Promise<void> {
   for (let round = 0; round < 5; round++) {
     const mounts = await mountsBelow(root);
     if (!mounts.length) return;
-    for (const m of mounts) await run('umount', ['--lazy', m]);
+    for (const m of mounts) await runCommand('umount', ['--lazy', m]);
   }
   const left = await mountsBelow(root);
   if (left.length) throw new Error(`could not unmount ${left.join(', ')}`);

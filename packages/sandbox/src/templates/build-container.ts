@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
 import { seccompProfile } from '../drivers/oci/seccomp-profile.ts';
 import { removeTree } from '../host/remove-tree.ts';
+import { runCommand } from '../host/run-command.ts';
 import { findRunc } from '../host/runc.ts';
 import { CLEAN_ENV } from './build-chroot.ts';
 import type { BuildNetwork } from './build-network.ts';
@@ -99,7 +99,7 @@ export async function runInBuildContainer(
       const kill = () => {
         killed = true;
         // runc itself would leave the container running: delete --force kills all of it.
-        void run(runc, ['--root', RUNC_ROOT, 'delete', '--force', id]);
+        void runCommand(runc, ['--root', RUNC_ROOT, 'delete', '--force', id]);
       };
       const timer = setTimeout(kill, options.timeoutMs ?? 30 * 60_000);
       options.signal?.addEventListener('abort', kill, { once: true });
@@ -121,7 +121,7 @@ export async function runInBuildContainer(
       });
     });
   } finally {
-    await run(runc, ['--root', RUNC_ROOT, 'delete', '--force', id]);
+    await runCommand(runc, ['--root', RUNC_ROOT, 'delete', '--force', id]);
     // Unmounts first, never deletes across a mount (the bind lives only in the run's namespace).
     await removeTree(bundle);
   }

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
+import { runCommand } from '../host/run-command.ts';
 import { findRunc } from '../host/runc.ts';
 import type { BuildNetwork } from './build-network.ts';
 import { sh } from './os-base.ts';
@@ -88,9 +88,9 @@ export async function buildahIsolation(
     async [Symbol.asyncDispose]() {
       if (disposed) return;
       disposed = true;
-      const list = await run(runc, ['--root', state, 'list', '--quiet']);
+      const list = await runCommand(runc, ['--root', state, 'list', '--quiet']);
       for (const id of list.stdout.split('\n').filter(Boolean)) {
-        await run(runc, ['--root', state, 'delete', '--force', id]);
+        await runCommand(runc, ['--root', state, 'delete', '--force', id]);
       }
       await rm(dir, { recursive: true, force: true });
     },

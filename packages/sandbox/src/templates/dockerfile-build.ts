@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmod,
@@ -15,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { HostPrerequisiteError, InvalidOptionsError, SandboxError } from '../errors.ts';
+import { type CommandResult, type RunCommandOptions, runCommand } from '../host/run-command.ts';
 import { openBuildNetwork } from './build-network.ts';
 import { buildahIsolation, isRuntimeNoise } from './buildah-isolation.ts';
 import { shiftIds } from './shift-ids.ts';
@@ -476,9 +476,10 @@ async function build(
       // a broken log consumer does not break the build
     }
   };
-  const bx = (args: string[], opts: RunOptions = {}) =>
+  const bx = (args: string[], opts: RunCommandOptions = {}) =>
     runCommand('buildah', [...buildahGlobalArgs(root), ...args], {
       timeoutMs: SHORT_TIMEOUT_MS,
+      processGroup: true,
       ...opts,
     });
   await mkdir(root, { recursive: true });
@@ -559,7 +560,11 @@ async function build(
     ).stdout.trim();
     await mkdir(dirname(input.outRootfs), { recursive: true });
     await check(
-      runCommand('cp', ['-a', '--', mountpoint, partial], { timeoutMs: COPY_TIMEOUT_MS, signal }),
+      runCommand('cp', ['-a', '--', mountpoint, partial], {
+        timeoutMs: COPY_TIMEOUT_MS,
+        signal,
+        processGroup: true,
+      }),
       `copying the built root filesystem to ${partial}`,
       signal,
     );
@@ -710,6 +715,7 @@ async function importTemplate(
       runCommand('cp', ['-a', '--', `${template.rootfs}/.`, `${mountpoint}/`], {
         timeoutMs: COPY_TIMEOUT_MS,
         signal: input.signal,
+        processGroup: true,
       }),
       `copying template ${slug}`,
       input.signal,
@@ -791,7 +797,7 @@ async function pullBase(
     );
     return inspected.stdout.trim();
   }
-  const output = r.output.trim();
+  const output = r.stdout.trim();
   const reason =
     output
       .split('\n')
@@ -833,10 +839,10 @@ function budFailed(
   template: string,
   parsed: ParsedDockerfile,
   local: Map<string, string>,
-  bud: CommandOutput,
+  bud: CommandResult,
   timeoutMs: number,
 ): SandboxError {
-  const output = bud.output;
+  const output = bud.stdout;
   const lines = output.split('\n');
   const stepLines = lines
     .map((l, i) => {
@@ -928,7 +934,7 @@ interface ImageConfig {
 // ---------------------------------------------------------------------------------------------
 // buildah storage bookkeeping
 
-type Buildah = (args: string[], opts?: RunOptions) => Promise<CommandOutput>;
+type Buildah = (args: string[], opts?: RunCommandOptions) => Promise<CommandResult>;
 
 async function listContainers(bx: Buildah): Promise<string[]> {
   const r = await check(bx(['containers', '--all', '--json']), 'buildah containers');
@@ -1028,7 +1034,7 @@ let buildahChecked: Promise<void> | undefined;
 function assertBuildah(): Promise<void> {
   buildahChecked ??= runCommand('buildah', ['--version'], { timeoutMs: 30_000 }).then(
     (r) => {
-      if (r.code !== 0) throw new Error(r.output || r.stderr);
+      if (r.code !== 0) throw new Error(r.stdout || r.stderr);
     },
     (err: unknown) => {
       buildahChecked = undefined;
@@ -1073,159 +1079,12 @@ async function exists(path: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface RunOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Each output line as it comes. */
-  onLine?: (line: string) => void;
-  /** stderr into stdout, in order (`output`); otherwise stdout and stderr apart. */
-  merge?: boolean;
-  /** On timeout/abort: SIGTERM first (buildah then removes its working container), SIGKILL after 10 s. */
-  graceful?: boolean;
-  /** An earlier timeout that applies while `unless()` is false. */
-  deadline?: { ms: number; unless: () => boolean };
-}
-
-interface CommandOutput {
-  code: number | null;
-  /** stdout (merged with stderr when `merge`), its last 64 KiB. */
-  output: string;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  aborted: boolean;
-}
-
-const KEEP_BYTES = 64 * 1024;
-
-/**
- * Runs a command in its own process group. Whatever it leaves running in that group (a RUN step's
- * background process, a child buildah could not stop) is killed when it exits or is stopped.
- */
-function runCommand(
-  file: string,
-  args: string[],
-  options: RunOptions = {},
-): Promise<CommandOutput> {
-  return new Promise((resolvePromise, reject) => {
-    if (options.signal?.aborted) {
-      resolvePromise({
-        code: null,
-        output: '',
-        stdout: '',
-        stderr: '',
-        timedOut: false,
-        aborted: true,
-      });
-      return;
-    }
-    const child = options.merge
-      ? spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', file, ...args], {
-          detached: true,
-          stdio: ['ignore', 'pipe', 'ignore'],
-        })
-      : spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let partial = '';
-    let timedOut = false;
-    let aborted = false;
-    let exited = false;
-    const emit = (chunk: string) => {
-      if (!options.onLine) return;
-      const parts = (partial + chunk).split(/\r\n|\n|\r/);
-      partial = parts.pop() ?? '';
-      for (const p of parts) if (p.trim()) options.onLine(p.trimEnd());
-    };
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      stdout = (stdout + d).slice(-KEEP_BYTES);
-      emit(d);
-    });
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      stderr = (stderr + d).slice(-KEEP_BYTES);
-    });
-    const killGroup = (sig: NodeJS.Signals) => {
-      try {
-        if (child.pid) process.kill(-child.pid, sig);
-      } catch {
-        // already gone
-      }
-    };
-    let hardKill: NodeJS.Timeout | undefined;
-    const stop = () => {
-      if (exited) return;
-      if (options.graceful && child.pid) {
-        try {
-          process.kill(child.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        hardKill ??= setTimeout(() => killGroup('SIGKILL'), 10_000);
-      } else {
-        killGroup('SIGKILL');
-      }
-    };
-    const timer = options.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          stop();
-        }, options.timeoutMs)
-      : undefined;
-    const deadline = options.deadline
-      ? setTimeout(() => {
-          if (options.deadline?.unless()) return;
-          timedOut = true;
-          stop();
-        }, options.deadline.ms)
-      : undefined;
-    const onAbort = () => {
-      aborted = true;
-      stop();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    let streamsTimer: NodeJS.Timeout | undefined;
-    child.once('exit', () => {
-      exited = true;
-      // Leftovers of the group (e.g. a RUN step's background process) would keep our pipes open.
-      killGroup('SIGKILL');
-      streamsTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-      }, 5000);
-    });
-    const cleanup = () => {
-      clearTimeout(timer);
-      clearTimeout(deadline);
-      clearTimeout(hardKill);
-      clearTimeout(streamsTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-    };
-    child.once('error', (err) => {
-      cleanup();
-      reject(err);
-    });
-    child.once('close', (code) => {
-      cleanup();
-      if (partial.trim()) options.onLine?.(partial.trimEnd());
-      if (timedOut) stderr += `\n(killed after ${options.timeoutMs} ms)`;
-      resolvePromise({
-        code,
-        output: stdout,
-        stdout,
-        stderr,
-        timedOut,
-        aborted,
-      });
-    });
-  });
-}
-
 /** The result of a helper command that must succeed; its failure is a `template_build_failed`. */
 async function check(
-  p: Promise<CommandOutput>,
+  p: Promise<CommandResult>,
   what: string,
   signal?: AbortSignal,
-): Promise<CommandOutput> {
+): Promise<CommandResult> {
   const r = await p;
   if (r.code === 0) return r;
   if (r.aborted) {

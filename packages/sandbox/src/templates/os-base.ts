@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
 import { SandboxError } from '../errors.ts';
 import { removeTree } from '../host/remove-tree.ts';
+import { runCommand } from '../host/run-command.ts';
 import { hostDebianMirror } from './apt-mirror.ts';
 import { APT_OPTIONS, DPKG_EXCLUDES, runInChroot, withBuildChroot } from './build-chroot.ts';
 import { acquireLock } from './build-lock.ts';
@@ -82,11 +82,12 @@ export async function ensureOsBase(template: string, base: OsBase, log: OsBaseLo
  */
 export async function copyOsBase(base: OsBase, dest: string, signal?: AbortSignal): Promise<void> {
   await using _lock = await acquireLock(lockFile(base), 'shared', signal);
-  const r = await run(
+  const r = await runCommand(
     'cp',
     ['-a', '--reflink=auto', '--one-file-system', '--', base.rootfs, dest],
     signal ? { signal } : {},
   );
+  signal?.throwIfAborted();
   if (r.code !== 0) throw new Error(`copying the ${base.os} base failed: ${r.stderr.trim()}`);
 }
 
@@ -186,7 +187,7 @@ async function buildBase(template: string, base: OsBase, log: OsBaseLog): Promis
       join(tmp, 'rootfs'),
       `deb ${base.mirror} ${os.suite} main${os.family === 'ubuntu' ? ' universe' : ''}`,
     ];
-    const r = await run('mmdebstrap', args, {
+    const r = await runCommand('mmdebstrap', args, {
       timeoutMs: 30 * 60_000,
       onLine: (l) => {
         own.push(l);
@@ -194,7 +195,9 @@ async function buildBase(template: string, base: OsBase, log: OsBaseLog): Promis
         log.onLine(l);
       },
       ...(log.signal ? { signal: log.signal } : {}),
+      processGroup: true,
     });
+    log.signal?.throwIfAborted();
     if (r.code !== 0) throw buildFailed(template, step, own.join('\n'));
     await writeFile(
       join(tmp, 'base.json'),

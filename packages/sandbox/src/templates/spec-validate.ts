@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { SandboxError } from '../errors.ts';
+import { commandFailure, runCommand } from '../host/run-command.ts';
 import { aptRefusal, type OsBase } from './os-base.ts';
 import { OPERATING_SYSTEMS, RUNTIME_NAMES, type TemplateSpec } from './template-spec.ts';
-
-const execFileAsync = promisify(execFile);
 
 export interface SpecCheckOptions {
   npmRegistry?: string;
@@ -82,20 +79,24 @@ async function checkNpmPackage(
     '--fetch-timeout=15000',
     ...(options.npmRegistry ? ['--registry', options.npmRegistry] : []),
   ];
-  let stdout = '';
-  try {
-    ({ stdout } = await execFileAsync('npm', args, {
-      timeout: 60_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-    }));
-  } catch (err) {
-    options.signal?.throwIfAborted();
-    const out = String((err as { stdout?: string }).stdout ?? '');
-    const code = /"code":\s*"(E\w+)"/.exec(out)?.[1] ?? '';
+  const r = await runCommand('npm', args, {
+    timeoutMs: 60_000,
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).catch((err: Error) => ({
+    code: -1,
+    stdout: '',
+    stderr: err.message,
+    timedOut: false,
+    aborted: false,
+  }));
+  options.signal?.throwIfAborted();
+  const stdout = r.code === 0 ? r.stdout : '';
+  if (r.code !== 0) {
+    const code = /"code":\s*"(E\w+)"/.exec(r.stdout)?.[1] ?? '';
     if (code !== 'E404') {
       throw new SandboxError(
         'template_registry_unreachable',
-        `Template "${template}": cannot look up npm package "${spec}" in the npm registry${options.npmRegistry ? ` ${options.npmRegistry}` : ''} (${code || (err as Error).message.split('\n')[0]}). Check the registry is reachable from this machine.`,
+        `Template "${template}": cannot look up npm package "${spec}" in the npm registry${options.npmRegistry ? ` ${options.npmRegistry}` : ''} (${code || commandFailure('npm', r)}). Check the registry is reachable from this machine.`,
         {
           details: {
             template,
@@ -256,8 +257,9 @@ async function npmMajors(pkg: string, options: SpecCheckOptions): Promise<number
     ...(options.npmRegistry ? ['--registry', options.npmRegistry] : []),
   ];
   try {
-    const { stdout } = await execFileAsync('npm', args, { timeout: 30_000 });
-    const versions = JSON.parse(stdout) as string[];
+    const r = await runCommand('npm', args, { timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(commandFailure('npm', r));
+    const versions = JSON.parse(r.stdout) as string[];
     return [
       ...new Set(
         versions.filter((x) => /^\d+\.\d+\.\d+$/.test(x)).map((x) => Number(x.split('.')[0])),

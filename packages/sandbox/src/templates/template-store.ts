@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { run } from '../drivers/oci/command.ts';
 import { SandboxError, TemplateNotFoundError } from '../errors.ts';
 import { isAlive } from '../host/is-alive.ts';
 import { removeTree } from '../host/remove-tree.ts';
+import { runCommand } from '../host/run-command.ts';
 import { parseOptions } from '../options.ts';
 import { buildDockerfile, parseDockerfile } from './dockerfile-build.ts';
 import { ensureOsBase, isBuilt, type OsBase, osBase } from './os-base.ts';
@@ -368,7 +368,7 @@ export class TemplateStore {
       await mkdir(tmp, { recursive: true });
       try {
         const made = await produce(join(tmp, 'rootfs'));
-        const du = await run('du', ['-sb', join(tmp, 'rootfs')]);
+        const du = await runCommand('du', ['-sb', join(tmp, 'rootfs')]);
         const info: TemplateInfo = {
           slug,
           version,

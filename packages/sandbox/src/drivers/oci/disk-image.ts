@@ -1,6 +1,6 @@
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import { RuntimeError } from '../../errors.ts';
-import { run } from './command.ts';
+import { runCommand } from '../../host/run-command.ts';
 
 /**
  * Makes a sandbox's disk: a sparse ext4 image of `sizeMiB` at `path`, readable by root only.
@@ -11,7 +11,7 @@ import { run } from './command.ts';
 export async function formatDiskImage(path: string, sizeMiB: number): Promise<void> {
   await writeFile(path, '', { flag: 'wx', mode: 0o600 });
   await truncate(path, sizeMiB * 1024 * 1024);
-  const mkfs = await run('mkfs.ext4', [
+  const mkfs = await runCommand('mkfs.ext4', [
     '-q',
     '-F',
     '-m',

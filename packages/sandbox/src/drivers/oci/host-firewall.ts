@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { HostPrerequisiteError, RuntimeError } from '../../errors.ts';
 import { withFileLock } from '../../host/file-lock.ts';
-import { run } from './command.ts';
+import { runCommand } from '../../host/run-command.ts';
 
 /**
  * RunTools' host-wide firewall for egress sandboxes, shared by every engine on the host. IPv4,
@@ -46,8 +46,8 @@ export function prepareHost(options: HostFirewallOptions): Promise<void> {
     await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
     const dns = await options.dns();
     const sbx = options.links;
-    await run('iptables', ['-w', '-N', USER_CHAIN]); // exists already: fine, never touched
-    await run('iptables', ['-w', '-N', EGRESS_CHAIN]); // holds the per-sandbox jumps
+    await runCommand('iptables', ['-w', '-N', USER_CHAIN]); // exists already: fine, never touched
+    await runCommand('iptables', ['-w', '-N', EGRESS_CHAIN]); // holds the per-sandbox jumps
     await restore(
       [
         '*filter',
@@ -81,7 +81,7 @@ export function prepareHost(options: HostFirewallOptions): Promise<void> {
     await jumpFirst('iptables', 'nat', 'POSTROUTING', [NAT_CHAIN]);
     await removeLegacyRules();
     if (!(await readdir('/proc/sys/net/ipv6').catch(() => null))) return; // no IPv6 in this kernel
-    const v6 = await run('ip6tables-restore', ['-w', '--noflush'], {
+    const v6 = await runCommand('ip6tables-restore', ['-w', '--noflush'], {
       input: [
         '*filter',
         `:${FWD_CHAIN} - [0:0]`,
@@ -122,15 +122,15 @@ async function jumpFirst(
   parent: string,
   chains: string[],
 ): Promise<void> {
-  const list = await run(cmd, ['-w', '-t', table, '-S', parent]);
+  const list = await runCommand(cmd, ['-w', '-t', table, '-S', parent]);
   if (list.code !== 0) throw new RuntimeError(`network setup (${cmd} -S ${parent})`, list.stderr);
   const at = chains.map((c) => list.stdout.split('\n').indexOf(`-A ${parent} -j ${c}`));
   if (at.every((i, k) => i >= 0 && (k === 0 || i > (at[k - 1] as number)))) return;
   for (const c of chains) {
-    while ((await run(cmd, ['-w', '-t', table, '-D', parent, '-j', c])).code === 0) {}
+    while ((await runCommand(cmd, ['-w', '-t', table, '-D', parent, '-j', c])).code === 0) {}
   }
   for (const c of [...chains].reverse()) {
-    const r = await run(cmd, ['-w', '-t', table, '-I', parent, '1', '-j', c]);
+    const r = await runCommand(cmd, ['-w', '-t', table, '-I', parent, '1', '-j', c]);
     if (r.code !== 0) throw new RuntimeError(`network setup (${cmd} -I ${parent})`, r.stderr);
   }
 }
@@ -147,20 +147,22 @@ export function forgetHostSetup(): void {
 async function removeLegacyRules(): Promise<void> {
   const names = await readdir(NETNS_DIR).catch(() => [] as string[]);
   if (names.some((n) => /^rt-n\d+$/.test(n))) return;
-  if ((await run('iptables', ['-w', '-S', 'RUNTOOLS-FWD'])).code !== 0) return;
+  if ((await runCommand('iptables', ['-w', '-S', 'RUNTOOLS-FWD'])).code !== 0) return;
   for (const [parent, chain] of [
     ['FORWARD', 'RUNTOOLS-FWD'],
     ['INPUT', 'RUNTOOLS-IN'],
   ] as const) {
-    while ((await run('iptables', ['-w', '-D', parent, '-j', chain])).code === 0) {}
-    await run('iptables', ['-w', '-F', chain]);
-    await run('iptables', ['-w', '-X', chain]);
+    while ((await runCommand('iptables', ['-w', '-D', parent, '-j', chain])).code === 0) {}
+    await runCommand('iptables', ['-w', '-F', chain]);
+    await runCommand('iptables', ['-w', '-X', chain]);
   }
   const legacy = ['-s', '10.203.0.0/16', '!', '-d', '10.203.0.0/16', '-j', 'MASQUERADE'];
-  while ((await run('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...legacy])).code === 0) {}
+  while (
+    (await runCommand('iptables', ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...legacy])).code === 0
+  ) {}
 }
 
 async function restore(rules: string): Promise<void> {
-  const r = await run('iptables-restore', ['-w', '--noflush'], { input: rules });
+  const r = await runCommand('iptables-restore', ['-w', '--noflush'], { input: rules });
   if (r.code !== 0) throw new RuntimeError('network setup (iptables-restore)', r.stderr);
 }

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, SandboxError } from '../../errors.ts';
-import { run } from './command.ts';
+import { runCommand } from '../../host/run-command.ts';
 import { sandboxChainRules, usableNameservers } from './egress-policy.ts';
 import { EGRESS_CHAIN, forgetHostSetup, prepareHost } from './host-firewall.ts';
 
@@ -157,7 +157,7 @@ export async function attachEgress(
   allowOut: string[] | undefined,
 ): Promise<void> {
   await prepareEgress(net, allowOut);
-  const r = await run('sh', ['-c', linkScript(net), 'sh', netnsPath]);
+  const r = await runCommand('sh', ['-c', linkScript(net), 'sh', netnsPath]);
   if (r.code !== 0) throw new RuntimeError('network setup (links)', r.stderr, { ...net });
 }
 
@@ -214,8 +214,8 @@ async function sandboxChain(
       'COMMIT',
       '',
     ].join('\n');
-  const has = again && (await run('iptables', ['-w', '-C', ...jump.split(' ')])).code === 0;
-  const first = await run('iptables-restore', ['-w', '--noflush'], { input: rules(!has) });
+  const has = again && (await runCommand('iptables', ['-w', '-C', ...jump.split(' ')])).code === 0;
+  const first = await runCommand('iptables-restore', ['-w', '--noflush'], { input: rules(!has) });
   if (first.code === 0) return;
   // The host's rules may have been flushed since this process set them up (a firewall reload).
   forgetHostSetup();
@@ -273,7 +273,7 @@ export async function setupEgress(
   }
   const named = { ...net, netns: egressFor(net.index).netns };
   try {
-    const add = await run('ip', ['netns', 'add', named.netns]);
+    const add = await runCommand('ip', ['netns', 'add', named.netns]);
     if (add.code !== 0) throw new RuntimeError('network setup (ip netns add)', add.stderr);
     await attachEgress(named, `${NETNS_DIR}/${named.netns}`, allowOut);
     return named;
@@ -305,17 +305,17 @@ async function hostResolvers(): Promise<string[]> {
 async function detach(net: EgressNetwork): Promise<void> {
   const chain = chainOf(net);
   const jump = `${EGRESS_CHAIN} -i ${net.hostIf} -j ${chain}`;
-  const all = await run('iptables-restore', ['-w', '--noflush'], {
+  const all = await runCommand('iptables-restore', ['-w', '--noflush'], {
     input: ['*filter', `-D ${jump}`, `-F ${chain}`, `-X ${chain}`, 'COMMIT', ''].join('\n'),
   });
   if (all.code !== 0) {
     // Part of it was never made (a failed setup): remove what is there.
-    await run('iptables', ['-w', '-D', ...jump.split(' ')]);
-    await run('iptables', ['-w', '-F', chain]);
-    await run('iptables', ['-w', '-X', chain]);
+    await runCommand('iptables', ['-w', '-D', ...jump.split(' ')]);
+    await runCommand('iptables', ['-w', '-F', chain]);
+    await runCommand('iptables', ['-w', '-X', chain]);
   }
   // The link first: deleting a namespace frees the pair only later, asynchronously.
-  await run('ip', ['-force', '-batch', '-'], {
+  await runCommand('ip', ['-force', '-batch', '-'], {
     input: `link del ${net.hostIf}\n${net.netns ? `netns del ${net.netns}\n` : ''}`,
   });
 }
@@ -331,17 +331,17 @@ function isLegacy(net: EgressNetwork): boolean {
  */
 async function teardownLegacy(net: EgressNetwork): Promise<void> {
   const netns = net.netns ?? `rt-n${net.index}`;
-  const pids = await run('ip', ['netns', 'pids', netns]);
+  const pids = await runCommand('ip', ['netns', 'pids', netns]);
   if (pids.code === 0 && pids.stdout.trim()) return;
   const chain = `RT-${net.index}`;
-  await run('iptables', ['-w', '-D', 'RUNTOOLS-FWD', '-i', net.hostIf, '-j', chain]);
-  await run('iptables', ['-w', '-F', chain]);
-  await run('iptables', ['-w', '-X', chain]);
-  await run('ip', ['link', 'del', net.hostIf]);
-  await run('ip', ['netns', 'del', netns]);
+  await runCommand('iptables', ['-w', '-D', 'RUNTOOLS-FWD', '-i', net.hostIf, '-j', chain]);
+  await runCommand('iptables', ['-w', '-F', chain]);
+  await runCommand('iptables', ['-w', '-X', chain]);
+  await runCommand('ip', ['link', 'del', net.hostIf]);
+  await runCommand('ip', ['netns', 'del', netns]);
 }
 
 async function restore(cmd: 'iptables-restore', rules: string): Promise<void> {
-  const r = await run(cmd, ['-w', '--noflush'], { input: rules });
+  const r = await runCommand(cmd, ['-w', '--noflush'], { input: rules });
   if (r.code !== 0) throw new RuntimeError(`network setup (${cmd})`, r.stderr);
 }

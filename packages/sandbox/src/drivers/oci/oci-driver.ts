@@ -18,6 +18,7 @@ import type {
 } from '../../driver.ts';
 import { CheckpointError, RuntimeError } from '../../errors.ts';
 import { removeTree } from '../../host/remove-tree.ts';
+import { runCommand } from '../../host/run-command.ts';
 import { syncTree } from '../../host/sync-tree.ts';
 import { DEFAULT_DISK_MIB } from '../../options.ts';
 import { type BundleSpec, bundleConfig, type IdMap, SOCKET_NAME } from './bundle.ts';
@@ -29,7 +30,6 @@ import {
   GHOST_LIMIT_BYTES,
   parseDumpLog,
 } from './checkpoint-failure.ts';
-import { run } from './command.ts';
 import { formatDiskImage } from './disk-image.ts';
 import {
   claimEgress,
@@ -196,8 +196,8 @@ export class OciDriver implements SandboxDriver {
     const dir = this.dir(id);
     const group = this.opts.idMap.hostId;
     const image = join(dir, 'checkpoint');
-    const owner = await run('chown', ['-R', `0:${group}`, image]);
-    const mode = await run('chmod', ['-R', 'u=rwX,g=rX,o=', image]);
+    const owner = await runCommand('chown', ['-R', `0:${group}`, image]);
+    const mode = await runCommand('chmod', ['-R', 'u=rwX,g=rX,o=', image]);
     for (const r of [owner, mode]) {
       if (r.code !== 0)
         throw new CheckpointError(id, 'pause', `protecting the images: ${r.stderr}`);
@@ -211,7 +211,7 @@ export class OciDriver implements SandboxDriver {
     if (!(await isMountPoint(mnt))) return;
     // syncfs of the loop-mounted file system ends with a flush of the loop device, which the
     // loop driver turns into an fsync of disk.img.
-    const r = await run('sync', ['-f', mnt]);
+    const r = await runCommand('sync', ['-f', mnt]);
     if (r.code !== 0) throw new CheckpointError(id, 'pause', `syncing the disk: ${r.stderr}`);
   }
 
@@ -378,13 +378,13 @@ export class OciDriver implements SandboxDriver {
     await mkdir(mnt, { recursive: true });
     // noinit_itable: no background zeroing of inode tables, which would write ~64 MiB per 4 GiB
     // into the image (a sparse file reads as zeros already).
-    const m = await run('mount', ['-o', 'loop,nosuid,nodev,noinit_itable', image, mnt]);
+    const m = await runCommand('mount', ['-o', 'loop,nosuid,nodev,noinit_itable', image, mnt]);
     if (m.code !== 0) throw new RuntimeError('mount sandbox disk', m.stderr, { dir });
     // Direct I/O from the loop device to the image: otherwise every block the sandbox's file
     // system reads or writes is cached twice, as the device's and as the image file's (~3.7 MiB
     // per idle sandbox here). Only a cache: a file system that refuses O_DIRECT just keeps it.
     const device = await mountSource(mnt);
-    if (device?.startsWith('/dev/loop')) await run('losetup', ['--direct-io=on', device]);
+    if (device?.startsWith('/dev/loop')) await runCommand('losetup', ['--direct-io=on', device]);
     return mnt;
   }
 
@@ -393,7 +393,7 @@ export class OciDriver implements SandboxDriver {
     const merged = join(dir, 'rootfs');
     if (await isMountPoint(merged)) return;
     const layers = await this.layerDir(dir);
-    const r = await run('mount', [
+    const r = await runCommand('mount', [
       '-t',
       'overlay',
       'overlay',
@@ -410,7 +410,7 @@ export class OciDriver implements SandboxDriver {
     for (const path of [join(this.dir(id), 'rootfs'), join(this.dir(id), 'disk')]) {
       while (await isMountPoint(path)) {
         // Lazy: a process that has not quite died yet may still hold the mount.
-        const r = await run('umount', ['-l', path]);
+        const r = await runCommand('umount', ['-l', path]);
         if (r.code !== 0) throw new RuntimeError('umount', r.stderr, { id });
       }
     }

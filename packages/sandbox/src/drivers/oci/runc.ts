@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { RuntimeError, SandboxError } from '../../errors.ts';
-import { type CommandResult, run } from './command.ts';
+import { type CommandResult, runCommand } from '../../host/run-command.ts';
 
 export interface RuncContainer {
   id: string;
@@ -139,7 +139,7 @@ export class Runc {
   }
 
   private exec(args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {
-    return run(this.binary, ['--root', this.stateRoot, ...args], {
+    return runCommand(this.binary, ['--root', this.stateRoot, ...args], {
       timeoutMs: options.timeoutMs ?? 30_000,
       ...(options.env ? { env: options.env } : {}),
     });
@@ -157,7 +157,7 @@ export class Runc {
     env?: NodeJS.ProcessEnv,
   ): Promise<CommandResult> {
     await rm(logFile, { force: true });
-    const r = await run(this.binary, ['--root', this.stateRoot, '--log', logFile, ...args], {
+    const r = await runCommand(this.binary, ['--root', this.stateRoot, '--log', logFile, ...args], {
       timeoutMs,
       devNull: true,
       ...(env ? { env } : {}),
