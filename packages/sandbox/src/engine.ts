@@ -3,20 +3,11 @@ import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DriverSandboxSpec, SandboxDriver } from './driver.ts';
 import type { IdMap } from './drivers/oci/bundle.ts';
-import { OciDriver } from './drivers/oci/oci-driver.ts';
-import {
-  HostPrerequisiteError,
-  SandboxError,
-  SandboxNotFoundError,
-  SandboxStateError,
-} from './errors.ts';
-import { findCriu } from './host/criu.ts';
+import { openOciDriver } from './drivers/oci/open-oci-driver.ts';
+import { SandboxError, SandboxNotFoundError, SandboxStateError } from './errors.ts';
 import { isAlive } from './host/is-alive.ts';
-import { SUPERVISOR_BINARY } from './host/native-build.ts';
 import { loadPeerCred } from './host/peer-cred.ts';
-import { findRunc } from './host/runc.ts';
 import { assertIdRangeReserved, type SubordinateIdFiles } from './host/subid-range.ts';
-import { copySupervisor } from './host/supervisor-copy.ts';
 import {
   type CreateSandboxInput,
   type CreateSandboxOptions,
@@ -162,26 +153,17 @@ export class SandboxEngine {
     // the directory must be traversable by others (a 0700 dir from mkdtemp is not).
     const st = await stat(dataDir);
     if (!(st.mode & 0o001)) await chmod(dataDir, (st.mode & 0o7777) | 0o711);
-    let driver = options.driver;
-    if (!driver) {
-      const supervisorBinary = options.supervisorBinary ?? SUPERVISOR_BINARY;
-      if (!(await stat(supervisorBinary).catch(() => null))) {
-        throw new HostPrerequisiteError(
-          `The sandbox supervisor binary is missing (${supervisorBinary})`,
-          'npm run build:native (or bash scripts/setup.sh)',
-        );
-      }
-      const criu = options.criu ?? (await findCriu())?.path;
-      driver = new OciDriver({
+    const driver =
+      options.driver ??
+      (await openOciDriver({
         dataDir,
-        runc: options.runc ?? findRunc(),
-        supervisorBinary: await copySupervisor(dataDir, supervisorBinary),
-        criu,
         idMap,
-        durablePause: options.durablePause ?? true,
+        runc: options.runc,
+        criu: options.criu,
+        supervisorBinary: options.supervisorBinary,
+        durablePause: options.durablePause,
         spareDiskMiB: options.diskMiB ?? DEFAULT_DISK_MIB,
-      });
-    }
+      }));
     const engine = new SandboxEngine({ ...options, dataDir, driver, idMap });
     await engine.lock();
     try {
