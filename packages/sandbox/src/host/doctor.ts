@@ -20,6 +20,7 @@ import { connect } from 'node:net';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { encodeFrame, FrameDecoder, FrameReader, Rep, Req } from '../supervisor/protocol.ts';
 import { majorVersion, probeCriuCandidates, resolveExecutable } from './criu.ts';
 import { NATIVE_BUILD_FIX, SUPERVISOR_BINARY } from './native-build.ts';
 import { commandFailure, firstLine, runCommand } from './run-command.ts';
@@ -745,28 +746,28 @@ async function isStaticElf(path: string): Promise<boolean | undefined> {
   }
 }
 
-/** Sends PING (type 0x09) and waits for OK (0x85) with the same req id. */
+/** Sends PING and waits for OK with the same req id (see native/PROTOCOL.md). */
 function pingOnce(socketPath: string, timeoutMs: number): Promise<void> {
   return new Promise((resolvePing, reject) => {
     const req = 0x7264_6f63; // "rdoc"
     const socket = connect(socketPath);
-    let received = Buffer.alloc(0);
+    const decoder = new FrameDecoder();
     let answered = false;
     const timer = setTimeout(() => socket.destroy(new Error('no reply to PING')), timeoutMs);
-    socket.once('connect', () => {
-      const frame = Buffer.alloc(9);
-      frame.writeUInt32LE(5, 0);
-      frame.writeUInt8(0x09, 4);
-      frame.writeUInt32LE(req, 5);
-      socket.write(frame);
-    });
+    socket.once('connect', () => socket.write(encodeFrame(Req.PING, [{ u32: req }])));
     socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 4 || received.length < 4 + received.readUInt32LE(0)) return;
-      const type = received.readUInt8(4);
-      answered = type === 0x85 && received.length >= 9 && received.readUInt32LE(5) === req;
+      let frames: ReturnType<FrameDecoder['push']>;
+      try {
+        frames = decoder.push(chunk, 1);
+      } catch (err) {
+        socket.destroy(err as Error);
+        return;
+      }
+      const [frame] = frames;
+      if (frame === undefined) return;
+      answered = frame.type === Rep.OK && new FrameReader(frame.payload).u32() === req;
       socket.destroy(
-        answered ? undefined : new Error(`unexpected reply type 0x${type.toString(16)}`),
+        answered ? undefined : new Error(`unexpected reply type 0x${frame.type.toString(16)}`),
       );
     });
     socket.once('error', reject);
