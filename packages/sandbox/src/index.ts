@@ -17,7 +17,7 @@ export type {
 } from './files.ts';
 export { SandboxFiles } from './files.ts';
 export { findCriu } from './host/criu.ts';
-export { doctor, formatDoctorReport, type PrerequisiteCheck } from './host/doctor.ts';
+export { doctor, formatDoctorReport, type PrerequisiteCheck } from './host/doctor/doctor.ts';
 export { findRunc } from './host/runc.ts';
 export type { CreateSandboxInput, CreateSandboxOptions } from './options.ts';
 export { createOptionsSchema } from './options.ts';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_SUPERVISOR_BINARY } from './host/doctor.ts';
+import { DEFAULT_SUPERVISOR_BINARY } from './host/doctor/prerequisite-check.ts';
 import { findRunc } from './host/runc.ts';
 import { useTestEngine, waitFor } from './testing/test-engine.ts';
 

@@ -19,7 +19,7 @@ import {
   formatDoctorReport,
   type PrerequisiteCheck,
   SETUP_FIX,
-} from './doctor.ts';
+} from './doctor/doctor.ts';
 
 const execFileAsync = promisify(execFile);
 const isRoot = process.getuid?.() === 0;

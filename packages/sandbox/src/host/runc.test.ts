@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { doctor, SETUP_FIX } from './doctor.ts';
+import { doctor, SETUP_FIX } from './doctor/doctor.ts';
 import {
   changelogFor,
   findRunc,
