@@ -35,7 +35,7 @@ export type {
 export { SandboxProcesses } from './processes.ts';
 export { Sandbox, type SandboxInfo } from './sandbox.ts';
 export type { SandboxState } from './state.ts';
-export { parseDockerfile } from './templates/dockerfile-build.ts';
+export { parseDockerfile } from './templates/dockerfile/parse.ts';
 export {
   SYSTEM_TEMPLATES,
   type TemplateSpec,

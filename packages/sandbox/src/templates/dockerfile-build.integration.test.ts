@@ -20,13 +20,9 @@ import {
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RunToolsError } from '@runtools/sdk/errors';
-import {
-  buildahGlobalArgs,
-  buildahRunRoot,
-  buildDockerfile,
-  type DockerfileBuildInput,
-  parseDockerfile,
-} from './dockerfile-build.ts';
+import { buildDockerfile, type DockerfileBuildInput } from './dockerfile/build.ts';
+import { parseDockerfile } from './dockerfile/parse.ts';
+import { buildahGlobalArgs, buildahRunRoot } from './dockerfile/storage.ts';
 import { TemplateStore } from './template-store.ts';
 
 const ID_BASE = 100000;
