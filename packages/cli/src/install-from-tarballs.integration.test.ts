@@ -119,7 +119,8 @@ describe('the packages as published: npm pack, npm install, create-runtools-app,
     run('npx', ['create-runtools-app', 'demo', '--yes'], app);
     assert.ok(existsSync(join(project, 'agents', 'code-assistant.ts')));
 
-    dev = spawn('npx', ['runtools', 'dev', '--port', '0'], {
+    // The installed bin itself (what `npx runtools` runs), so that signals reach it.
+    dev = spawn(join(app, 'node_modules', '.bin', 'runtools'), ['dev', '--port', '0'], {
       cwd: project,
       env: userEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
