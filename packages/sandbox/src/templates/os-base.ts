@@ -49,13 +49,30 @@ export async function osBase(
       ? (mirrors.debian ?? (await hostDebianMirror()))
       : (mirrors.ubuntu ?? UBUNTU_MIRROR);
   const extraCas = await hostExtraCas();
+  const extra = familyPackages(family);
   const h = createHash('sha256').update(
-    JSON.stringify({ os, ...OPERATING_SYSTEMS[os], mirror, BASE_PACKAGES, DPKG_EXCLUDES, v: 1 }),
+    JSON.stringify({
+      os,
+      ...OPERATING_SYSTEMS[os],
+      mirror,
+      BASE_PACKAGES,
+      DPKG_EXCLUDES,
+      v: 1,
+      ...(extra.length ? { extra } : {}),
+    }),
   );
   for (const ca of extraCas) h.update(await readFile(ca));
   const name = `${os}-${h.digest('hex').slice(0, 12)}`;
   const dir = join(templatesDir, '.bases', name);
   return { os, mirror, name, dir, rootfs: join(dir, 'rootfs'), extraCas };
+}
+
+/**
+ * What a family's minbase lacks that builds need: Ubuntu's (24.04) has no apt, which Debian's
+ * minbase always has (and which creates /etc/apt/trusted.gpg.d).
+ */
+function familyPackages(family: string): string[] {
+  return family === 'ubuntu' ? ['apt'] : [];
 }
 
 /** Whether the base is built (a base dir exists only once complete: it is renamed into place). */
@@ -162,7 +179,7 @@ async function buildBase(template: string, base: OsBase, log: OsBaseLog): Promis
       '--variant=minbase',
       '--mode=root',
       '--format=directory',
-      `--include=${BASE_PACKAGES.join(',')}`,
+      `--include=${[...BASE_PACKAGES, ...familyPackages(OPERATING_SYSTEMS[base.os].family)].join(',')}`,
       ...DPKG_EXCLUDES.map((e) => `--dpkgopt=${e}`),
       '--aptopt=Acquire::Retries "3"',
       '--aptopt=Acquire::Check-Valid-Until "false"',
@@ -172,7 +189,8 @@ async function buildBase(template: string, base: OsBase, log: OsBaseLog): Promis
         ? [
             `--keyring=${keyring}`,
             // apt inside the root checks the archive's signature too when a build installs.
-            `--customize-hook=cp ${keyring} "$1/etc/apt/trusted.gpg.d/"`,
+            // Ubuntu's minbase (24.04) has no trusted.gpg.d directory.
+            `--customize-hook=mkdir -p "$1/etc/apt/trusted.gpg.d" && cp ${keyring} "$1/etc/apt/trusted.gpg.d/"`,
           ]
         : []),
       // Certificate authorities the build host added (a TLS-intercepting egress proxy, a company

@@ -74,7 +74,7 @@ describe("the product description's examples, verbatim", () => {
     assert.equal(template.spec?.os, 'ubuntu-24.04');
     const ready = await rt.templates.waitForBuild('my-env');
     assert.equal(ready.status, 'ready');
-    assert.match(ready.build?.runtimeVersions?.node ?? '', /^v20\./);
+    assert.match(ready.build?.runtimeVersions?.node ?? '', /^v?20\./);
     assert.match(ready.build?.runtimeVersions?.python ?? '', /3\.12/);
     const sandbox = await rt.sandboxes.create({ template: 'my-env' });
     try {
