@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { removeTree } from '../host/remove-tree.ts';
 import { TEST_TEMPLATES_DIR, useTestEngine } from '../testing/test-engine.ts';
+import { osBase } from './os-base.ts';
 import type { TemplateSpecInput } from './template-spec.ts';
 import { TemplateStore } from './template-store.ts';
 
@@ -255,9 +256,13 @@ describe('spec templates', () => {
         return true;
       },
     );
+    // Bases are named by their mirror (among others): a real ubuntu-24.04 base may exist.
+    const offlineBase = await osBase(TEST_TEMPLATES_DIR, 'ubuntu-24.04', {
+      ubuntu: 'http://127.0.0.1:9/ubuntu',
+    });
     assert.ok(
       !readdirSync(join(TEST_TEMPLATES_DIR, '.bases')).some(
-        (n) => n.startsWith('ubuntu-24.04-') && !n.endsWith('.lock'),
+        (n) => n.includes(offlineBase.name) && !n.endsWith('.lock'),
       ),
       'no base was made from an unreachable mirror',
     );
