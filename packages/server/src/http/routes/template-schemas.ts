@@ -16,10 +16,7 @@ export const buildParamSchema = slugParamSchema.extend({
   id: idSchema.meta({ param: { name: 'id', in: 'path' } }),
 });
 
-export type TemplateBuildJson = TemplateBuild;
-export type TemplateJson = Template;
-
-export function toBuildJson(build: StoredBuild): TemplateBuildJson {
+export function toBuildJson(build: StoredBuild): TemplateBuild {
   return {
     id: build.id,
     template: build.slug,
@@ -37,7 +34,7 @@ export function toBuildJson(build: StoredBuild): TemplateBuildJson {
   };
 }
 
-function toLocalJson(info: TemplateInfo | undefined): TemplateJson['local'] {
+function toLocalJson(info: TemplateInfo | undefined): Template['local'] {
   if (info === undefined) return null;
   return {
     version: info.version,
@@ -54,7 +51,7 @@ export function toTemplateJson(
   build: StoredBuild | undefined,
   ready: StoredBuild | undefined,
   local: TemplateInfo | undefined,
-): TemplateJson {
+): Template {
   return {
     id: template.id,
     slug: template.slug,
@@ -71,7 +68,7 @@ export function toTemplateJson(
 }
 
 /** A system template: built by each server's engine on first use. */
-export function toSystemTemplateJson(slug: string, local: TemplateInfo | undefined): TemplateJson {
+export function toSystemTemplateJson(slug: string, local: TemplateInfo | undefined): Template {
   return {
     id: null,
     slug,

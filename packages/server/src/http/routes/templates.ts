@@ -4,6 +4,7 @@ import { RunToolsError } from '@runtools/sdk';
 import {
   pageQuerySchema,
   pageSchema,
+  type Template as TemplateContract,
   templateDefinitionOf,
   templateInputSchema,
   templatePatchSchema,
@@ -23,7 +24,6 @@ import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts'
 import {
   localTemplate,
   slugParamSchema,
-  type TemplateJson,
   templateNotFound,
   toSystemTemplateJson,
   toTemplateJson,
@@ -42,7 +42,7 @@ export async function templateView(
   store: Store,
   engine: SandboxEngine | undefined,
   template: Template,
-): Promise<TemplateJson> {
+): Promise<TemplateContract> {
   const [build, ready, local] = await Promise.all([
     store.templates.latestBuild(template.id, template.definitionHash),
     store.templates.latestReadyBuild(template.id, template.definitionHash),
