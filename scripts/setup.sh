@@ -8,8 +8,9 @@
 # What it does:
 #   - apt packages: runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
 #     ca-certificates jq tmux util-linux postgresql patchelf (the server's tests start private throwaway
-#     clusters with its initdb/pg_ctl; apt-get update only when something must be installed;
-#     npm too when the machine has none, to run `npm ci`);
+#     clusters with its initdb/pg_ctl) chromium (browser tests drive it with puppeteer-core);
+#     apt-get update only when something must be installed; npm too when the machine has none,
+#     to run `npm ci`);
 #   - CRIU >= 4.2: a working system criu >= 4.2 if there is one, else Debian forky's criu in a private
 #     root at /opt/runtools/criu-root, run by the wrapper /opt/runtools/bin/criu (Debian 12's CRIU
 #     3.17 fails on current kernels, 4.1 cannot dump inet sockets on kernels >= 6.16, and
@@ -33,7 +34,7 @@ CRIU_VERSION_FILE=$CRIU_ROOT/.runtools-criu-version
 # release (forky) has 4.2.
 CRIU_SUITE=forky
 APT_PACKAGES=(runc ripgrep mmdebstrap buildah uidmap iptables iproute2 gcc libc6-dev
-  ca-certificates jq tmux util-linux postgresql python3 patchelf)
+  ca-certificates jq tmux util-linux postgresql python3 patchelf chromium)
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FIX="bash scripts/setup.sh"
 

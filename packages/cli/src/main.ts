@@ -3,6 +3,7 @@ import { deployCommand } from './commands/deploy.ts';
 import { devCommand } from './commands/dev.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { initCommand } from './commands/init.ts';
+import { keysCommand } from './commands/keys.ts';
 import { logsCommand } from './commands/logs.ts';
 import { runCommand } from './commands/run.ts';
 import { runsCommand } from './commands/runs.ts';
@@ -20,6 +21,7 @@ const commands = () => [
   runsCommand(),
   sandboxCommand(),
   templatesCommand(),
+  keysCommand(),
   doctorCommand(),
 ];
 

@@ -52,6 +52,8 @@ export interface DevServerOptions {
   /** Default: `dev.port` of runtools.config.ts (3000). */
   port?: number;
   host: string;
+  /** Sandbox ports are served at `{port}-{sandboxId}.{domain}` (default `localhost`). */
+  domain?: string;
   apiKey: string;
   /** Model keys and endpoints for the runs. */
   modelEnv: Record<string, string>;
@@ -119,6 +121,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     templatesDir: options.templatesDir ?? SHARED_TEMPLATES_DIR,
     port: options.port ?? first.config.dev.port,
     host: options.host,
+    // Each sandbox port on a host of its own (`{port}-{id}.localhost`, which browsers resolve
+    // to loopback): a sandbox's page is then not of the API's origin.
+    domain: options.domain ?? 'localhost',
     apiKey: options.apiKey,
     modelEnv: options.modelEnv,
     ...(reporter.log ? { logger: reporter.log } : {}),

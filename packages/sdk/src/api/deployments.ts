@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { idSchema, textSchema, timestampSchema } from './common.ts';
 
-const apiSlugSchema = z
+/** A deployment's `apiSlug`: its endpoint is `/v1/run/{apiSlug}`. */
+export const apiSlugSchema = z
   .string()
   .min(1)
   .max(64)

@@ -35,6 +35,7 @@ export const errorCodes = {
   request_too_large: 413,
   unauthorized: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   permission_denied: 403,
   // What the request names does not exist
   not_found: 404,

@@ -92,6 +92,12 @@ export const sandboxSchema = z
     }),
     /** Size of the memory snapshot of a paused sandbox. */
     snapshotBytes: z.number().nullable(),
+    /**
+     * The URL of a port's HTTP server, `{port}` to be replaced by the port number: its own host
+     * (`http://{port}-sbx_….example.com/`) when the server has a domain (RUNTOOLS_DOMAIN; each
+     * port is then its own browser origin), else a path under the API.
+     */
+    portUrl: z.string().meta({ example: 'http://{port}-sbx_0123456789abcdef.localhost:3000/' }),
   })
   .meta({ id: 'Sandbox' });
 

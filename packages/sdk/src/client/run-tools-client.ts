@@ -1,5 +1,6 @@
 import type {
   ApiKey,
+  ApiKeyInput,
   CreatedApiKey,
   CreatedWebhook,
   Deployment,
@@ -142,9 +143,13 @@ export class RunTools {
     redeliver(id: string, deliveryId: string): Promise<WebhookDelivery>;
   };
 
-  /** `/v1/api-keys`: keys are shown once (on create), listed by prefix, revocable. */
+  /**
+   * `/v1/api-keys`: keys are shown once (on create), listed by prefix, revocable. A key gets
+   * `scopes` (default: the creating key's) and may be restricted to `deployments`, e.g.
+   * `create({ name: 'web app', deployments: ['support-bot'] })` for a key an app embeds.
+   */
   readonly apiKeys: {
-    create(input: { name: string }): Promise<CreatedApiKey>;
+    create(input: ApiKeyInput): Promise<CreatedApiKey>;
     list(params?: PageParams): Promise<Page<ApiKey>>;
     revoke(id: string): Promise<ApiKey>;
   };

@@ -78,10 +78,13 @@ export interface SandboxesClient {
     remove(id: string, path: string): Promise<void>;
   };
   /**
-   * The URL of a port's HTTP server through the API's proxy. It needs the API key: as
-   * `Authorization: Bearer`, or (for a browser) appended as `?token=KEY`.
+   * The URL of a port's HTTP server through the API's proxy. Given the sandbox (as the API
+   * returned it), the URL the server advertises: its own host name when the server has a domain
+   * (each port a separate browser origin: use that for pages); given only an id, the path under
+   * the API. It needs the API key: as `Authorization: Bearer`, or (for a browser) appended once
+   * as `?token=KEY`, which the proxy trades for a cookie and removes from the URL.
    */
-  portUrl(id: string, port: number): string;
+  portUrl(sandbox: string | Pick<Sandbox, 'portUrl'>, port: number): string;
 }
 
 const enc = (value: string) => encodeURIComponent(value);
@@ -224,6 +227,9 @@ export function sandboxesClient(transport: ClientTransport): SandboxesClient {
       },
       remove: (id, path) => request('DELETE', filesPath(id, path)),
     },
-    portUrl: (id, port) => `${transport.baseUrl}${base(id)}/ports/${port}/`,
+    portUrl: (sandbox, port) =>
+      typeof sandbox === 'string'
+        ? `${transport.baseUrl}${base(sandbox)}/ports/${port}/`
+        : sandbox.portUrl.replace('{port}', String(port)),
   };
 }

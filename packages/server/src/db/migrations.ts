@@ -203,6 +203,21 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('webhooks_run_idx').on('webhooks').column('run_id').execute();
     },
   },
+  /**
+   * Keys carry scopes (a JSON array) and an optional deployment restriction (a JSON array of
+   * apiSlugs). Keys made before scopes existed could do everything: they keep all four.
+   */
+  '0006_api_key_scopes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('scopes', 'text', (c) =>
+          c.notNull().defaultTo('["admin","deploy","run","sandboxes"]'),
+        )
+        .execute();
+      await db.schema.alterTable('api_keys').addColumn('deployments', 'text').execute();
+    },
+  },
 };
 
 /**

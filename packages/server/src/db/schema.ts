@@ -56,6 +56,10 @@ export interface ApiKeysTable {
   prefix: string;
   hash: string;
   name: string;
+  /** JSON array of ApiScope. */
+  scopes: string;
+  /** JSON array of deployment apiSlugs, or null for a key not restricted to deployments. */
+  deployments: string | null;
   created_at: string;
   revoked_at: string | null;
 }

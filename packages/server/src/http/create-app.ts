@@ -8,9 +8,10 @@ import { requireApiKey } from './auth.ts';
 import { limitBody } from './body-limit.ts';
 import { closeUnreadBody } from './close-unread-body.ts';
 import { errorResponse, handleError } from './errors.ts';
+import { KeySessions, trackKeySessions } from './key-sessions.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { notFoundHandler } from './not-found.ts';
-import { defaultRateLimit, type RateLimitOptions, rateLimit } from './rate-limit.ts';
+import { defaultRateLimit, type RateLimitOptions, rateLimit, tokenBuckets } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -39,7 +40,10 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** Largest file upload (`PUT /v1/sandboxes/{id}/files`) in bytes (default 512 MiB). */
   fileBodyLimitBytes?: number;
-  /** Per-key token bucket (default: bursts of 100, 20 per second); `false` turns it off. */
+  /**
+   * Per-key token bucket, shared by the API and the sandbox port proxy (default: bursts of 100,
+   * 20 per second); `false` turns it off.
+   */
   rateLimit?: RateLimitOptions | false;
   logger?: Logger;
   /**
@@ -61,6 +65,8 @@ export interface AppOptions {
    * `/v1/templates`. Without one, those routes answer 503 `sandboxes_unavailable`.
    */
   engine?: SandboxEngine;
+  /** Resumes of a paused sandbox through its ports (default: bursts of 5, one per 10 s). */
+  sandboxResumeLimit?: RateLimitOptions;
   /**
    * The domain under which `{port}-{sandboxId}.{domain}` host names reach sandbox ports
    * (RUNTOOLS_DOMAIN); without one only `/v1/sandboxes/{id}/ports/{port}/…` does.
@@ -95,13 +101,31 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   // Before everything else: `{port}-{id}.{domain}` hosts are the sandbox's, on every path.
   const { engine, domain, bootstrapKey } = options;
-  app.use('*', sandboxProxy({ engine, domain, apiKeys: store.apiKeys, bootstrapKey }));
+  const sessions = new KeySessions(store.apiKeys);
+  const buckets =
+    options.rateLimit === false ? undefined : tokenBuckets(options.rateLimit ?? defaultRateLimit);
+  app.use(
+    '*',
+    sandboxProxy({
+      engine,
+      domain,
+      apiKeys: store.apiKeys,
+      bootstrapKey,
+      sessions,
+      buckets,
+      ...(options.sandboxResumeLimit ? { resumeLimit: options.sandboxResumeLimit } : {}),
+    }),
+  );
   app.route('/', healthRoutes());
   app.route('/', dashboardRoutes());
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (`rtk_…`) or the server’s RUNTOOLS_API_KEY.',
+    description:
+      'An API key (`rtk_…`) or the server’s RUNTOOLS_API_KEY (which holds every scope). Each ' +
+      'operation names the scopes that allow it (any one of them): `admin` (API keys, webhooks), ' +
+      '`deploy` (templates, runtimes, deployments), `run` (start, read and control runs), ' +
+      '`sandboxes` (the sandbox API and its ports). A key without them gets 403 `insufficient_scope`.',
   });
   documentWebhookPayloads(app);
   app.doc31(openApiPath, {
@@ -111,8 +135,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   });
 
   app.use('/v1/*', requireApiKey({ apiKeys: store.apiKeys, bootstrapKey: options.bootstrapKey }));
-  if (options.rateLimit !== false)
-    app.use('/v1/*', rateLimit(options.rateLimit ?? defaultRateLimit));
+  app.use('/v1/*', trackKeySessions(sessions));
+  if (buckets !== undefined) app.use('/v1/*', rateLimit(buckets));
   // Before the app-wide body limit, which it never reaches: a template comes with its build
   // context, and these routes have a larger limit of their own.
   app.route('/v1', templateRoutes({ store, engine }));
@@ -139,11 +163,11 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
-  app.route('/v1', apiKeyRoutes(store));
+  app.route('/v1', apiKeyRoutes(store, sessions));
   app.route('/v1', webhookRoutes(store));
   app.route('/v1', webhookDeliveryRoutes(store));
   app.route('/v1', runRoutes(store));
-  app.route('/v1', sandboxRoutes(engine, store));
+  app.route('/v1', sandboxRoutes(engine, store, domain));
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
   app.route('/v1', templateBuildRoutes({ store, engine }));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { apiScopes } from '@runtools/sdk/api';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { startTestServer } from '../testing/test-server.ts';
 
@@ -28,7 +29,7 @@ describeEachDatabase('http limits', ({ open }) => {
     await using server = await startTestServer(await open(), {
       rateLimit: { burst: 3, perSecond: 1, now: () => now },
     });
-    const other = await server.store.apiKeys.create({ name: 'other' });
+    const other = await server.store.apiKeys.create({ name: 'other', scopes: apiScopes });
     for (let i = 0; i < 3; i++) assert.equal((await server.request('GET', '/v1/runs')).status, 200);
     const limited = await server.request('GET', '/v1/runs');
     assert.equal(limited.status, 429);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { apiScopes } from '@runtools/sdk/api';
 import { createStore } from '../store/store.ts';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { ProxyGrants } from './proxy-cookie.ts';
@@ -12,27 +13,27 @@ describeEachDatabase('sandbox port grants (the proxy cookie)', ({ open }) => {
       { apiKeys: store.apiKeys, bootstrapKey: 'k'.repeat(20) },
       () => now,
     );
-    const { apiKey, key } = await store.apiKeys.create({ name: 'browser' });
+    const { apiKey, key } = await store.apiKeys.create({ name: 'browser', scopes: apiScopes });
     const grant = grants.issue({ kind: 'api_key', apiKey }, 'sbx_a:3000');
     assert.ok(!grant.includes(key), 'the key is not in the grant');
-    assert.equal(await grants.verify(grant, 'sbx_a:3000'), true);
-    assert.equal(await grants.verify(grant, 'sbx_a:3001'), false, 'another port');
-    assert.equal(await grants.verify(grant, 'sbx_b:3000'), false, 'another sandbox');
+    assert.equal(Boolean(await grants.verify(grant, 'sbx_a:3000')), true);
+    assert.equal(Boolean(await grants.verify(grant, 'sbx_a:3001')), false, 'another port');
+    assert.equal(Boolean(await grants.verify(grant, 'sbx_b:3000')), false, 'another sandbox');
     for (const forged of [`${grant}x`, grant.replace(/\.\d+\./, '.99999999999999.'), 'a.b', '']) {
-      assert.equal(await grants.verify(forged, 'sbx_a:3000'), false, forged);
+      assert.equal(Boolean(await grants.verify(forged, 'sbx_a:3000')), false, forged);
     }
     // Another process (another secret) does not accept it.
     const other = new ProxyGrants({ apiKeys: store.apiKeys }, () => now);
-    assert.equal(await other.verify(grant, 'sbx_a:3000'), false);
+    assert.equal(Boolean(await other.verify(grant, 'sbx_a:3000')), false);
 
     now += 13 * 3600 * 1000;
-    assert.equal(await grants.verify(grant, 'sbx_a:3000'), false, 'expired after 12 h');
+    assert.equal(Boolean(await grants.verify(grant, 'sbx_a:3000')), false, 'expired after 12 h');
 
     const fresh = grants.issue({ kind: 'api_key', apiKey }, 'sbx_a:3000');
     await store.apiKeys.revoke(apiKey.id);
-    assert.equal(await grants.verify(fresh, 'sbx_a:3000'), false, 'its key was revoked');
+    assert.equal(Boolean(await grants.verify(fresh, 'sbx_a:3000')), false, 'its key was revoked');
 
     const bootstrap = grants.issue({ kind: 'bootstrap' }, 'sbx_a:3000');
-    assert.equal(await grants.verify(bootstrap, 'sbx_a:3000'), true);
+    assert.equal(Boolean(await grants.verify(bootstrap, 'sbx_a:3000')), true);
   });
 });

@@ -31,17 +31,19 @@ export class ProxyGrants {
     return `${who}.${expires}.${this.#mac(who, scope, expires)}`;
   }
 
-  /** Whether `value` grants `scope` now (its key still valid). */
-  async verify(value: string, scope: string): Promise<boolean> {
+  /** The caller `value` grants `scope` to now (its key still valid), or undefined. */
+  async verify(value: string, scope: string): Promise<Principal | undefined> {
     const [who, expires, mac, extra] = value.split('.');
-    if (!who || !expires || !mac || extra !== undefined) return false;
-    if (!/^\d+$/.test(expires) || Number(expires) < this.#now()) return false;
+    if (!who || !expires || !mac || extra !== undefined) return undefined;
+    if (!/^\d+$/.test(expires) || Number(expires) < this.#now()) return undefined;
     const expected = Buffer.from(this.#mac(who, scope, expires));
     const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-    if (who === 'bootstrap') return Boolean(this.#auth.bootstrapKey);
-    const key = await this.#auth.apiKeys.get(who);
-    return key !== undefined && key.revokedAt === null;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (who === 'bootstrap') return this.#auth.bootstrapKey ? { kind: 'bootstrap' } : undefined;
+    const apiKey = await this.#auth.apiKeys.get(who);
+    return apiKey !== undefined && apiKey.revokedAt === null
+      ? { kind: 'api_key', apiKey }
+      : undefined;
   }
 
   #mac(who: string, scope: string, expires: string): string {

@@ -1,4 +1,6 @@
-import { OpenAPIHono, type z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type RouteConfig, type z } from '@hono/zod-openapi';
+import type { ApiScope } from '@runtools/sdk/api';
+import { requireScope } from './access.ts';
 import type { AppEnv } from './app-env.ts';
 import { errorResponseSchema, validationError } from './errors.ts';
 
@@ -33,6 +35,7 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 const errorDescriptions = {
   400: 'Invalid body, query or path (`invalid_input`, `invalid_json`).',
   401: 'Missing, unknown or revoked API key (`unauthorized`).',
+  403: 'The API key lacks the scope this route needs (`insufficient_scope`).',
   404: 'The resource does not exist (`*_not_found`).',
   409: 'Conflicts with the current state (`*_taken`, `*_in_use`, `*_state`).',
   413: 'Body larger than the limit (`payload_too_large`).',
@@ -47,4 +50,25 @@ export function errorResponses(...statuses: Array<keyof typeof errorDescriptions
   return Object.fromEntries(
     all.map((status) => [status, jsonResponse(errorResponseSchema, errorDescriptions[status])]),
   ) as Record<(typeof all)[number], ReturnType<typeof jsonResponse<typeof errorResponseSchema>>>;
+}
+
+/**
+ * `createRoute` for a route that needs one of `scopes`: the check runs before the request is
+ * validated (a 403 `insufficient_scope` otherwise), and the OpenAPI document names the scopes as
+ * the operation's security requirement (`Bearer: [scope]`, one alternative per scope).
+ */
+export function scopedRoute<R extends RouteConfig>(
+  scopes: ApiScope | readonly ApiScope[],
+  config: R,
+) {
+  const list: ApiScope[] = typeof scopes === 'string' ? [scopes] : [...scopes];
+  return createRoute({
+    ...config,
+    security: list.map((scope) => ({ Bearer: [scope] })),
+    middleware: requireScope(...list),
+    responses: {
+      ...config.responses,
+      403: jsonResponse(errorResponseSchema, errorDescriptions[403]),
+    },
+  });
 }

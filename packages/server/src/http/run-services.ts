@@ -33,11 +33,7 @@ export async function startRun(
   body: StartRunBody,
 ): Promise<{ run: Run; webhook?: { id: string; secret: string } }> {
   const deployment = await services.store.deployments.getBySlug(slug);
-  if (deployment === undefined) {
-    throw new RunToolsError('deployment_not_found', `No deployment is served at "${slug}".`, {
-      details: { apiSlug: slug },
-    });
-  }
+  if (deployment === undefined) throw deploymentNotFound(slug);
   const runId = newId('run');
   let webhook: Webhook | undefined;
   if (body.webhook !== undefined) {
@@ -59,6 +55,16 @@ export async function startRun(
   return webhook === undefined
     ? { run }
     : { run, webhook: { id: webhook.id, secret: webhook.secret } };
+}
+
+/**
+ * The 404 for a slug that serves nothing, and for one a deployment-restricted key may not use
+ * (so such a key learns nothing of other deployments).
+ */
+export function deploymentNotFound(slug: string): RunToolsError {
+  return new RunToolsError('deployment_not_found', `No deployment is served at "${slug}".`, {
+    details: { apiSlug: slug },
+  });
 }
 
 /** Where the API records a run's lifecycle: its store, published through its hub. */

@@ -60,6 +60,7 @@ def serve(conn):
                       'headers': headers}).encode()
     conn.sendall(('HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n'
                   'Set-Cookie: a=1; Path=/\\r\\nSet-Cookie: b=2; Path=/\\r\\n'
+                  'Service-Worker-Allowed: /\\r\\n'
                   'Connection: close\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(out)).encode() + out)
     conn.close()
 server = socket.socket()
@@ -161,6 +162,13 @@ describe('sandbox port proxy', () => {
     assert.equal(echo.headers.cookie, 'app=yes');
     assert.equal(echo.headers.host, 'localhost:8000');
     assert.deepEqual(r.headers['set-cookie'], ['a=1; Path=/', 'b=2; Path=/']);
+    // Path mode shares the API's origin: the page gets an opaque origin and no service worker
+    // scope beyond its own path.
+    assert.equal(
+      r.headers['content-security-policy'],
+      'sandbox allow-scripts allow-forms allow-popups',
+    );
+    assert.equal(r.headers['service-worker-allowed'], undefined);
   });
 
   it('streams the response as it comes, without waiting for its end', async () => {
@@ -193,18 +201,24 @@ describe('sandbox port proxy', () => {
     assert.equal(Buffer.from(echo.body, 'latin1').toString('utf8'), 'payload \u00e9');
   });
 
-  it('accepts ?token= once, then the HttpOnly cookie it sets, and strips both', async () => {
+  it('trades ?token= for an HttpOnly grant cookie and a 303 to the URL without it', async () => {
     const first = await send(
       server.url,
       'GET',
       `${portPath}/index.html?x=1&token=${encodeURIComponent(testBootstrapKey)}&y=2`,
     );
-    assert.equal(first.status, 200, first.text);
-    assert.equal((JSON.parse(first.text) as Echo).path, '/index.html?x=1&y=2');
+    assert.equal(first.status, 303, first.text);
+    assert.equal(first.headers.location, `${portPath}/index.html?x=1&y=2`);
+    assert.equal(first.headers['referrer-policy'], 'no-referrer');
     const cookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith('runtools_token='));
     assert.ok(cookie, String(first.headers['set-cookie']));
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, new RegExp(`Path=${portPath}(;|$)`));
+    const page = await send(server.url, 'GET', first.headers.location as string, {
+      cookie: cookie.split(';')[0] as string,
+    });
+    assert.equal(page.status, 200, page.text);
+    assert.equal((JSON.parse(page.text) as Echo).path, '/index.html?x=1&y=2');
 
     const asset = await send(server.url, 'GET', `${portPath}/app.js`, {
       cookie: `other=1; ${cookie.split(';')[0]}`,
@@ -278,12 +292,21 @@ describe('sandbox port proxy', () => {
     const first = await send(server.url, 'GET', `/health?token=${testBootstrapKey}&z=9`, {
       host: `${host}:1234`,
     });
-    assert.equal(first.status, 200, first.text);
-    const echo = JSON.parse(first.text) as Echo;
-    assert.equal(echo.path, '/health?z=9');
-    assert.equal(echo.headers['x-forwarded-host'], `${host}:1234`);
+    assert.equal(first.status, 303, first.text);
+    assert.equal(first.headers.location, '/health?z=9');
     const cookie = (first.headers['set-cookie'] ?? []).find((c) => c.startsWith('runtools_token='));
     assert.match(cookie ?? '', /Path=\/(;|$)/);
+    assert.doesNotMatch(cookie ?? '', /Domain=/i, 'host-only: the cookie reaches this port only');
+    const page = await send(server.url, 'GET', '/health?z=9', {
+      host: `${host}:1234`,
+      cookie: (cookie ?? '').split(';')[0] as string,
+    });
+    const echo = JSON.parse(page.text) as Echo;
+    assert.equal(echo.path, '/health?z=9');
+    assert.equal(echo.headers['x-forwarded-host'], `${host}:1234`);
+    // Its own origin: no sandboxing header needed, the page's headers pass as they are.
+    assert.equal(page.headers['content-security-policy'], undefined);
+    assert.equal(page.headers['service-worker-allowed'], '/');
     const api = await send(server.url, 'GET', '/v1/sandboxes', {
       host,
       cookie: (cookie ?? '').split(';')[0] as string,
@@ -354,5 +377,82 @@ describe('sandbox port proxy', () => {
       s.on('error', reject);
     });
     assert.match(denied, /^HTTP\/1\.1 401 /);
+  });
+
+  it('revoking a key closes its tunnels within a second and ends its grant cookies', async () => {
+    const { apiKey, key } = await server.store.apiKeys.create({
+      name: 'tunnel',
+      scopes: ['sandboxes'],
+    });
+    const grant = await send(server.url, 'GET', `${portPath}/page?token=${key}`);
+    assert.equal(grant.status, 303);
+    const cookie = (grant.headers['set-cookie']?.[0] ?? '').split(';')[0] as string;
+    assert.equal((await send(server.url, 'GET', `${portPath}/page`, { cookie })).status, 200);
+
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', () => resolve(Date.now())),
+    );
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.write(
+      `GET ${portPath}/ws HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${key}\r\n` +
+        'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: eA==\r\n' +
+        'Sec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await waitFor(() => received.includes('\r\n\r\n'));
+    assert.match(received, /^HTTP\/1\.1 101 /);
+
+    const revokedAt = Date.now();
+    const revoke = await send(server.url, 'DELETE', `/v1/api-keys/${apiKey.id}`, auth);
+    assert.equal(revoke.status, 200, revoke.text);
+    const closedAt = await closed;
+    assert.ok(closedAt - revokedAt < 1000, `tunnel closed after ${closedAt - revokedAt} ms`);
+    assert.equal((await send(server.url, 'GET', `${portPath}/page`, { cookie })).status, 401);
+  });
+
+  it('needs the "sandboxes" scope', async () => {
+    const { key } = await server.store.apiKeys.create({ name: 'runs only', scopes: ['run'] });
+    const denied = await send(server.url, 'GET', `${portPath}/x`, {
+      authorization: `Bearer ${key}`,
+    });
+    assert.equal(denied.status, 403);
+    assert.equal(
+      (JSON.parse(denied.text) as { error: { code: string } }).error.code,
+      'insufficient_scope',
+    );
+    const viaToken = await send(server.url, 'GET', `${portPath}/x?token=${key}`);
+    assert.equal(viaToken.status, 403, 'no grant cookie for a key without the scope');
+    assert.equal(viaToken.headers['set-cookie'], undefined);
+  });
+
+  it('counts proxied requests against the rate limit and limits resumes per sandbox', async () => {
+    await using limited = await startTestServer(database, {
+      engine: t.engine,
+      rateLimit: { burst: 3, perSecond: 0.001 },
+      sandboxResumeLimit: { burst: 1, perSecond: 0.001 },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push((await send(limited.url, 'GET', `${portPath}/n${i}`, auth)).status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+
+    await using resumes = await startTestServer(database, {
+      engine: t.engine,
+      sandboxResumeLimit: { burst: 1, perSecond: 0.001 },
+    });
+    await t.engine.get(id).pause();
+    assert.equal((await send(resumes.url, 'GET', `${portPath}/wake`, auth)).status, 200);
+    await t.engine.get(id).pause();
+    const again = await send(resumes.url, 'GET', `${portPath}/wake`, auth);
+    assert.equal(again.status, 429, again.text);
+    assert.ok(Number(again.headers['retry-after']) >= 1);
+    assert.equal(t.engine.get(id).state, 'paused', 'the limit was hit before resuming');
+    await t.engine.get(id).resume();
   });
 });

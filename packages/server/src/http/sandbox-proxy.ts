@@ -1,13 +1,16 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import type { AppEnv } from './app-env.ts';
+import { hasScope, insufficientScope } from './access.ts';
+import type { AppEnv, Principal } from './app-env.ts';
 import { type AuthOptions, apiKeyVerifier } from './auth.ts';
 import { errorResponse } from './errors.ts';
+import { type KeySessions, trackConnection } from './key-sessions.ts';
 import { ProxyGrants } from './proxy-cookie.ts';
+import { type RateLimitOptions, tokenBuckets } from './rate-limit.ts';
 import { unavailableMessage } from './routes/sandbox-schemas.ts';
 import {
   type ForwardTarget,
@@ -20,7 +23,19 @@ export interface SandboxProxyOptions extends AuthOptions {
   engine: SandboxEngine | undefined;
   /** `{port}-{sandboxId}.{domain}` host names reach sandbox ports (RUNTOOLS_DOMAIN). */
   domain?: string | undefined;
+  /** Open tunnels and requests, ended when their key is revoked. */
+  sessions: KeySessions;
+  /** The API's per-key rate limit, which proxied requests count against. */
+  buckets?: ReturnType<typeof tokenBuckets> | undefined;
+  /** Resumes of a paused sandbox through its ports (default: bursts of 5, one per 10 s). */
+  resumeLimit?: RateLimitOptions;
 }
+
+/**
+ * Path mode shares the API's origin: a sandbox's page is put in an opaque origin (no access to
+ * the API origin's cookies, storage or service workers). Host-name mode needs none of this.
+ */
+const pathModeCsp = 'sandbox allow-scripts allow-forms allow-popups';
 
 /**
  * A grant for one sandbox port, set when a browser presents `?token=KEY` once, so the page's own
@@ -39,7 +54,11 @@ interface Target {
   rest: string;
   /** Where the cookie applies: the port's path prefix, or the whole host. */
   cookiePath: string;
+  /** Reached under the API's own origin (`/v1/sandboxes/{id}/ports/{port}/…`). */
+  pathMode: boolean;
 }
+
+type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
 
 /**
  * The public URL of sandbox ports: proxies HTTP and WebSocket requests for
@@ -53,6 +72,7 @@ interface Target {
 export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<AppEnv> {
   const verify = apiKeyVerifier(options);
   const grants = new ProxyGrants(options);
+  const resumes = tokenBuckets(options.resumeLimit ?? { burst: 5, perSecond: 0.1 });
   const domain = options.domain?.toLowerCase().replace(/^\.+|\.+$/g, '');
   return async (c, next) => {
     const target = matchTarget(c, domain);
@@ -68,19 +88,18 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const cookie = getCookie(c, proxyCookie);
     if (cookie !== undefined && cookie !== '') candidates.push({ from: 'cookie', key: cookie });
     let used: (typeof candidates)[number] | undefined;
-    let principal: Awaited<ReturnType<typeof verify>>;
+    let principal: Principal | undefined;
     for (const candidate of candidates) {
       // The cookie is a grant for this port (see ProxyGrants), not a key.
-      if (candidate.from === 'cookie') {
-        if (!(await grants.verify(candidate.key, scope))) continue;
-      } else {
-        principal = await verify(candidate.key);
-        if (principal === undefined) continue;
-      }
+      principal =
+        candidate.from === 'cookie'
+          ? await grants.verify(candidate.key, scope)
+          : await verify(candidate.key);
+      if (principal === undefined) continue;
       used = candidate;
       break;
     }
-    if (used === undefined) {
+    if (used === undefined || principal === undefined) {
       return errorResponse(
         c,
         'unauthorized',
@@ -89,6 +108,8 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
           : 'The API key is unknown or revoked.',
       );
     }
+    if (!hasScope(principal, 'sandboxes')) throw insufficientScope(['sandboxes']);
+    options.buckets?.take(principal.kind === 'bootstrap' ? 'bootstrap' : principal.apiKey.id);
     if (options.engine === undefined) {
       return errorResponse(c, 'sandboxes_unavailable', unavailableMessage);
     }
@@ -103,12 +124,37 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
       );
     }
     const method = c.req.method;
+    const upgrade = c.req.header('upgrade');
+    const { incoming, outgoing } = (c.env as NodeBindings) ?? {};
+    if (used.from === 'query' && upgrade === undefined) {
+      // The key never stays in the page's URL (where the page's scripts, document.referrer and
+      // Referer headers would carry it): trade it for a grant cookie and drop it from the URL.
+      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+      const safeMethod = method === 'GET' || method === 'HEAD';
+      const path = target.rest === '' && safeMethod ? `${url.pathname}/` : url.pathname;
+      return new Response(null, {
+        status: safeMethod ? 303 : 307,
+        headers: {
+          location: `${path}${query.rest}${url.hash}`,
+          'set-cookie': `${proxyCookie}=${grants.issue(principal, scope)}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
+          'cache-control': 'no-store',
+          'referrer-policy': 'no-referrer',
+        },
+      });
+    }
     if (target.rest === '' && (method === 'GET' || method === 'HEAD')) {
       // Relative links of the served page resolve against the port's "directory".
       return c.redirect(`${url.pathname}/${url.search}`, 308);
     }
 
     const sandbox = options.engine.get(target.sandboxId);
+    if (sandbox.state === 'paused') {
+      resumes.take(
+        target.sandboxId,
+        `Sandbox ${target.sandboxId} was resumed through its ports too often`,
+      );
+    }
+    if (incoming !== undefined) trackConnection(options.sessions, principal, incoming, outgoing);
     let socket: Socket;
     try {
       socket = await sandbox.ports.connect(port);
@@ -140,14 +186,7 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const referer = withoutToken(c.req.header('referer'));
     if (referer !== undefined) forward.headers.push(['referer', referer]);
 
-    const incoming = (c.env as { incoming?: IncomingMessage; outgoing?: unknown } | undefined)
-      ?.incoming;
-    const upgrade = c.req.header('upgrade');
-    if (
-      upgrade !== undefined &&
-      incoming !== undefined &&
-      (c.env as { outgoing?: unknown }).outgoing === undefined
-    ) {
+    if (upgrade !== undefined && incoming !== undefined && outgoing === undefined) {
       forward.headers.push(['connection', 'Upgrade'], ['upgrade', upgrade]);
       // The handshake's answer comes from the sandbox; this request stays open until the
       // tunnel closes, so the HTTP server writes nothing more on the socket.
@@ -166,12 +205,9 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
         { sandboxId: target.sandboxId, port },
       );
     }
-    if (used.from === 'query') {
-      const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
-      response.headers.append(
-        'set-cookie',
-        `${proxyCookie}=${grants.issue(principal as NonNullable<typeof principal>, scope)}; Path=${target.cookiePath}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
-      );
+    if (target.pathMode) {
+      response.headers.append('content-security-policy', pathModeCsp);
+      response.headers.delete('service-worker-allowed');
     }
     return response;
   };
@@ -189,6 +225,7 @@ function matchTarget(c: Context, domain: string | undefined): Target | undefined
           sandboxId: label[2] as string,
           rest: path,
           cookiePath: '/',
+          pathMode: false,
         };
       }
     }
@@ -201,6 +238,7 @@ function matchTarget(c: Context, domain: string | undefined): Target | undefined
     port,
     rest: rest ?? '',
     cookiePath: `/v1/sandboxes/${id}/ports/${port}`,
+    pathMode: true,
   };
 }
 

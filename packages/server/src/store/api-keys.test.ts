@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { apiScopes } from '@runtools/sdk/api';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { createStore } from './store.ts';
 
@@ -7,7 +8,7 @@ describeEachDatabase('api keys', ({ open }) => {
   it('returns the plaintext once and stores only its hash', async () => {
     const database = await open();
     const store = createStore(database);
-    const { apiKey, key } = await store.apiKeys.create({ name: 'ci' });
+    const { apiKey, key } = await store.apiKeys.create({ name: 'ci', scopes: apiScopes });
     assert.match(key, /^rtk_[A-Za-z0-9_-]{43}$/);
     assert.equal(apiKey.prefix, key.slice(0, 12));
     const row = await database.db
@@ -22,7 +23,7 @@ describeEachDatabase('api keys', ({ open }) => {
 
   it('verifies the right key and rejects wrong, unknown and malformed ones', async () => {
     const store = createStore(await open());
-    const { apiKey, key } = await store.apiKeys.create({ name: 'ci' });
+    const { apiKey, key } = await store.apiKeys.create({ name: 'ci', scopes: apiScopes });
     assert.deepEqual(await store.apiKeys.verify(key), apiKey);
     const flipped = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
     assert.equal(await store.apiKeys.verify(flipped), undefined);
@@ -33,7 +34,7 @@ describeEachDatabase('api keys', ({ open }) => {
 
   it('stops verifying a revoked key, and revoking twice keeps the first time', async () => {
     const store = createStore(await open());
-    const { apiKey, key } = await store.apiKeys.create({ name: 'ci' });
+    const { apiKey, key } = await store.apiKeys.create({ name: 'ci', scopes: apiScopes });
     const revoked = await store.apiKeys.revoke(apiKey.id);
     assert.ok(revoked.revokedAt);
     assert.equal(await store.apiKeys.verify(key), undefined);
@@ -44,7 +45,8 @@ describeEachDatabase('api keys', ({ open }) => {
   it('lists with pagination, renames and deletes', async () => {
     const store = createStore(await open());
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await store.apiKeys.create({ name: `k${i}` })).apiKey.id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await store.apiKeys.create({ name: `k${i}`, scopes: apiScopes })).apiKey.id);
     const page1 = await store.apiKeys.list({ limit: 2 });
     assert.deepEqual(
       page1.items.map((k) => k.id),

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RunToolsError } from '@runtools/sdk';
+import { type ApiScope, apiScopes } from '@runtools/sdk/api';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { ApiKeysTable, Schema } from '../db/schema.ts';
@@ -12,6 +13,9 @@ export interface ApiKey {
   /** The first characters of the key (`rtk_` + 8), shown so a person can tell keys apart. */
   prefix: string;
   name: string;
+  scopes: ApiScope[];
+  /** The deployments (apiSlugs) the key is restricted to; null when it is not restricted. */
+  deployments: string[] | null;
   createdAt: string;
   revokedAt: string | null;
 }
@@ -32,13 +36,19 @@ export class ApiKeyRepository {
   }
 
   /** Creates a key. `key` is the plaintext: return it to the user now; it cannot be read again. */
-  async create(input: { name: string }): Promise<{ apiKey: ApiKey; key: string }> {
+  async create(input: {
+    name: string;
+    scopes: readonly ApiScope[];
+    deployments?: readonly string[] | null | undefined;
+  }): Promise<{ apiKey: ApiKey; key: string }> {
     const key = `${keyPrefix}${randomBytes(32).toString('base64url')}`;
     const row: Selectable<ApiKeysTable> = {
       id: newId('key'),
       prefix: key.slice(0, prefixLength),
       hash: sha256(key).toString('hex'),
       name: input.name,
+      scopes: JSON.stringify(apiScopes.filter((s) => input.scopes.includes(s))),
+      deployments: input.deployments ? JSON.stringify([...new Set(input.deployments)]) : null,
       created_at: nowIso(),
       revoked_at: null,
     };
@@ -108,6 +118,19 @@ export class ApiKeyRepository {
     return key;
   }
 
+  /** Which of `ids` are revoked or gone (their open connections must end). */
+  async revokedAmong(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const live = await this.#db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('revoked_at', 'is', null)
+      .execute();
+    const alive = new Set(live.map((r) => r.id));
+    return ids.filter((id) => !alive.has(id));
+  }
+
   /** Deletes a key; false when there was none. */
   async delete(id: string): Promise<boolean> {
     const result = await this.#db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
@@ -126,6 +149,11 @@ function toApiKey(row: Selectable<ApiKeysTable>): ApiKey {
     id: row.id,
     prefix: row.prefix,
     name: row.name,
+    // An unknown scope in the row (a newer server wrote it) grants nothing here.
+    scopes: (JSON.parse(row.scopes) as string[]).filter((s): s is ApiScope =>
+      (apiScopes as readonly string[]).includes(s),
+    ),
+    deployments: row.deployments === null ? null : (JSON.parse(row.deployments) as string[]),
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
   };

@@ -67,13 +67,20 @@ export class DeploymentRepository {
     return row === undefined ? undefined : toDeployment(row);
   }
 
-  async list(request: PageRequest = {}): Promise<Page<Deployment>> {
+  /** Deployments newest first; with `apiSlugs`, only those (a restricted key's view). */
+  async list(
+    request: PageRequest & { apiSlugs?: readonly string[] | null } = {},
+  ): Promise<Page<Deployment>> {
     const limit = pageLimit(request);
     let query = this.#db
       .selectFrom('deployments')
       .selectAll()
       .orderBy('id', 'desc')
       .limit(limit + 1);
+    if (request.apiSlugs !== undefined && request.apiSlugs !== null) {
+      if (request.apiSlugs.length === 0) return { items: [], nextCursor: null };
+      query = query.where('api_slug', 'in', request.apiSlugs);
+    }
     if (request.cursor !== undefined) query = query.where('id', '<', request.cursor);
     return toPage(await query.execute(), limit, toDeployment);
   }

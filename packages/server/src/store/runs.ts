@@ -58,6 +58,8 @@ export interface CreateRunInput {
 
 export interface ListRunsFilter extends PageRequest {
   deploymentId?: string;
+  /** Only runs of these deployments (with `deploymentId`, of both): a restricted key's view. */
+  deploymentIds?: readonly string[];
   status?: RunStatus | readonly RunStatus[];
 }
 
@@ -147,6 +149,10 @@ export class RunRepository {
       .limit(limit + 1);
     if (filter.deploymentId !== undefined) {
       query = query.where('deployment_id', '=', filter.deploymentId);
+    }
+    if (filter.deploymentIds !== undefined) {
+      if (filter.deploymentIds.length === 0) return { items: [], nextCursor: null };
+      query = query.where('deployment_id', 'in', filter.deploymentIds);
     }
     if (filter.status !== undefined) {
       const statuses: readonly RunStatus[] =

@@ -1,7 +1,8 @@
-import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
+  type ApiKeyInput,
   type ApiKey as ApiKeyJson,
+  type ApiScope,
   apiKeyInputSchema,
   apiKeySchema,
   createdApiKeySchema,
@@ -10,24 +11,33 @@ import {
 } from '@runtools/sdk/api';
 import type { ApiKey } from '../../store/api-keys.ts';
 import type { Store } from '../../store/store.ts';
+import { deploymentsOf, scopesOf } from '../access.ts';
+import type { Principal } from '../app-env.ts';
 import { idParamSchema } from '../common-schemas.ts';
+import type { KeySessions } from '../key-sessions.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 function toJson(apiKey: ApiKey): ApiKeyJson {
   return {
     id: apiKey.id,
     prefix: apiKey.prefix,
     name: apiKey.name,
+    scopes: apiKey.scopes,
+    deployments: apiKey.deployments,
     createdAt: apiKey.createdAt,
     revokedAt: apiKey.revokedAt,
   };
 }
 
-const create = createRoute({
+const create = scopedRoute('admin', {
   method: 'post',
   path: '/api-keys',
   summary: 'Create an API key; the response holds the plaintext key, shown only once',
+  description:
+    'The new key gets `scopes` (default: the creating key’s own), each one the creating key ' +
+    'holds, and optionally a restriction to `deployments` (then only the `run` scope; default ' +
+    'scopes `["run"]`). A key restricted to deployments mints only keys restricted to some of them.',
   request: {
     body: jsonBody(apiKeyInputSchema),
   },
@@ -37,7 +47,7 @@ const create = createRoute({
   },
 });
 
-const list = createRoute({
+const list = scopedRoute('admin', {
   method: 'get',
   path: '/api-keys',
   request: { query: pageQuerySchema },
@@ -47,7 +57,7 @@ const list = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('admin', {
   method: 'delete',
   path: '/api-keys/{id}',
   summary: 'Revoke a key: it is refused from now on (idempotent)',
@@ -56,10 +66,12 @@ const remove = createRoute({
 });
 
 /** `/v1/api-keys`: keys are shown once, stored hashed, listed by prefix and revocable. */
-export function apiKeyRoutes(store: Store) {
+export function apiKeyRoutes(store: Store, sessions: KeySessions) {
   return newRouter()
     .openapi(create, async (c) => {
-      const { apiKey, key } = await store.apiKeys.create(c.req.valid('json'));
+      const body = c.req.valid('json');
+      const { scopes, deployments } = grantable(c.get('principal'), body);
+      const { apiKey, key } = await store.apiKeys.create({ name: body.name, scopes, deployments });
       return c.json({ ...toJson(apiKey), key }, 201);
     })
     .openapi(list, async (c) => {
@@ -73,6 +85,50 @@ export function apiKeyRoutes(store: Store) {
           details: { apiKeyId: id },
         });
       }
-      return c.json(toJson(await store.apiKeys.revoke(id)), 200);
+      const revoked = await store.apiKeys.revoke(id);
+      // A key revoking itself still gets this answer; its other connections end now.
+      const caller = c.get('principal');
+      if (caller.kind === 'api_key' && caller.apiKey.id === id) c.get('untrackConnection')?.();
+      sessions.closeKey(id);
+      return c.json(toJson(revoked), 200);
     });
+}
+
+/**
+ * The scopes and deployment restriction of a key `creator` asks for: never more than the
+ * creator holds, so no key can mint its way to more power.
+ */
+function grantable(
+  creator: Principal,
+  body: ApiKeyInput,
+): { scopes: ApiScope[]; deployments: string[] | null } {
+  const held = scopesOf(creator);
+  const restriction = deploymentsOf(creator);
+  const deployments = body.deployments ?? (restriction === null ? null : [...restriction]);
+  const scopes = body.scopes ?? (deployments === null ? [...held] : ['run' as const]);
+  const missing = scopes.filter((s) => !held.includes(s));
+  if (missing.length > 0) {
+    throw new RunToolsError(
+      'insufficient_scope',
+      `A key can only give scopes it holds; this key lacks ${missing.map((s) => `"${s}"`).join(', ')}.`,
+      { details: { requiredScopes: missing } },
+    );
+  }
+  const outside =
+    restriction === null ? [] : (deployments ?? []).filter((d) => !restriction.includes(d));
+  if (restriction !== null && (deployments === null || outside.length > 0)) {
+    throw new RunToolsError(
+      'insufficient_scope',
+      `This key is restricted to the deployments ${restriction.join(', ')}; a key it creates must be restricted to some of them.`,
+      { details: { deployments: restriction } },
+    );
+  }
+  if (deployments !== null && scopes.some((s) => s !== 'run')) {
+    throw new RunToolsError(
+      'invalid_input',
+      'A key restricted to deployments holds only the "run" scope; leave out "scopes" or pass ["run"].',
+      { details: { issues: [{ field: 'scopes', message: 'only "run" with deployments' }] } },
+    );
+  }
+  return { scopes, deployments };
 }

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
   type Deployment as DeploymentJson,
@@ -10,9 +9,10 @@ import {
 } from '@runtools/sdk/api';
 import type { Deployment } from '../../store/deployments.ts';
 import type { Store } from '../../store/store.ts';
+import { deploymentsOf, mayUseDeployment } from '../access.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 function toJson(deployment: Deployment): DeploymentJson {
   return {
@@ -25,7 +25,7 @@ function toJson(deployment: Deployment): DeploymentJson {
   };
 }
 
-const create = createRoute({
+const create = scopedRoute('deploy', {
   method: 'post',
   path: '/deployments',
   summary: 'Serve a runtime in a sandbox template at /v1/run/{apiSlug}',
@@ -36,14 +36,14 @@ const create = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute(['deploy', 'run'], {
   method: 'get',
   path: '/deployments/{id}',
   request: { params: idParamSchema },
   responses: { 200: jsonResponse(deploymentSchema, 'The deployment.'), ...errorResponses(404) },
 });
 
-const list = createRoute({
+const list = scopedRoute(['deploy', 'run'], {
   method: 'get',
   path: '/deployments',
   request: { query: pageQuerySchema },
@@ -53,7 +53,7 @@ const list = createRoute({
   },
 });
 
-const update = createRoute({
+const update = scopedRoute('deploy', {
   method: 'patch',
   path: '/deployments/{id}',
   summary: 'Change the slug, runtime or template of a deployment',
@@ -67,7 +67,7 @@ const update = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('deploy', {
   method: 'delete',
   path: '/deployments/{id}',
   summary: 'Delete a deployment (its runs stay, as history)',
@@ -90,12 +90,16 @@ export function deploymentRoutes(store: Store) {
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
       const deployment = await store.deployments.get(id);
-      if (deployment === undefined) throw notFound(id);
+      if (deployment === undefined || !mayUseDeployment(c, deployment.apiSlug)) throw notFound(id);
       return c.json(toJson(deployment), 200);
     })
     .openapi(list, async (c) => {
       const query = c.req.valid('query');
-      return c.json(toPageResponse(await store.deployments.list(query), toJson), 200);
+      const apiSlugs = deploymentsOf(c.get('principal'));
+      return c.json(
+        toPageResponse(await store.deployments.list({ ...query, apiSlugs }), toJson),
+        200,
+      );
     })
     .openapi(update, async (c) => {
       const { id } = c.req.valid('param');

@@ -1,10 +1,10 @@
-import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import { runSchema } from '@runtools/sdk/api';
 import { changeRunStatus } from '../../runs/run-lifecycle.ts';
 import type { Run } from '../../store/runs.ts';
+import { visibleRun } from '../access.ts';
 import { idParamSchema } from '../common-schemas.ts';
-import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import {
   lifecycleOf,
   type RunServices,
@@ -17,7 +17,7 @@ import { runToJson } from './runs.ts';
 const stopWaitMs = 15_000;
 
 function control(action: 'cancel' | 'pause' | 'resume', summary: string) {
-  return createRoute({
+  return scopedRoute('run', {
     method: 'post',
     path: `/runs/{id}/${action}`,
     summary,
@@ -106,14 +106,17 @@ export function runControlRoutes(services: RunServices) {
   return newRouter()
     .openapi(cancel, async (c) => {
       const { id } = c.req.valid('param');
+      await visibleRun(c, services.store, id);
       return c.json(runToJson(await cancelRun(services, id)), 200);
     })
     .openapi(pause, async (c) => {
       const { id } = c.req.valid('param');
+      await visibleRun(c, services.store, id);
       return c.json(runToJson(await pauseRun(services, id)), 200);
     })
     .openapi(resume, async (c) => {
       const { id } = c.req.valid('param');
+      await visibleRun(c, services.store, id);
       return c.json(runToJson(await resumeRun(services, id)), 200);
     });
 }

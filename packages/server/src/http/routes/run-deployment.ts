@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { RunEvent } from '@runtools/sdk';
 import {
   includeEventsQuerySchema,
@@ -9,14 +9,15 @@ import {
   textSchema,
 } from '@runtools/sdk/api';
 import { runEventStream } from '../../runs/run-event-stream.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
-import { type RunServices, startRun } from '../run-services.ts';
+import { mayUseDeployment } from '../access.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
+import { deploymentNotFound, type RunServices, startRun } from '../run-services.ts';
 
 export const slugParamSchema = z.object({
   slug: textSchema(64).meta({ param: { name: 'slug', in: 'path' } }),
 });
 
-const run = createRoute({
+const run = scopedRoute('run', {
   method: 'post',
   path: '/run/{slug}',
   summary: 'Run a deployment: wait for the result, or with `async: true` answer 202 at once',
@@ -41,6 +42,7 @@ export function runDeploymentRoutes(services: RunServices) {
     const { slug } = c.req.valid('param');
     const { include } = c.req.valid('query');
     const body = c.req.valid('json');
+    if (!mayUseDeployment(c, slug)) throw deploymentNotFound(slug);
     const { run: created, webhook } = await startRun(services, slug, body);
     const hook = webhook === undefined ? {} : { webhook };
     if (body.async === true)

@@ -1,14 +1,14 @@
-import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import { afterQuerySchema, runEventSchema, seqSchema } from '@runtools/sdk/api';
 import { streamSSE } from 'hono/streaming';
 import { runEventStream } from '../../runs/run-event-stream.ts';
+import { visibleRun } from '../access.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { errorBody } from '../errors.ts';
-import { errorResponses, newRouter } from '../router.ts';
+import { errorResponses, newRouter, scopedRoute } from '../router.ts';
 import type { RunServices } from '../run-services.ts';
 
-const events = createRoute({
+const events = scopedRoute('run', {
   method: 'get',
   path: '/runs/{id}/events',
   summary: "A run's events as Server-Sent Events: the stored ones after a seq, then live ones",
@@ -46,7 +46,7 @@ export function runEventRoutes(services: RunServices) {
       }
       afterSeq = parsed.data;
     }
-    await services.store.runs.require(id);
+    await visibleRun(c, services.store, id);
     return streamSSE(
       c,
       async (stream) => {

@@ -5,10 +5,11 @@ import { afterQuerySchema, idSchema, runRequestSchema } from '@runtools/sdk/api'
 import type { Context } from 'hono';
 import type { WSContext, WSEvents, WSMessageReceive } from 'hono/ws';
 import { runEventStream } from '../../runs/run-event-stream.ts';
+import { mayUseDeployment, requireScope, visibleRun } from '../access.ts';
 import type { AppEnv } from '../app-env.ts';
 import { errorBody, validationError } from '../errors.ts';
 import { errorResponses, newRouter } from '../router.ts';
-import { type RunServices, startRun } from '../run-services.ts';
+import { deploymentNotFound, type RunServices, startRun } from '../run-services.ts';
 import { slugParamSchema } from './run-deployment.ts';
 
 /** Close codes: 1000 the run ended, 1008 a bad first message, 1011 a server failure. */
@@ -73,15 +74,16 @@ export function runStreamRoutes(services: RunServices) {
   const router = newRouter();
   documentWebSockets(router);
   return router
-    .get('/run/:slug/stream', async (c, next) => {
+    .get('/run/:slug/stream', requireScope('run'), async (c, next) => {
       const params = slugParamSchema.safeParse(c.req.param());
       if (!params.success) throw validationError(params.error, 'path');
       requireUpgrade(c);
       const { slug } = params.data;
-      if ((await services.store.deployments.getBySlug(slug)) === undefined) {
-        throw new RunToolsError('deployment_not_found', `No deployment is served at "${slug}".`, {
-          details: { apiSlug: slug },
-        });
+      if (
+        !mayUseDeployment(c, slug) ||
+        (await services.store.deployments.getBySlug(slug)) === undefined
+      ) {
+        throw deploymentNotFound(slug);
       }
       const aborted = new AbortController();
       let started = false;
@@ -112,14 +114,14 @@ export function runStreamRoutes(services: RunServices) {
       };
       return upgradeWebSocket(() => events)(c as Context<AppEnv>, next);
     })
-    .get('/runs/:id/stream', async (c, next) => {
+    .get('/runs/:id/stream', requireScope('run'), async (c, next) => {
       const params = z.object({ id: idSchema }).safeParse(c.req.param());
       if (!params.success) throw validationError(params.error, 'path');
       const query = afterQuerySchema.safeParse(c.req.query());
       if (!query.success) throw validationError(query.error, 'query');
       requireUpgrade(c);
       const { id } = params.data;
-      await services.store.runs.require(id);
+      await visibleRun(c, services.store, id);
       const aborted = new AbortController();
       const events: WSEvents = {
         onOpen: (_event, ws) => {
@@ -140,7 +142,7 @@ export function runStreamRoutes(services: RunServices) {
 function documentWebSockets(router: ReturnType<typeof newRouter>): void {
   const upgrade = {
     101: { description: 'Switching to the WebSocket protocol; messages are JSON text frames.' },
-    ...errorResponses(400, 401, 404, 426),
+    ...errorResponses(400, 401, 403, 404, 426),
   };
   router.openAPIRegistry.registerPath({
     method: 'get',
@@ -154,6 +156,7 @@ function documentWebSockets(router: ReturnType<typeof newRouter>): void {
       'error body and close 1008. Reconnect with `/v1/runs/{id}/stream?after=SEQ`. Browsers, ' +
       'which cannot set headers, may authenticate with `?token=KEY`.',
     request: { params: slugParamSchema },
+    security: [{ Bearer: ['run'] }],
     responses: upgrade,
   });
   router.openAPIRegistry.registerPath({
@@ -167,6 +170,7 @@ function documentWebSockets(router: ReturnType<typeof newRouter>): void {
       params: z.object({ id: idSchema }),
       query: afterQuerySchema,
     },
+    security: [{ Bearer: ['run'] }],
     responses: upgrade,
   });
 }

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   includeEventsQuerySchema,
   pageSchema,
@@ -9,9 +8,10 @@ import {
 } from '@runtools/sdk/api';
 import type { Run } from '../../store/runs.ts';
 import type { Store } from '../../store/store.ts';
+import { visibleDeploymentIds, visibleRun } from '../access.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 /** A stored run in the contract's shape. */
 export function runToJson(run: Run): RunJson {
@@ -32,7 +32,7 @@ export function runToJson(run: Run): RunJson {
   };
 }
 
-const list = createRoute({
+const list = scopedRoute('run', {
   method: 'get',
   path: '/runs',
   summary: 'Runs newest first, optionally of one deployment or in one status',
@@ -46,7 +46,7 @@ const list = createRoute({
 /** The most events `?include=events` returns; a longer log is read with the events stream. */
 const maxIncludedEvents = 10_000;
 
-const get = createRoute({
+const get = scopedRoute('run', {
   method: 'get',
   path: '/runs/{id}',
   summary: 'A run; with `?include=events`, its events too',
@@ -64,12 +64,16 @@ const get = createRoute({
 export function runRoutes(store: Store) {
   return newRouter()
     .openapi(list, async (c) => {
-      const result = await store.runs.list(c.req.valid('query'));
+      const deploymentIds = await visibleDeploymentIds(c, store);
+      const result = await store.runs.list({
+        ...c.req.valid('query'),
+        ...(deploymentIds === null ? {} : { deploymentIds }),
+      });
       return c.json(toPageResponse(result, runToJson), 200);
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
-      const run = runToJson(await store.runs.require(id));
+      const run = runToJson(await visibleRun(c, store, id));
       if (c.req.valid('query').include !== 'events') return c.json(run, 200);
       const events = await store.events.listSince(id, 0, maxIncludedEvents);
       return c.json({ ...run, events }, 200);

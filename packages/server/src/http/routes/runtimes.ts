@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createRoute } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
   pageSchema,
@@ -12,7 +11,7 @@ import type { Runtime } from '../../store/runtimes.ts';
 import type { Store } from '../../store/store.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 function toJson(runtime: Runtime): RuntimeJson {
   return {
@@ -27,7 +26,7 @@ function toJson(runtime: Runtime): RuntimeJson {
 
 const definitionBody = jsonBody(runtimeInputSchema);
 
-const create = createRoute({
+const create = scopedRoute('deploy', {
   method: 'post',
   path: '/runtimes',
   summary: 'Create a runtime (the next version of its slug) from an agent definition',
@@ -38,14 +37,14 @@ const create = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute('deploy', {
   method: 'get',
   path: '/runtimes/{id}',
   request: { params: idParamSchema },
   responses: { 200: jsonResponse(runtimeSchema, 'The runtime.'), ...errorResponses(404) },
 });
 
-const list = createRoute({
+const list = scopedRoute('deploy', {
   method: 'get',
   path: '/runtimes',
   summary: 'Runtimes newest first; with `slug`, the versions of one agent',
@@ -58,7 +57,7 @@ const list = createRoute({
   },
 });
 
-const update = createRoute({
+const update = scopedRoute('deploy', {
   method: 'put',
   path: '/runtimes/{id}',
   summary: "Replace one version's definition (its slug cannot change)",
@@ -69,7 +68,7 @@ const update = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('deploy', {
   method: 'delete',
   path: '/runtimes/{id}',
   responses: { 204: { description: 'Deleted.' }, ...errorResponses(404, 409) },

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { ExecOptions, ExecResult, SandboxEngine } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import {
@@ -9,10 +9,10 @@ import {
 } from '@runtools/sdk/api';
 import { streamSSE } from 'hono/streaming';
 import { errorBody } from '../errors.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import { sandboxIdParamSchema, unavailable, unavailableResponse } from './sandbox-schemas.ts';
 
-const exec = createRoute({
+const exec = scopedRoute('sandboxes', {
   method: 'post',
   path: '/sandboxes/{id}/exec',
   summary: 'Run a command in a sandbox and wait for it (streamed as SSE on request)',

@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { directoryListingSchema, filePathQuerySchema, writtenFileSchema } from '@runtools/sdk/api';
-import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import { sandboxIdParamSchema, unavailable, unavailableResponse } from './sandbox-schemas.ts';
 
 const bytes = { schema: z.string().openapi({ format: 'binary' }) };
 
-const read = createRoute({
+const read = scopedRoute('sandboxes', {
   method: 'get',
   path: '/sandboxes/{id}/files',
   summary: "A file's bytes, or a directory's entries as JSON",
@@ -27,7 +27,7 @@ const read = createRoute({
   },
 });
 
-const write = createRoute({
+const write = scopedRoute('sandboxes', {
   method: 'put',
   path: '/sandboxes/{id}/files',
   summary: 'Write a file from the raw request body (missing parent directories are created)',
@@ -43,7 +43,7 @@ const write = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('sandboxes', {
   method: 'delete',
   path: '/sandboxes/{id}/files',
   summary: 'Remove a file, a symlink (never its target) or a directory tree',

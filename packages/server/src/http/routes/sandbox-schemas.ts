@@ -17,7 +17,26 @@ export const sandboxIdParamSchema = z.object({
 
 export type SandboxJson = Sandbox;
 
-export function toSandboxJson(info: SandboxInfo): SandboxJson {
+/**
+ * The URL of sandbox `id`'s port `{port}` as the caller reaches this server: on its own host
+ * `{port}-{id}.{domain}` when the server has a domain (each port its own origin), else the path
+ * under the API (the API's origin; see the port proxy).
+ */
+export type PortUrlTemplate = (id: string) => string;
+
+export function portUrlTemplate(c: Context, domain: string | undefined): PortUrlTemplate {
+  const url = new URL(c.req.url);
+  const forwarded = c.req.header('x-forwarded-proto');
+  const proto = forwarded === 'https' || forwarded === 'http' ? `${forwarded}:` : url.protocol;
+  const bare = domain?.toLowerCase().replace(/^\.+|\.+$/g, '');
+  if (bare) {
+    const port = url.port === '' ? '' : `:${url.port}`;
+    return (id) => `${proto}//{port}-${id}.${bare}${port}/`;
+  }
+  return (id) => `${proto}//${url.host}/v1/sandboxes/${encodeURIComponent(id)}/ports/{port}/`;
+}
+
+export function toSandboxJson(info: SandboxInfo, portUrl: PortUrlTemplate): SandboxJson {
   return {
     id: info.id,
     state: info.state,
@@ -38,6 +57,7 @@ export function toSandboxJson(info: SandboxInfo): SandboxJson {
     },
     network: { mode: info.network.mode, allowOut: info.network.allowOut ?? null },
     snapshotBytes: info.snapshotBytes ?? null,
+    portUrl: portUrl(info.id),
   };
 }
 

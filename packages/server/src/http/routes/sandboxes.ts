@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { CreateSandboxInput, SandboxEngine, SandboxInfo } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import {
@@ -8,11 +8,14 @@ import {
   sandboxPatchSchema,
   sandboxSchema,
 } from '@runtools/sdk/api';
+import type { Context } from 'hono';
 import type { Store } from '../../store/store.ts';
 import { ensureTemplateBuilt } from '../../templates/ensure-template-built.ts';
 import { errorResponseSchema } from '../errors.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import {
+  type PortUrlTemplate,
+  portUrlTemplate,
   type SandboxJson,
   sandboxIdParamSchema,
   toSandboxJson,
@@ -55,7 +58,7 @@ function toEngineInput(body: z.infer<typeof sandboxInputSchema>): CreateSandboxI
 
 const sandboxResponse = (description: string) => jsonResponse(sandboxSchema, description);
 
-const create = createRoute({
+const create = scopedRoute('sandboxes', {
   method: 'post',
   path: '/sandboxes',
   summary: 'Create and start a sandbox from a template',
@@ -67,7 +70,7 @@ const create = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute('sandboxes', {
   method: 'get',
   path: '/sandboxes/{id}',
   request: { params: sandboxIdParamSchema },
@@ -78,7 +81,7 @@ const get = createRoute({
   },
 });
 
-const list = createRoute({
+const list = scopedRoute('sandboxes', {
   method: 'get',
   path: '/sandboxes',
   summary: 'Running and paused sandboxes, oldest first',
@@ -90,7 +93,7 @@ const list = createRoute({
   },
 });
 
-const update = createRoute({
+const update = scopedRoute('sandboxes', {
   method: 'patch',
   path: '/sandboxes/{id}',
   summary: "Change a sandbox's timeout",
@@ -102,7 +105,7 @@ const update = createRoute({
   },
 });
 
-const pause = createRoute({
+const pause = scopedRoute('sandboxes', {
   method: 'post',
   path: '/sandboxes/{id}/pause',
   summary: 'Checkpoint every process to disk and stop them (resumed exactly as they were)',
@@ -114,7 +117,7 @@ const pause = createRoute({
   },
 });
 
-const resume = createRoute({
+const resume = scopedRoute('sandboxes', {
   method: 'post',
   path: '/sandboxes/{id}/resume',
   summary: 'Restore a paused sandbox',
@@ -126,7 +129,7 @@ const resume = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('sandboxes', {
   method: 'delete',
   path: '/sandboxes/{id}',
   summary: 'Stop every process and remove the sandbox',
@@ -139,7 +142,7 @@ const remove = createRoute({
 });
 
 /** Served by `sandboxProxy` (before auth, for every method); described here for the document. */
-const portProxy = createRoute({
+const portProxy = scopedRoute('sandboxes', {
   method: 'get',
   path: '/sandboxes/{id}/ports/{port}/{path}',
   summary: 'Proxy to an HTTP server in a sandbox (any method, WebSocket too)',
@@ -164,7 +167,8 @@ const portProxy = createRoute({
 });
 
 /** `/v1/sandboxes`: create, get, list, pause, resume, delete (exec and files have their own). */
-export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store) {
+export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store, domain?: string) {
+  const ports = (c: Context) => portUrlTemplate(c, domain);
   const router = newRouter();
   router.openAPIRegistry.registerPath(portProxy);
   return router
@@ -174,33 +178,33 @@ export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store) 
       // A template defined through the API (on any server) is built here the first time.
       if (store !== undefined) await ensureTemplateBuilt(store, engine, body.template);
       const sandbox = await engine.create(toEngineInput(body));
-      return c.json(toSandboxJson(sandbox.info()), 201);
+      return c.json(toSandboxJson(sandbox.info(), ports(c)), 201);
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
       if (engine === undefined) return unavailable(c);
-      return c.json(toSandboxJson(engine.get(id).info()), 200);
+      return c.json(toSandboxJson(engine.get(id).info(), ports(c)), 200);
     })
     .openapi(list, async (c) => {
       const query = c.req.valid('query');
       if (engine === undefined) return unavailable(c);
-      return c.json(listPage(engine.list({ state: query.state }), query), 200);
+      return c.json(listPage(engine.list({ state: query.state }), query, ports(c)), 200);
     })
     .openapi(update, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       if (engine === undefined) return unavailable(c);
-      return c.json(toSandboxJson(await engine.get(id).setTimeout(body.timeoutMs)), 200);
+      return c.json(toSandboxJson(await engine.get(id).setTimeout(body.timeoutMs), ports(c)), 200);
     })
     .openapi(pause, async (c) => {
       const { id } = c.req.valid('param');
       if (engine === undefined) return unavailable(c);
-      return c.json(toSandboxJson(await engine.get(id).pause()), 200);
+      return c.json(toSandboxJson(await engine.get(id).pause(), ports(c)), 200);
     })
     .openapi(resume, async (c) => {
       const { id } = c.req.valid('param');
       if (engine === undefined) return unavailable(c);
-      return c.json(toSandboxJson(await engine.get(id).resume()), 200);
+      return c.json(toSandboxJson(await engine.get(id).resume(), ports(c)), 200);
     })
     .openapi(remove, async (c) => {
       const { id } = c.req.valid('param');
@@ -218,6 +222,7 @@ export function sandboxRoutes(engine: SandboxEngine | undefined, store?: Store) 
 function listPage(
   all: SandboxInfo[],
   query: { limit?: number | undefined; cursor?: string | undefined },
+  portUrl: PortUrlTemplate,
 ): { data: SandboxJson[]; nextCursor: string | null } {
   const key = (s: SandboxInfo) => `${s.createdAt}|${s.id}`;
   const sorted = all.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
@@ -227,7 +232,7 @@ function listPage(
   const page = rest.slice(0, limit);
   const last = page.at(-1);
   return {
-    data: page.map(toSandboxJson),
+    data: page.map((info) => toSandboxJson(info, portUrl)),
     nextCursor:
       rest.length > limit && last !== undefined
         ? Buffer.from(key(last)).toString('base64url')

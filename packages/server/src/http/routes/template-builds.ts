@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import {
@@ -16,7 +16,7 @@ import { buildLogStream } from '../../templates/build-log-stream.ts';
 import { templateBuilder } from '../../templates/template-builder.ts';
 import { errorBody } from '../errors.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import { unavailable, unavailableResponse } from './sandbox-schemas.ts';
 import {
   buildParamSchema,
@@ -25,7 +25,7 @@ import {
   toBuildJson,
 } from './template-schemas.ts';
 
-const list = createRoute({
+const list = scopedRoute(['deploy', 'sandboxes'], {
   method: 'get',
   path: '/templates/{slug}/builds',
   summary: "A template's builds, newest first",
@@ -36,7 +36,7 @@ const list = createRoute({
   },
 });
 
-const rebuild = createRoute({
+const rebuild = scopedRoute('deploy', {
   method: 'post',
   path: '/templates/{slug}/builds',
   summary: "Build the template's current definition again on this server",
@@ -51,14 +51,14 @@ const rebuild = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute(['deploy', 'sandboxes'], {
   method: 'get',
   path: '/templates/{slug}/builds/{id}',
   request: { params: buildParamSchema },
   responses: { 200: jsonResponse(templateBuildSchema, 'The build.'), ...errorResponses(404) },
 });
 
-const logs = createRoute({
+const logs = scopedRoute(['deploy', 'sandboxes'], {
   method: 'get',
   path: '/templates/{slug}/builds/{id}/logs',
   summary: "A build's log as Server-Sent Events: the stored lines after a seq, then new ones",

@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import { type SandboxEngine, SYSTEM_TEMPLATES } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import {
@@ -20,7 +19,7 @@ import {
   type TemplateDefinitionInput,
 } from '../../templates/template-definition.ts';
 import { limitBody } from '../body-limit.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 import {
   localTemplate,
   slugParamSchema,
@@ -91,7 +90,7 @@ const definitionDescription =
   'without a sandbox engine the definition is stored (status `pending`) and built by the first ' +
   'server that creates a sandbox from it.';
 
-const create = createRoute({
+const create = scopedRoute('deploy', {
   method: 'post',
   path: '/templates',
   summary: 'Define a template (a spec, or a Dockerfile with its build context) and build it',
@@ -104,7 +103,7 @@ const create = createRoute({
   },
 });
 
-const replace = createRoute({
+const replace = scopedRoute('deploy', {
   method: 'put',
   path: '/templates/{slug}',
   summary: "Replace a template's definition (or define it) and build it",
@@ -117,7 +116,7 @@ const replace = createRoute({
   },
 });
 
-const patch = createRoute({
+const patch = scopedRoute('deploy', {
   method: 'patch',
   path: '/templates/{slug}',
   summary: "Change part of a template's definition and build it",
@@ -169,7 +168,7 @@ function patchedDefinition(
   return { dockerfile, files };
 }
 
-const list = createRoute({
+const list = scopedRoute(['deploy', 'sandboxes'], {
   method: 'get',
   path: '/templates',
   summary: 'The system templates and the defined ones, in slug order',
@@ -181,7 +180,7 @@ const list = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute(['deploy', 'sandboxes'], {
   method: 'get',
   path: '/templates/{slug}',
   summary: 'A template: its definition, build status, version, and its copy on this server',
@@ -189,7 +188,7 @@ const get = createRoute({
   responses: { 200: jsonResponse(templateSchema, 'The template.'), ...errorResponses(404) },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('deploy', {
   method: 'delete',
   path: '/templates/{slug}',
   summary: 'Delete a template with its builds (refused while a deployment or a sandbox uses it)',

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
   idSchema,
@@ -12,7 +12,7 @@ import {
 import type { Store } from '../../store/store.ts';
 import type { DeliveryAttempt, WebhookDelivery } from '../../store/webhook-deliveries.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 function toJson(delivery: WebhookDelivery): WebhookDeliveryJson {
   let payload: unknown = delivery.payload;
@@ -52,7 +52,7 @@ const params = z.object({
   deliveryId: idSchema.meta({ param: { name: 'deliveryId', in: 'path' } }),
 });
 
-const list = createRoute({
+const list = scopedRoute('admin', {
   method: 'get',
   path: '/webhooks/{id}/deliveries',
   summary: 'The deliveries of a webhook, newest first',
@@ -63,7 +63,7 @@ const list = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute('admin', {
   method: 'get',
   path: '/webhooks/{id}/deliveries/{deliveryId}',
   summary: 'One delivery with every attempt made (status code or error, duration)',
@@ -74,7 +74,7 @@ const get = createRoute({
   },
 });
 
-const redeliver = createRoute({
+const redeliver = scopedRoute('admin', {
   method: 'post',
   path: '/webhooks/{id}/deliveries/{deliveryId}/redeliver',
   summary: 'Send a delivery again now (same id and body), whatever its status',

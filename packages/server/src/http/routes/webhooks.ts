@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { RunToolsError } from '@runtools/sdk';
 import {
   createdWebhookSchema,
@@ -14,7 +14,7 @@ import type { Store } from '../../store/store.ts';
 import type { Webhook } from '../../store/webhooks.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
-import { errorResponses, jsonBody, jsonResponse, newRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
 function toJson(webhook: Webhook): WebhookJson {
   return {
@@ -27,7 +27,7 @@ function toJson(webhook: Webhook): WebhookJson {
   };
 }
 
-const create = createRoute({
+const create = scopedRoute('admin', {
   method: 'post',
   path: '/webhooks',
   summary: 'Subscribe a URL to run events, for one deployment or all of them',
@@ -38,14 +38,14 @@ const create = createRoute({
   },
 });
 
-const get = createRoute({
+const get = scopedRoute('admin', {
   method: 'get',
   path: '/webhooks/{id}',
   request: { params: idParamSchema },
   responses: { 200: jsonResponse(webhookSchema, 'The webhook.'), ...errorResponses(404) },
 });
 
-const list = createRoute({
+const list = scopedRoute('admin', {
   method: 'get',
   path: '/webhooks',
   request: { query: webhookListQuerySchema },
@@ -55,7 +55,7 @@ const list = createRoute({
   },
 });
 
-const remove = createRoute({
+const remove = scopedRoute('admin', {
   method: 'delete',
   path: '/webhooks/{id}',
   summary: 'Delete a webhook and its delivery history',
