@@ -1,5 +1,5 @@
 import { type ApiKey, type ApiScope, apiScopes } from '@runtools/sdk';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ClientFlags, createClient, withClientOptions } from '../client-config.ts';
 import { formatTable, formatTime } from '../render/table.ts';
 
@@ -18,6 +18,13 @@ const collect = (value: string, previous: unknown): string[] => [
   value,
 ];
 
+const collectScope = (value: string, previous: unknown): string[] => {
+  if (!(apiScopes as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`Allowed choices are ${apiScopes.join(', ')}.`);
+  }
+  return collect(value, previous);
+};
+
 /** `runtools keys create|list|revoke`: API keys, their scopes and deployment restrictions. */
 export function keysCommand(): Command {
   const keys = new Command('keys').description(
@@ -32,9 +39,10 @@ export function keysCommand(): Command {
         )
         .argument('<name>', 'what the key is for, e.g. "web app"')
         .addOption(
-          new Option('--scope <scope>', 'a scope to give (repeatable)')
-            .choices(apiScopes)
-            .argParser(collect),
+          new Option(
+            '--scope <scope>',
+            `a scope to give (repeatable): ${apiScopes.join(', ')}`,
+          ).argParser(collectScope),
         )
         .option(
           '--deployment <slug>',
