@@ -25,6 +25,7 @@ import { runRoutes } from './routes/runs.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
 import { sandboxFileRoutes } from './routes/sandbox-files.ts';
+import { sandboxPtyRoutes } from './routes/sandbox-pty.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
 import { templateBuildRoutes } from './routes/template-builds.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -170,6 +171,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', sandboxRoutes(engine, store, domain));
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
+  app.route('/v1', sandboxPtyRoutes(engine));
   app.route('/v1', templateBuildRoutes({ store, engine }));
   const services = {
     store,
