@@ -357,6 +357,20 @@ export default defineAgent({
     assert.match(r.error?.message ?? '', /ANTHROPIC_API_KEY/);
   });
 
+  it('fails the run with model_endpoint_forbidden when the endpoint is at an address not allowed', async () => {
+    const before = server.credentials.length;
+    const r = await runAgent({
+      agent: agentFor(),
+      input: 'hi',
+      sandbox,
+      modelAccess: new ModelAccess(), // no allowances: loopback is refused
+    });
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.error?.code, 'model_endpoint_forbidden');
+    assert.match(r.error?.message ?? '', /RUNTOOLS_MODEL_ENDPOINT_ALLOW/);
+    assert.equal(server.credentials.length, before, 'nothing reached the model server');
+  });
+
   for (const [name, model, env] of [
     [
       'anthropic',
