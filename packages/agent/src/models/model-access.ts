@@ -77,7 +77,11 @@ export class ModelAccess {
   /** Throws an Error naming the entry when a range or URL is malformed. */
   constructor(options: ModelAccessOptions = {}) {
     this.endpointPolicy = new AddressPolicy({ allow: options.endpointAllow ?? [] });
-    this.keyBaseURLs = (options.keyBaseURLs ?? []).map((url) => new URL(url).href);
+    this.keyBaseURLs = (options.keyBaseURLs ?? []).map((url) => {
+      if (!URL.canParse(url))
+        throw new Error(`"${url}" is not a URL such as https://gw.example.com/v1`);
+      return new URL(url).href;
+    });
     this.keyVariables = new Set(options.keyVariables ?? []);
     this.#lookup = options.lookup;
   }
