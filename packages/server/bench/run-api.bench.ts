@@ -87,6 +87,8 @@ const server = await startServerProcess({
   RUNTOOLS_WORKER_CONCURRENCY: String(maxConcurrency),
   // The benchmark's client shares the key: don't let the per-key limit be what is measured.
   RUNTOOLS_RATE_LIMIT: 'off',
+  // The model endpoint is the test model server, on loopback.
+  RUNTOOLS_MODEL_ENDPOINT_ALLOW: '127.0.0.1/32',
   ...(cluster ? { DATABASE_URL: await cluster.createDatabase() } : {}),
 });
 const api = (method: string, path: string, body?: unknown) =>

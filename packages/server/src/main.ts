@@ -23,9 +23,17 @@
  * - `RUNTOOLS_ON_STOP`: what SIGTERM/SIGINT do with running sandboxes: `pause` (default: their
  *   memory is kept on disk and nothing runs until a request resumes one) or `keep` (they run on).
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
+ * - `RUNTOOLS_WEBHOOK_ALLOW`, `RUNTOOLS_MODEL_ENDPOINT_ALLOW`: address ranges (`127.0.0.1/32,10.0.0.0/8`)
+ *   webhooks and custom model endpoints may reach although loopback, private, link-local or
+ *   metadata addresses (refused by default).
+ * - `RUNTOOLS_MODEL_BASE_URLS`: URL prefixes the server's model keys may be sent to besides each
+ *   provider's own API (the `*_BASE_URL` variables count as listed).
+ * - `RUNTOOLS_MODEL_KEY_VARS`: variables besides the providers' own keys that runtimes may name
+ *   with `apiKey: 'env:NAME'` (they are handed to the worker too).
  */
 import { z } from 'zod';
 import { jsonLogger } from './http/logger.ts';
+import { outboundOptions, outboundSettingsSchema } from './outbound-settings.ts';
 import { startServer } from './server.ts';
 
 const integer = (min: number, max: number) =>
@@ -75,6 +83,7 @@ const configSchema = z.object({
         : { burst: Number(v.split('/')[0]), perSecond: Number(v.split('/')[1]) },
     )
     .optional(),
+  ...outboundSettingsSchema.shape,
 });
 
 export type ServerConfig = z.output<typeof configSchema> & {
@@ -93,9 +102,10 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
+  const keyVariables = new Set(parsed.data.RUNTOOLS_MODEL_KEY_VARS ?? []);
   const modelEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value && modelVariable.test(name)) modelEnv[name] = value;
+    if (value && (modelVariable.test(name) || keyVariables.has(name))) modelEnv[name] = value;
   }
   return { ...parsed.data, modelEnv };
 }
@@ -129,6 +139,7 @@ async function main(): Promise<void> {
       ...(config.RUNTOOLS_PIP_INDEX_URL ? { pipIndexUrl: config.RUNTOOLS_PIP_INDEX_URL } : {}),
     },
     modelEnv: config.modelEnv,
+    ...outboundOptions(config),
   });
   jsonLogger.info(
     {

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AddressPolicy, ModelAccess } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
 import type { RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
@@ -51,6 +52,21 @@ export interface StartServerOptions {
   rateLimit?: RateLimitOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
   modelEnv?: Record<string, string>;
+  /**
+   * Address ranges webhooks may be sent to although they are loopback, private, link-local or
+   * metadata addresses, e.g. `['127.0.0.1/32', '10.0.0.0/8']` (RUNTOOLS_WEBHOOK_ALLOW). Default:
+   * none, public addresses only.
+   */
+  webhookAllow?: readonly string[];
+  /** The same for custom model endpoints (RUNTOOLS_MODEL_ENDPOINT_ALLOW). Default: none. */
+  modelEndpointAllow?: readonly string[];
+  /**
+   * URL prefixes the server's model keys may be sent to besides each provider's own API
+   * (RUNTOOLS_MODEL_BASE_URLS); the `*_BASE_URL` values of `modelEnv` count as listed.
+   */
+  modelBaseURLs?: readonly string[];
+  /** Variables besides the providers' own keys that `apiKey: 'env:NAME'` may name (RUNTOOLS_MODEL_KEY_VARS). */
+  modelKeyVariables?: readonly string[];
   /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
   projectConfig?: RunWorkerOptions['projectConfig'];
   /** Where logs go (default: JSON lines on stderr). */
@@ -109,6 +125,13 @@ export interface StopResult {
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? jsonLogger;
+  // Malformed ranges or URLs throw here, before anything is opened.
+  const webhookAddresses = { policy: new AddressPolicy({ allow: options.webhookAllow ?? [] }) };
+  const modelAccess = new ModelAccess({
+    endpointAllow: options.modelEndpointAllow ?? [],
+    keyBaseURLs: options.modelBaseURLs ?? [],
+    keyVariables: options.modelKeyVariables ?? [],
+  });
   const dataDir = resolve(options.dataDir);
   // The sandboxes live under it by default: their mapped users must be able to traverse it (as the
   // engine does for its own directory).
@@ -144,6 +167,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Run status changes become signed webhook deliveries, sent by this process's dispatcher.
     const webhooks = new WebhookDispatcher({
       store,
+      addresses: webhookAddresses,
       logger: { error: (fields, message) => logger.error(fields, message) },
     });
     // With PostgreSQL, other server processes learn of this one's events at once (not by polling).
@@ -178,6 +202,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       env: options.modelEnv ?? {},
+      modelAccess,
       ...(options.projectConfig ? { projectConfig: options.projectConfig } : {}),
       onEvent: (runId, event) => {
         hub.publish(runId, event);
@@ -193,6 +218,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       ...(options.domain ? { domain: options.domain } : {}),
       bootstrapKey: options.apiKey,
+      webhookAddresses,
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       acceptingRuns: () => !draining,
     });
@@ -225,6 +251,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await relay?.close();
         // A build in flight ends as cancelled (not abandoned, 60 s later).
         await templateBuilder(engine).close();
+        await modelAccess.close();
         await engine.close();
         await database.close();
         return result;

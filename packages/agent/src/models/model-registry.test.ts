@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateText } from 'ai';
+import { loopbackRanges } from '../net/forbidden-ranges.ts';
 import { TestModelServer } from '../testing/test-model-server.ts';
+import { ModelAccess } from './model-access.ts';
 import {
   AUTO_MODELS,
   autoModelChoice,
@@ -65,7 +67,12 @@ describe("model: { provider: 'custom', endpoint }", () => {
       ['/v1/chat', 'two'],
       ['/v1/chat/completions', 'three'],
     ] as const) {
-      const model = resolveModel({ provider: 'custom', endpoint: `${server.url}${path}` }, {});
+      const model = resolveModel(
+        { provider: 'custom', endpoint: `${server.url}${path}` },
+        {},
+        undefined,
+        new ModelAccess({ endpointAllow: loopbackRanges }),
+      );
       assert.equal((await generateText({ model, prompt: 'hi' })).text, answer, path);
     }
   });

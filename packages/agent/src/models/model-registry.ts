@@ -5,10 +5,16 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { ModelSpec, ProjectConfig } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import type { LanguageModel } from 'ai';
+import {
+  type KeyedProvider,
+  ModelAccess,
+  type ModelEnvironment,
+  PROVIDER_APIS,
+  PROVIDER_KEYS,
+} from './model-access.ts';
 import { scriptedModel } from './scripted-model.ts';
 
-/** Where keys and endpoints come from: the server's environment, read once at the edge. */
-export type ModelEnvironment = Readonly<Record<string, string | undefined>>;
+export { type ModelEnvironment, PROVIDER_KEYS } from './model-access.ts';
 
 /** A model name or spec that no provider can serve as configured (`model_unavailable`). */
 export class ModelConfigError extends RunToolsError {
@@ -17,13 +23,6 @@ export class ModelConfigError extends RunToolsError {
     this.name = 'ModelConfigError';
   }
 }
-
-/** The environment variable holding each provider's API key. */
-export const PROVIDER_KEYS = {
-  anthropic: 'ANTHROPIC_API_KEY',
-  openai: 'OPENAI_API_KEY',
-  google: 'GOOGLE_GENERATIVE_AI_API_KEY',
-} as const;
 
 /**
  * The model `model: 'auto'` picks for each provider, in this order of preference: the first
@@ -61,11 +60,17 @@ export function providerOf(
  * the variable to set; `apiKey: 'env:NAME'` reads NAME from the environment. `'auto'` picks the
  * first provider with a key (`AUTO_MODELS`), else the scripted demo model; `'scripted'` is always
  * the scripted demo model (deterministic, no network).
+ *
+ * `access` says where the server's keys may go and which addresses custom endpoints may reach
+ * (default: no operator allowances, so a key goes only to its provider's API and no endpoint may
+ * be on loopback or a private network); a model that breaks it throws `ModelAccessError`, and a
+ * refused connection fails the model call with `model_endpoint_forbidden`.
  */
 export function resolveModel(
   spec: ModelSpec,
   env: ModelEnvironment,
   config?: Pick<ProjectConfig, 'openaiCompatible'>,
+  access: ModelAccess = strictAccess(),
 ): LanguageModel {
   if (typeof spec === 'string') {
     if (spec === 'scripted') return scriptedModel();
@@ -73,7 +78,7 @@ export function resolveModel(
       const choice = autoModelChoice(env);
       return choice.provider === 'scripted'
         ? scriptedModel()
-        : providerModel(choice.provider, choice.model, env);
+        : providerModel(choice.provider, choice.model, env, access);
     }
     const provider = providerOf(spec);
     if (provider === 'openai-compatible') {
@@ -84,36 +89,43 @@ export function resolveModel(
           { model: spec },
         );
       }
+      const apiKey = keyFor(c.apiKey, c.baseURL, env, access, 'openaiCompatible.apiKey');
       return createOpenAICompatible({
         name: c.name,
         baseURL: c.baseURL,
         includeUsage: true,
-        ...(c.apiKey ? { apiKey: keyValue(c.apiKey, env, 'openaiCompatible.apiKey') } : {}),
+        ...(apiKey ? { apiKey } : {}),
+        ...fetchOption(c.baseURL, env, access),
       }).chatModel(spec);
     }
     if (provider === 'runtools') return scriptedModel();
-    return providerModel(provider, spec, env);
+    return providerModel(provider, spec, env, access);
   }
   if (spec.provider === 'custom') {
+    const baseURL = chatBaseURL(spec.endpoint);
+    const apiKey = keyFor(spec.apiKey, baseURL, env, access, 'model.apiKey');
     return createOpenAICompatible({
       name: 'custom',
-      baseURL: chatBaseURL(spec.endpoint),
+      baseURL,
       includeUsage: true, // without it a streamed answer reports no token usage
-      ...(spec.apiKey ? { apiKey: keyValue(spec.apiKey, env, 'model.apiKey') } : {}),
+      ...(apiKey ? { apiKey } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
+      ...fetchOption(baseURL, env, access),
     }).chatModel(spec.model ?? 'default');
   }
   if (spec.provider === 'openai-compatible') {
     if (!spec.baseURL)
       throw new ModelConfigError('model.baseURL is required for provider "openai-compatible".');
+    const apiKey = keyFor(spec.apiKey, spec.baseURL, env, access, 'model.apiKey');
     return createOpenAICompatible({
       name: 'openai-compatible',
       baseURL: spec.baseURL,
       includeUsage: true,
-      ...(spec.apiKey ? { apiKey: keyValue(spec.apiKey, env, 'model.apiKey') } : {}),
+      ...(apiKey ? { apiKey } : {}),
+      ...fetchOption(spec.baseURL, env, access),
     }).chatModel(spec.model);
   }
-  return providerModel(spec.provider, spec.model, env, spec.baseURL, spec.apiKey);
+  return providerModel(spec.provider, spec.model, env, access, spec.baseURL, spec.apiKey);
 }
 
 /**
@@ -126,34 +138,72 @@ export function chatBaseURL(endpoint: string): string {
 }
 
 function providerModel(
-  provider: keyof typeof PROVIDER_KEYS,
+  provider: KeyedProvider,
   model: string,
   env: ModelEnvironment,
+  access: ModelAccess,
   baseURL?: string,
   apiKey?: string,
 ): LanguageModel {
+  // Always explicit: the providers would otherwise read process.env themselves.
+  const url = baseURL ?? env[`${provider.toUpperCase()}_BASE_URL`] ?? PROVIDER_APIS[provider];
   const variable = PROVIDER_KEYS[provider];
-  const key = apiKey ? keyValue(apiKey, env, 'model.apiKey') : env[variable];
+  let key: string | undefined;
+  if (apiKey) {
+    key = keyFor(apiKey, url, env, access, 'model.apiKey');
+  } else {
+    access.allowKey(variable, url, env, `Model "${model}"`);
+    key = env[variable];
+  }
   if (!key) {
     throw new ModelConfigError(
       `Model "${model}" needs an API key: set ${variable} in the environment of the RunTools server.`,
       { model, variable },
     );
   }
-  const url = baseURL ?? env[`${provider.toUpperCase()}_BASE_URL`];
-  const opts = { apiKey: key, ...(url ? { baseURL: url } : {}) };
+  const opts = { apiKey: key, baseURL: url, ...fetchOption(url, env, access) };
   if (provider === 'anthropic') return createAnthropic(opts)(model);
   if (provider === 'openai') return createOpenAI(opts)(model);
   return createGoogleGenerativeAI(opts)(model);
 }
 
-function keyValue(value: string, env: ModelEnvironment, field: string): string {
+/**
+ * The key a model spec's `apiKey` gives for requests to `url`: the key itself, or for
+ * `env:NAME` the server's variable NAME when the operator allows it to go there.
+ */
+function keyFor(
+  value: string | undefined,
+  url: string,
+  env: ModelEnvironment,
+  access: ModelAccess,
+  field: string,
+): string | undefined {
+  if (!value) return undefined;
   if (!value.startsWith('env:')) return value;
   const name = value.slice(4);
+  access.allowKey(name, url, env, field);
   const v = env[name];
   if (!v)
     throw new ModelConfigError(`${field} reads ${name} from the environment, but it is not set.`, {
       variable: name,
     });
   return v;
+}
+
+/** The provider's `fetch` option for requests to `url`: pinned unless the URL is trusted. */
+function fetchOption(
+  url: string,
+  env: ModelEnvironment,
+  access: ModelAccess,
+): { fetch?: typeof fetch } {
+  const pinned = access.fetchFor(url, env);
+  return pinned ? { fetch: pinned } : {};
+}
+
+let strict: ModelAccess | undefined;
+
+/** No operator allowances: the default of a caller that passes no `ModelAccess`. */
+function strictAccess(): ModelAccess {
+  strict ??= new ModelAccess();
+  return strict;
 }

@@ -24,8 +24,16 @@ export const errorCodes = {
   template_runtime_unavailable: 400,
   webhook_invalid: 400,
   webhook_secret_invalid: 400,
+  // The webhook URL is or resolves to a loopback, private, link-local or metadata address:
+  // the operator can allow ranges with RUNTOOLS_WEBHOOK_ALLOW.
+  webhook_url_forbidden: 400,
   model_config: 400,
   model_unavailable: 400,
+  // A runtime would send a key the server holds to a URL the operator did not allow
+  // (RUNTOOLS_MODEL_BASE_URLS, RUNTOOLS_MODEL_KEY_VARS): it must bring its own key.
+  model_key_not_allowed: 400,
+  // A custom model endpoint is or resolves to a forbidden address (RUNTOOLS_MODEL_ENDPOINT_ALLOW).
+  model_endpoint_forbidden: 400,
   duplicate_agent: 400,
   module_not_found: 400,
   load_failed: 400,

@@ -3,6 +3,7 @@ import type { SandboxEngine } from '@runtools/sandbox';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
+import { defaultWebhookAddresses, type WebhookAddresses } from '../webhooks/webhook-addresses.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
 import { limitBody } from './body-limit.ts';
@@ -73,6 +74,11 @@ export interface AppOptions {
    * (RUNTOOLS_DOMAIN); without one only `/v1/sandboxes/{id}/ports/{port}/…` does.
    */
   domain?: string;
+  /**
+   * Where webhook URLs may point (checked when a webhook is created; the dispatcher checks again
+   * at each delivery). Default: public addresses only.
+   */
+  webhookAddresses?: WebhookAddresses;
 }
 
 export const openApiPath = '/v1/openapi.json';
@@ -165,7 +171,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
   app.route('/v1', apiKeyRoutes(store, sessions));
-  app.route('/v1', webhookRoutes(store));
+  const webhookAddresses = options.webhookAddresses ?? defaultWebhookAddresses();
+  app.route('/v1', webhookRoutes(store, webhookAddresses));
   app.route('/v1', webhookDeliveryRoutes(store));
   app.route('/v1', runRoutes(store));
   app.route('/v1', sandboxRoutes(engine, store, domain));
@@ -178,6 +185,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     hub: options.hub ?? new RunEventHub(),
     worker: options.worker,
     runWaitMs: options.runWaitMs ?? 60_000,
+    webhookAddresses,
   };
   app.route('/v1', runDeploymentRoutes(services));
   app.route('/v1', runEventRoutes(services));

@@ -1,4 +1,4 @@
-import { type LoopState, type ModelEnvironment, runAgent } from '@runtools/agent';
+import { type LoopState, type ModelAccess, type ModelEnvironment, runAgent } from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
 import {
   defineAgent,
@@ -27,6 +27,11 @@ export interface RunWorkerOptions {
   /** Environment for model keys, read once at the edge. */
   env?: ModelEnvironment;
   /**
+   * Where the server's model keys may be sent and which addresses custom model endpoints may
+   * reach (default: no operator allowances; see `ModelAccess`).
+   */
+  modelAccess?: ModelAccess;
+  /**
    * The project settings runs use (web search provider, OpenAI-compatible server), read at each
    * run's start: `runtools dev` passes its project's `runtools.config.ts`, reloaded on change.
    */
@@ -52,8 +57,10 @@ interface Active {
  * one PostgreSQL share the queue without running a run twice.
  */
 export class RunWorker {
-  private readonly opts: Required<Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>> &
-    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>;
+  private readonly opts: Required<
+    Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>
+  > &
+    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>;
   private readonly active = new Map<string, Active>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -231,6 +238,7 @@ export class RunWorker {
         signal: entry.controller.signal,
         stopSignal: entry.stop.signal,
         ...(this.opts.env ? { env: this.opts.env } : {}),
+        ...(this.opts.modelAccess ? { modelAccess: this.opts.modelAccess } : {}),
         ...(projectConfig ? { projectConfig } : {}),
         onEvent: async (event) => {
           await emit([event]);

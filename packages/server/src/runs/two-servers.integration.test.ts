@@ -122,6 +122,8 @@ describe('two server processes on one PostgreSQL (main.ts children, real sandbox
         RUNTOOLS_DATA_DIR: join(work, name),
         RUNTOOLS_TEMPLATES_DIR: defaultTemplatesDir,
         RUNTOOLS_WORKER_CONCURRENCY: '3',
+        // The test model server is on loopback.
+        RUNTOOLS_MODEL_ENDPOINT_ALLOW: '127.0.0.1/32',
       });
       children.add(server.child);
       servers.push(server);
