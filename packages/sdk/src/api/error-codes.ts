@@ -44,6 +44,7 @@ export const errorCodes = {
   unauthorized: 401,
   forbidden: 403,
   insufficient_scope: 403,
+  csrf_token_invalid: 403,
   permission_denied: 403,
   // What the request names does not exist
   not_found: 404,

@@ -13,6 +13,7 @@ export * from './run-status.ts';
 export * from './runs.ts';
 export * from './runtimes.ts';
 export * from './sandboxes.ts';
+export * from './sessions.ts';
 export * from './template-spec.ts';
 export * from './templates.ts';
 export * from './webhooks.ts';

@@ -64,6 +64,16 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  /** Null: the bootstrap key (RUNTOOLS_API_KEY). */
+  api_key_id: string | null;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface WebhooksTable {
   id: string;
   deployment_id: string | null;
@@ -147,6 +157,7 @@ export interface Schema {
   runs: RunsTable;
   run_events: RunEventsTable;
   api_keys: ApiKeysTable;
+  sessions: SessionsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;

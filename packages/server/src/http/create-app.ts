@@ -28,6 +28,7 @@ import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
 import { sandboxFileRoutes } from './routes/sandbox-files.ts';
 import { sandboxPtyRoutes } from './routes/sandbox-pty.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
+import { sessionRoutes, signInRoutes } from './routes/sessions.ts';
 import { templateBuildRoutes } from './routes/template-builds.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
@@ -134,6 +135,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       '`deploy` (templates, runtimes, deployments), `run` (start, read and control runs), ' +
       '`sandboxes` (the sandbox API and its ports). A key without them gets 403 `insufficient_scope`.',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'Session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'runtoolsSession',
+    description:
+      'The dashboard’s session (POST /v1/sessions); writes also send its CSRF token as X-RunTools-CSRF.',
+  });
   documentWebhookPayloads(app);
   app.doc31(openApiPath, {
     openapi: '3.1.0',
@@ -141,7 +149,14 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     security: [{ Bearer: [] }],
   });
 
-  app.use('/v1/*', requireApiKey({ apiKeys: store.apiKeys, bootstrapKey: options.bootstrapKey }));
+  const auth = {
+    apiKeys: store.apiKeys,
+    bootstrapKey: options.bootstrapKey,
+    browserSessions: store.sessions,
+  };
+  app.use('/v1/sessions', limitBody(maxSize));
+  app.route('/v1', signInRoutes(store, auth));
+  app.use('/v1/*', requireApiKey(auth));
   app.use('/v1/*', trackKeySessions(sessions));
   if (buckets !== undefined) app.use('/v1/*', rateLimit(buckets));
   // Before the app-wide body limit, which it never reaches: a template comes with its build
@@ -170,6 +185,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
+  app.route('/v1', sessionRoutes(store));
   app.route('/v1', apiKeyRoutes(store, sessions));
   const webhookAddresses = options.webhookAddresses ?? defaultWebhookAddresses();
   app.route('/v1', webhookRoutes(store, webhookAddresses));
