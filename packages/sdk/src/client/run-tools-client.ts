@@ -183,8 +183,16 @@ export class RunTools {
   };
 
   constructor(options: RunToolsOptions) {
-    if (typeof options?.apiKey !== 'string' || options.apiKey === '') {
-      throw new RunToolsError('invalid_options', 'RunTools needs an apiKey.');
+    // No key is fine only for a page whose session cookie authenticates it; an empty one is a
+    // mistake (an unset variable), not that.
+    if (
+      options?.apiKey !== undefined &&
+      (typeof options.apiKey !== 'string' || options.apiKey === '')
+    ) {
+      throw new RunToolsError(
+        'invalid_options',
+        'RunTools needs an apiKey (or none, in a signed-in browser).',
+      );
     }
     let base: URL;
     try {
