@@ -147,7 +147,10 @@ describe('syncProject (the SDK client against a real API server)', () => {
       model: 'gpt-test',
       apiKey: 'sk-…1111',
     });
-    assert.deepEqual(summary(await syncProject(client, keyed('sk-proj-0123456789abcdefghij-1111'))), []);
+    assert.deepEqual(
+      summary(await syncProject(client, keyed('sk-proj-0123456789abcdefghij-1111'))),
+      [],
+    );
     const rotated = await syncProject(client, keyed('sk-proj-0123456789abcdefghij-2222'));
     assert.deepEqual(summary(rotated), ['runtime keyed created', 'deployment keyed updated']);
     for (const e of rotated.endpoints) await client.deployments.delete(e.deploymentId);

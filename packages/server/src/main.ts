@@ -66,17 +66,14 @@ const configSchema = z.object({
     .optional(),
   RUNTOOLS_SECRET_KEY: z
     .string()
-    .refine(
-      (v) => {
-        try {
-          parseSecretKey(v, 'RUNTOOLS_SECRET_KEY');
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      'must be 32 random bytes written as base64 (44 characters) or hex (64 characters); generate one with `openssl rand -base64 32`',
-    )
+    .refine((v) => {
+      try {
+        parseSecretKey(v, 'RUNTOOLS_SECRET_KEY');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be 32 random bytes written as base64 (44 characters) or hex (64 characters); generate one with `openssl rand -base64 32`')
     .optional(),
   DATABASE_URL: z
     .string()
@@ -132,7 +129,10 @@ const configSchema = z.object({
   RUNTOOLS_TRUSTED_PROXIES: z
     .string()
     .transform((v, ctx) => {
-      const entries = v.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
       try {
         addressMatcher(entries);
       } catch (error) {

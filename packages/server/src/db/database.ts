@@ -11,21 +11,22 @@ import { nodeSqliteDatabase } from './node-sqlite-adapter.ts';
 import type { Schema } from './schema.ts';
 import { checkSecretKey } from './secret-key-check.ts';
 
-export type DatabaseConfig = (
+export type DatabaseConfig =
   /** Embedded default: one SQLite file, `runtools.db`, in `dataDir` (created if missing). */
-  | { kind: 'sqlite'; dataDir: string }
-  /**
-   * Production: a PostgreSQL connection string (`DATABASE_URL`); `dataDir` is only where a
-   * `secret.key` may be (never generated: servers sharing the database must share the key).
-   */
-  | { kind: 'postgres'; url: string; maxConnections?: number; dataDir?: string }
-) & {
-  /**
-   * The key stored secrets are encrypted with (RUNTOOLS_SECRET_KEY: 32 bytes as base64 or hex).
-   * Without it, `<dataDir>/secret.key`; with SQLite that file is generated on first use.
-   */
-  secretKey?: string | Uint8Array | undefined;
-};
+  (
+    | { kind: 'sqlite'; dataDir: string }
+    /**
+     * Production: a PostgreSQL connection string (`DATABASE_URL`); `dataDir` is only where a
+     * `secret.key` may be (never generated: servers sharing the database must share the key).
+     */
+    | { kind: 'postgres'; url: string; maxConnections?: number; dataDir?: string }
+  ) & {
+    /**
+     * The key stored secrets are encrypted with (RUNTOOLS_SECRET_KEY: 32 bytes as base64 or hex).
+     * Without it, `<dataDir>/secret.key`; with SQLite that file is generated on first use.
+     */
+    secretKey?: string | Uint8Array | undefined;
+  };
 
 export type Dialect = 'sqlite' | 'postgres';
 

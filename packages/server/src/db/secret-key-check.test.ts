@@ -50,7 +50,10 @@ async function assertDecrypted(database: Database): Promise<void> {
   const store = createStore(database);
   assert.equal((await store.webhooks.get('whk_legacy'))?.secret, plainWebhookSecret);
   const runtime = await store.runtimes.get('rtm_legacy');
-  assert.equal((runtime?.definition as { model: { apiKey: string } }).model.apiKey, plainModelKey);
+  assert.equal(
+    (runtime?.definition as { model?: { apiKey?: string } })?.model?.apiKey,
+    plainModelKey,
+  );
   const raw = await database.db.selectFrom('webhooks').select('secret').executeTakeFirstOrThrow();
   assert.match(raw.secret, /^enc:v1:/);
 }
@@ -99,13 +102,22 @@ describe('the secret key check and the encryption of legacy secrets (sqlite)', (
     const key = randomBytes(32).toString('base64');
     {
       await using database = await openDatabase({ kind: 'sqlite', dataDir, secretKey: key });
-      await createStore(database).webhooks.create({ url: 'https://example.com', events: ['run.completed'] });
+      await createStore(database).webhooks.create({
+        url: 'https://example.com',
+        events: ['run.completed'],
+      });
     }
-    await assert.rejects(openDatabase({ kind: 'sqlite', dataDir }), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'secret_key_mismatch');
-      assert.match(error.message, new RegExp(join(dataDir, 'secret.key').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
-      return true;
-    });
+    await assert.rejects(
+      openDatabase({ kind: 'sqlite', dataDir }),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'secret_key_mismatch');
+        assert.match(
+          error.message,
+          new RegExp(join(dataDir, 'secret.key').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+        );
+        return true;
+      },
+    );
     // The database was closed again: the right key opens it.
     await using database = await openDatabase({ kind: 'sqlite', dataDir, secretKey: key });
     assert.equal((await createStore(database).webhooks.list()).items.length, 1);
@@ -158,7 +170,10 @@ describe('the secret key on PostgreSQL shared by several servers', {
     const first = await open(url, key);
     await writeLegacyRows(first.db);
     const others = await Promise.all([open(url, key), open(url, key), open(url, key)]);
-    assert.equal(others.reduce((sum, d) => sum + d.sealed, 0), 2);
+    assert.equal(
+      others.reduce((sum, d) => sum + d.sealed, 0),
+      2,
+    );
     for (const database of others) await assertDecrypted(database);
   });
 });

@@ -37,8 +37,9 @@ export async function checkSecretKey(
         created_at: new Date().toISOString(),
       })
       .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
       .executeTakeFirst();
-    if (inserted.numInsertedRows === 0n) {
+    if (inserted === undefined) {
       const other = await readCheck(trx);
       if (other !== undefined) verify(other, box, source);
       return 0;

@@ -4,6 +4,7 @@ import { RunToolsError } from '@runtools/sdk';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv } from './app-env.ts';
+import { proxyCookie } from './sandbox-proxy.ts';
 
 export interface AuthThrottleOptions {
   /** Failed authentications one client address may make within `windowMs` (default 10). */
@@ -149,7 +150,7 @@ function presentsCredential(c: Context): boolean {
   return (
     c.req.header('authorization') !== undefined ||
     c.req.query('token') !== undefined ||
-    getCookie(c, 'runtools_token') !== undefined
+    getCookie(c, proxyCookie) !== undefined
   );
 }
 

@@ -8,9 +8,9 @@ import {
   type RunStatus,
   RunToolsError,
 } from '@runtools/sdk';
+import { redactDefinitionSecrets } from '../secrets/definition-secrets.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
-import { redactDefinitionSecrets } from '../secrets/definition-secrets.ts';
 import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
 import { changeRunStatus, type RunLifecycle, recordRunEvents } from './run-lifecycle.ts';
 
@@ -256,7 +256,9 @@ export class RunWorker {
         demoModel: this.opts.demoModel,
         ...(projectConfig ? { projectConfig } : {}),
         onEvent: async (event) => {
-          await emit([event.type === 'error' ? { ...event, message: redact(event.message) } : event]);
+          await emit([
+            event.type === 'error' ? { ...event, message: redact(event.message) } : event,
+          ]);
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
       });

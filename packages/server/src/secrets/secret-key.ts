@@ -69,11 +69,18 @@ export interface SecretKey {
 export function loadSecretKey(options: SecretKeyOptions): SecretKey {
   const { secretKey } = options;
   if (typeof secretKey === 'string' && secretKey !== '') {
-    return { key: parseSecretKey(secretKey, 'RUNTOOLS_SECRET_KEY'), source: 'RUNTOOLS_SECRET_KEY', generated: false };
+    return {
+      key: parseSecretKey(secretKey, 'RUNTOOLS_SECRET_KEY'),
+      source: 'RUNTOOLS_SECRET_KEY',
+      generated: false,
+    };
   }
   if (secretKey instanceof Uint8Array) {
     if (secretKey.length !== 32) {
-      throw new RunToolsError('secret_key_invalid', `The secret key must be 32 bytes, got ${secretKey.length}.`);
+      throw new RunToolsError(
+        'secret_key_invalid',
+        `The secret key must be 32 bytes, got ${secretKey.length}.`,
+      );
     }
     return { key: Buffer.from(secretKey), source: 'the secretKey option', generated: false };
   }

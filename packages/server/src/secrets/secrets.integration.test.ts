@@ -191,7 +191,11 @@ describe('secrets at rest and in transit (startServer, a real SQLite file, real 
     ]) {
       assert.match(result.error?.message ?? '', new RegExp(variable));
     }
-    assert.ok(result.events.some((e) => e.type === 'error' && /no_model_configured/.test(JSON.stringify(e))));
+    assert.ok(
+      result.events.some(
+        (e) => e.type === 'error' && /no_model_configured/.test(JSON.stringify(e)),
+      ),
+    );
   });
 
   it("answers model: 'scripted' with the demo model, which says what it is, and signs the delivery", async () => {
@@ -261,11 +265,13 @@ describe('secrets at rest and in transit (startServer, a real SQLite file, real 
       assert.equal(result.status, 'completed');
       await deliveryOf(result.runId, webhookSecret);
       const runtime = await api('GET', '/v1/runtimes?slug=keyed');
-      const [keyed] = (runtime.body as { data: Array<{ definition: { model: { apiKey: string } } }> })
-        .data;
+      const [keyed] = (
+        runtime.body as { data: Array<{ definition: { model: { apiKey: string } } }> }
+      ).data;
       assert.equal(keyed?.definition.model.apiKey, maskSecret(modelKey));
       const stored = await server?.store.runtimes.getLatest('keyed');
-      assert.equal((stored?.definition as { model: { apiKey: string } }).model.apiKey, modelKey);
+      const definition = stored?.definition as { model: { apiKey: string } } | undefined;
+      assert.equal(definition?.model.apiKey, modelKey);
       await server?.stop();
       server = undefined;
     }

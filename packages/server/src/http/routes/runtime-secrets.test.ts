@@ -31,7 +31,10 @@ describeEachDatabase('runtime secrets over /v1/runtimes', ({ open }) => {
       assert.equal(JSON.stringify(response.body).includes(apiKey), false, path);
     }
     const stored = await server.store.runtimes.get(runtime.id);
-    assert.equal((stored?.definition as RuntimeJson['definition']).model.apiKey, apiKey);
+    assert.equal(
+      (stored?.definition as RuntimeJson['definition'] | undefined)?.model.apiKey,
+      apiKey,
+    );
   });
 
   it('keeps the stored key when the masked definition is sent back, and takes a new one', async () => {
@@ -45,8 +48,11 @@ describeEachDatabase('runtime secrets over /v1/runtimes', ({ open }) => {
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const keyOf = async (runtimeId: string) =>
-      ((await server.store.runtimes.get(runtimeId))?.definition as RuntimeJson['definition']).model
-        .apiKey;
+      (
+        (await server.store.runtimes.get(runtimeId))?.definition as
+          | RuntimeJson['definition']
+          | undefined
+      )?.model.apiKey;
     assert.equal(await keyOf(id), apiKey);
     // A new version made from what GET showed keeps the slug's latest key too.
     const copy = await server.request('POST', '/v1/runtimes', { body: shown });
