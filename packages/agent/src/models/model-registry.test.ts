@@ -52,7 +52,8 @@ describe("model: 'auto'", () => {
   it("fails 'auto' with no_model_configured, naming the variables, without the demo model", () => {
     for (const choose of [
       () => autoModelChoice({}, { demoModel: false }),
-      () => resolveModel('auto', { OPENAI_API_KEY: '' }, undefined, { demoModel: false }),
+      () =>
+        resolveModel('auto', { OPENAI_API_KEY: '' }, undefined, undefined, { demoModel: false }),
     ]) {
       assert.throws(choose, (error: Error & { code?: string; details?: unknown }) => {
         assert.equal(error.code, 'no_model_configured');
@@ -67,9 +68,11 @@ describe("model: 'auto'", () => {
       });
     }
     // A key still picks its provider, and 'scripted' asked for by name is still the demo model.
-    const withKey = resolveModel('auto', { OPENAI_API_KEY: 'o' }, undefined, { demoModel: false });
+    const withKey = resolveModel('auto', { OPENAI_API_KEY: 'o' }, undefined, undefined, {
+      demoModel: false,
+    });
     assert.match(modelOf(withKey).provider, /openai/);
-    const scripted = resolveModel('scripted', {}, undefined, { demoModel: false });
+    const scripted = resolveModel('scripted', {}, undefined, undefined, { demoModel: false });
     assert.equal(modelOf(scripted).modelId, SCRIPTED_MODEL_ID);
   });
 });
