@@ -67,6 +67,9 @@ describe('secrets at rest and in transit (startServer, a real SQLite file, real 
       apiKey: testBootstrapKey,
       templatesDir: defaultTemplatesDir,
       rateLimit: false,
+      // The receiver and the model endpoint of this test listen on loopback.
+      webhookAllow: ['127.0.0.1/32'],
+      modelEndpointAllow: ['127.0.0.1/32'],
       logger,
       ...options,
     });
