@@ -84,6 +84,23 @@ describeEachDatabase('throttling failed authentications per client address', ({ 
     assert.equal((await server.request('GET', '/v1/runtimes')).status, 429);
   });
 
+  it('counts keys guessed through a browser sign-in (POST /v1/sessions, the key in the body)', async () => {
+    const { server } = await throttled();
+    await using _ = server;
+    for (let i = 0; i < 10; i++) {
+      const r = await server.request('POST', '/v1/sessions', {
+        key: null,
+        body: { key: `rtk_${randomBytes(32).toString('base64url')}` },
+      });
+      assert.equal(r.status, 401);
+    }
+    const refused = await server.request('POST', '/v1/sessions', {
+      key: null,
+      body: { key: testBootstrapKey },
+    });
+    assert.equal(refused.status, 429);
+  });
+
   it('ignores X-Forwarded-For unless the peer is a trusted proxy', async () => {
     const direct = await throttled();
     await using _direct = direct.server;

@@ -4,6 +4,7 @@ import { RunToolsError } from '@runtools/sdk';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv } from './app-env.ts';
+import { sessionCookie } from './auth.ts';
 import { proxyCookie } from './sandbox-proxy.ts';
 
 export interface AuthThrottleOptions {
@@ -47,8 +48,7 @@ export interface AuthThrottle {
 
 /**
  * Throttles guessing of API keys per client address, before authentication. A request that
- * presents a credential (an `Authorization` header, `?token=`, the port proxy's cookie) and is
- * answered 401 is a failure; once an address has `maxFailures` failures within `windowMs`, every
+ * presents a credential (see `presentsCredential`) and is answered 401 is a failure; once an address has `maxFailures` failures within `windowMs`, every
  * request from it is a 429 `rate_limited` with `Retry-After` until the oldest of them leaves the
  * window: a correct key too, or a guess that succeeded would stand out from the refused ones.
  * Guesses sent all at once do not slip through: a request whose key is being checked counts as
@@ -145,12 +145,18 @@ export function authThrottle(options: AuthThrottleOptions): AuthThrottle {
   return { guard, passed };
 }
 
-/** Whether the request carried something that was checked as a key (not an anonymous call). */
+/**
+ * Whether the request carried something that was checked as a key (not an anonymous call): an
+ * `Authorization` header, `?token=`, a cookie of the port proxy or of a browser session, or a
+ * browser's sign-in (`POST /v1/sessions`, the key in its body).
+ */
 function presentsCredential(c: Context): boolean {
   return (
     c.req.header('authorization') !== undefined ||
     c.req.query('token') !== undefined ||
-    getCookie(c, proxyCookie) !== undefined
+    getCookie(c, proxyCookie) !== undefined ||
+    getCookie(c, sessionCookie) !== undefined ||
+    (c.req.method === 'POST' && c.req.path === '/v1/sessions')
   );
 }
 
