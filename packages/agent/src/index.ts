@@ -18,6 +18,8 @@ export {
   AUTO_MODELS,
   autoModelChoice,
   ModelConfigError,
+  type ModelOptions,
+  NoModelConfiguredError,
   providerOf,
   resolveModel,
 } from './models/model-registry.ts';

@@ -7,6 +7,7 @@ import { AddressPolicy, ModelAccess } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
 import type { RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
+import type { AuthThrottleOptions } from './http/auth-throttle.ts';
 import { createApp } from './http/create-app.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import type { RateLimitOptions } from './http/rate-limit.ts';
@@ -32,8 +33,15 @@ export interface StartServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** A bootstrap API key (at least 16 characters) accepted besides stored keys. */
+  /** A bootstrap API key accepted besides stored keys (`main.ts` wants 32 characters or more). */
   apiKey?: string;
+  /**
+   * The key stored secrets (webhook signing secrets, runtimes' model keys) are encrypted with:
+   * RUNTOOLS_SECRET_KEY, 32 bytes as base64 or hex. Without it, `<dataDir>/secret.key`, which
+   * is generated on first use with SQLite; with PostgreSQL it is required (`secret_key_required`):
+   * every server on the database must have the same key.
+   */
+  secretKey?: string;
   /** Sandbox ports are served at `{port}-{sandboxId}.{domain}`. */
   domain?: string;
   /** How long a run claim lasts without a heartbeat (default 30 s). */
@@ -50,6 +58,8 @@ export interface StartServerOptions {
   templateSources?: { npmRegistry?: string; pipIndexUrl?: string };
   /** Per-key rate limit; `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
+  /** Failed authentications per client address (default 10 a minute); `false` turns it off. */
+  authThrottle?: AuthThrottleOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
   modelEnv?: Record<string, string>;
   /**
@@ -67,6 +77,12 @@ export interface StartServerOptions {
   modelBaseURLs?: readonly string[];
   /** Variables besides the providers' own keys that `apiKey: 'env:NAME'` may name (RUNTOOLS_MODEL_KEY_VARS). */
   modelKeyVariables?: readonly string[];
+  /**
+   * Whether `model: 'auto'` with no provider key in `modelEnv` answers with the scripted demo
+   * model: `runtools dev` says yes; a production server (the default, false) fails such a run
+   * with `no_model_configured`, naming the variables to set.
+   */
+  demoModel?: boolean;
   /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
   projectConfig?: RunWorkerOptions['projectConfig'];
   /** Where logs go (default: JSON lines on stderr). */
@@ -133,15 +149,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     keyVariables: options.modelKeyVariables ?? [],
   });
   const dataDir = resolve(options.dataDir);
-  // The sandboxes live under it by default: their mapped users must be able to traverse it (as the
-  // engine does for its own directory).
-  mkdirSync(dataDir, { recursive: true });
-  const mode = statSync(dataDir).mode;
-  if (!(mode & 0o001)) chmodSync(dataDir, (mode & 0o7777) | 0o711);
+  // It holds the database, the secret key and the sandboxes: no other user may list or read it
+  // (the files in it are 0600 too), but the sandboxes' mapped users must be able to traverse it
+  // to their root filesystems (as the engine does for its own directory): 0711.
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  const mode = statSync(dataDir).mode & 0o7777;
+  const wanted = (mode & 0o7700) | 0o711;
+  if (mode !== wanted) chmodSync(dataDir, wanted);
   const databaseConfig: DatabaseConfig = options.databaseUrl
-    ? { kind: 'postgres', url: options.databaseUrl }
-    : { kind: 'sqlite', dataDir };
+    ? { kind: 'postgres', url: options.databaseUrl, dataDir, secretKey: options.secretKey }
+    : { kind: 'sqlite', dataDir, secretKey: options.secretKey };
   const database = await openDatabase(databaseConfig);
+  if (database.secretKeyGenerated) {
+    logger.info(
+      { file: database.secretKeySource, keyId: database.secrets.keyId },
+      'generated the key stored secrets are encrypted with: back it up with the database',
+    );
+  }
+  if (database.sealed > 0) {
+    logger.info({ sealed: database.sealed }, 'encrypted the secrets stored in plaintext');
+  }
   const cleanup: Array<() => Promise<void>> = [() => database.close()];
   const undo = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => {});
@@ -203,6 +230,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       env: options.modelEnv ?? {},
       modelAccess,
+      demoModel: options.demoModel ?? false,
       ...(options.projectConfig ? { projectConfig: options.projectConfig } : {}),
       onEvent: (runId, event) => {
         hub.publish(runId, event);
@@ -220,6 +248,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       bootstrapKey: options.apiKey,
       webhookAddresses,
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      ...(options.authThrottle !== undefined ? { authThrottle: options.authThrottle } : {}),
       acceptingRuns: () => !draining,
     });
     const server = await serve({

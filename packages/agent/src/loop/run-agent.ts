@@ -40,6 +40,11 @@ export interface RunAgentOptions {
    * operator allowances; see `ModelAccess`).
    */
   modelAccess?: ModelAccess;
+  /**
+   * What `model: 'auto'` does with no provider key in `env`: the scripted demo model (true, the
+   * default) or fail the run with `no_model_configured` (false: a production server).
+   */
+  demoModel?: boolean;
   projectConfig?: Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'>;
   /** Overrides the tools named by the agent. */
   tools?: Record<string, AgentTool>;
@@ -84,7 +89,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     tools = options.tools ?? createCoreTools(agent.tools);
     model =
       options.model ??
-      resolveModel(agent.model, options.env ?? {}, options.projectConfig, options.modelAccess);
+      resolveModel(agent.model, options.env ?? {}, options.projectConfig, options.modelAccess, {
+        demoModel: options.demoModel,
+      });
   } catch (err) {
     return fail(err);
   }

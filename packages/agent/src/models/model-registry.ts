@@ -25,8 +25,36 @@ export class ModelConfigError extends RunToolsError {
 }
 
 /**
+ * `model: 'auto'` on a server that has no provider key and does not serve the demo model (a
+ * production server: `npm run start:server`): the run fails with `no_model_configured` naming the
+ * variables to set, instead of answering with the scripted demo model by accident.
+ */
+export class NoModelConfiguredError extends RunToolsError {
+  constructor() {
+    const variables = Object.values(PROVIDER_KEYS);
+    super(
+      'no_model_configured',
+      `model: 'auto' needs a model provider key and this server has none: set ${variables.slice(0, -1).join(', ')} or ${variables.at(-1)} in the RunTools server's environment and restart it, or give the agent a model it can serve. (The scripted demo model answers 'auto' only under \`runtools dev\`, and model: 'scripted' always.)`,
+      { details: { variables } },
+    );
+    this.name = 'NoModelConfiguredError';
+  }
+}
+
+/** How a caller (the server, `runtools dev`) wants models resolved. */
+export interface ModelOptions {
+  /**
+   * What `model: 'auto'` does with no provider key: true (the default here, and under
+   * `runtools dev`) answers with the scripted demo model; false (a production server) fails
+   * with `NoModelConfiguredError`.
+   */
+  demoModel?: boolean;
+}
+
+/**
  * The model `model: 'auto'` picks for each provider, in this order of preference: the first
- * provider whose key is set wins; with none, the scripted demo model.
+ * provider whose key is set wins; with none, the scripted demo model (or, with `demoModel:
+ * false`, a `NoModelConfiguredError`).
  */
 export const AUTO_MODELS = {
   anthropic: 'claude-sonnet-5-5',
@@ -37,10 +65,12 @@ export const AUTO_MODELS = {
 /** What `model: 'auto'` resolves to with this environment: a provider and model, or `scripted`. */
 export function autoModelChoice(
   env: ModelEnvironment,
+  options: ModelOptions = {},
 ): { provider: keyof typeof AUTO_MODELS; model: string } | { provider: 'scripted'; model: string } {
   for (const provider of ['anthropic', 'openai', 'google'] as const) {
     if (env[PROVIDER_KEYS[provider]]) return { provider, model: AUTO_MODELS[provider] };
   }
+  if (options.demoModel === false) throw new NoModelConfiguredError();
   return { provider: 'scripted', model: 'scripted' };
 }
 
@@ -58,8 +88,9 @@ export function providerOf(
 /**
  * Turns an agent's `model` into an AI SDK language model. A missing key is an error that names
  * the variable to set; `apiKey: 'env:NAME'` reads NAME from the environment. `'auto'` picks the
- * first provider with a key (`AUTO_MODELS`), else the scripted demo model; `'scripted'` is always
- * the scripted demo model (deterministic, no network).
+ * first provider with a key (`AUTO_MODELS`), else the scripted demo model (with `demoModel:
+ * false` in `options`, a `NoModelConfiguredError`); `'scripted'` is always the scripted demo
+ * model (deterministic, no network).
  *
  * `access` says where the server's keys may go and which addresses custom endpoints may reach
  * (default: no operator allowances, so a key goes only to its provider's API and no endpoint may
@@ -71,11 +102,12 @@ export function resolveModel(
   env: ModelEnvironment,
   config?: Pick<ProjectConfig, 'openaiCompatible'>,
   access: ModelAccess = strictAccess(),
+  options: ModelOptions = {},
 ): LanguageModel {
   if (typeof spec === 'string') {
     if (spec === 'scripted') return scriptedModel();
     if (spec === 'auto') {
-      const choice = autoModelChoice(env);
+      const choice = autoModelChoice(env, options);
       return choice.provider === 'scripted'
         ? scriptedModel()
         : providerModel(choice.provider, choice.model, env, access);

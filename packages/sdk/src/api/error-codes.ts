@@ -34,6 +34,8 @@ export const errorCodes = {
   model_key_not_allowed: 400,
   // A custom model endpoint is or resolves to a forbidden address (RUNTOOLS_MODEL_ENDPOINT_ALLOW).
   model_endpoint_forbidden: 400,
+  // `model: 'auto'` on a server with no provider key (and no demo model): set one.
+  no_model_configured: 400,
   duplicate_agent: 400,
   module_not_found: 400,
   load_failed: 400,
@@ -101,6 +103,11 @@ export const errorCodes = {
   database_in_use: 500,
   build_abandoned: 500,
   model_error: 500,
+  // The secret key the server encrypts stored secrets with: malformed, missing (PostgreSQL), or
+  // not the key this database's secrets were encrypted with. Raised at start, never by a request.
+  secret_key_invalid: 500,
+  secret_key_required: 500,
+  secret_key_mismatch: 500,
   // An errno RunTools has no code for (the message has the system's text).
   file_error: 500,
   // Declared conditions the caller can act on.

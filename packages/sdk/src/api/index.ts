@@ -11,6 +11,7 @@ export * from './pagination.ts';
 export * from './run-events.ts';
 export * from './run-status.ts';
 export * from './runs.ts';
+export * from './runtime-secrets.ts';
 export * from './runtimes.ts';
 export * from './sandboxes.ts';
 export * from './sessions.ts';

@@ -219,6 +219,23 @@ export const migrations: Record<string, Migration> = {
     },
   },
   /**
+   * Secrets are encrypted at rest (webhook signing secrets, the model keys of runtimes). The key
+   * is not the migrator's to know, so this only adds the table that records which key they are
+   * encrypted with; the first open with a key encrypts what older servers stored in plaintext
+   * (`checkSecretKey`, in one transaction with recording the key).
+   */
+  '0007_encrypted_secrets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('secret_key_check')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('check_value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  /**
    * Browser sessions (the dashboard): a cookie's SHA-256, the key it stands for (`api_key_id`
    * null for the bootstrap key), a CSRF token, and when it ends.
    */

@@ -151,6 +151,18 @@ export interface TemplateBuildLogsTable {
   line: string;
 }
 
+/**
+ * One row (`id` 'current'): a known value sealed with the key the database's secrets are
+ * encrypted with, so a server with another key stops at start (see secret-key-check.ts).
+ */
+export interface SecretKeyCheckTable {
+  id: string;
+  /** The key's id (`SecretBox.keyId`). */
+  key_id: string;
+  check_value: string;
+  created_at: string;
+}
+
 export interface Schema {
   runtimes: RuntimesTable;
   deployments: DeploymentsTable;
@@ -164,4 +176,5 @@ export interface Schema {
   templates: TemplatesTable;
   template_builds: TemplateBuildsTable;
   template_build_logs: TemplateBuildLogsTable;
+  secret_key_check: SecretKeyCheckTable;
 }

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { defaultWebhookAddresses, type WebhookAddresses } from '../webhooks/webhook-addresses.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
+import { type AuthThrottleOptions, authThrottle, defaultAuthThrottle } from './auth-throttle.ts';
 import { limitBody } from './body-limit.ts';
 import { closeUnreadBody } from './close-unread-body.ts';
 import { errorResponse, handleError } from './errors.ts';
@@ -48,6 +49,11 @@ export interface AppOptions {
    * 20 per second); `false` turns it off.
    */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Failed authentications per client address before it gets 429s (default: 10 a minute; see
+   * `authThrottle`); `false` turns it off.
+   */
+  authThrottle?: AuthThrottleOptions | false;
   logger?: Logger;
   /**
    * The worker of this process: woken when a run is queued, asked to cancel or pause the runs it
@@ -88,7 +94,8 @@ const fileUploadPath = /^\/v1\/sandboxes\/[^/]+\/files$/;
 
 /**
  * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`
- * resources behind API-key auth, a per-key rate limit and a body size limit. Every error is
+ * resources behind API-key auth (with failed attempts throttled per client address), a per-key
+ * rate limit and a body size limit. Every error is
  * `{ error: { code, message, details? } }`.
  *
  * @example
@@ -107,6 +114,12 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.onError((error, c) => handleError(error, c, logger));
   app.notFound(notFoundHandler(() => app.routes));
 
+  // Before any key is checked: an address that keeps presenting bad keys is refused for a while.
+  const throttle =
+    options.authThrottle === false
+      ? undefined
+      : authThrottle(options.authThrottle ?? defaultAuthThrottle);
+  if (throttle) app.use('*', throttle.guard);
   // Before everything else: `{port}-{id}.{domain}` hosts are the sandbox's, on every path.
   const { engine, domain, bootstrapKey } = options;
   const sessions = new KeySessions(store.apiKeys);
@@ -157,6 +170,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.use('/v1/sessions', limitBody(maxSize));
   app.route('/v1', signInRoutes(store, auth));
   app.use('/v1/*', requireApiKey(auth));
+  if (throttle) app.use('/v1/*', throttle.passed);
   app.use('/v1/*', trackKeySessions(sessions));
   if (buckets !== undefined) app.use('/v1/*', rateLimit(buckets));
   // Before the app-wide body limit, which it never reaches: a template comes with its build

@@ -11,7 +11,12 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { defaultTemplatesDir } from '../testing/control-plane.ts';
 import { type ServerProcess, startServerProcess } from '../testing/server-process.ts';
-import { findPostgresBin, type PostgresCluster, startPostgres } from '../testing/test-databases.ts';
+import {
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgres,
+  testSecretKey,
+} from '../testing/test-databases.ts';
 import { requestJson, testBootstrapKey } from '../testing/test-server.ts';
 
 interface RunJson {
@@ -119,6 +124,7 @@ describe('two server processes on one PostgreSQL (main.ts children, real sandbox
         ...process.env,
         DATABASE_URL: databaseUrl,
         RUNTOOLS_API_KEY: testBootstrapKey,
+        RUNTOOLS_SECRET_KEY: testSecretKey,
         RUNTOOLS_DATA_DIR: join(work, name),
         RUNTOOLS_TEMPLATES_DIR: defaultTemplatesDir,
         RUNTOOLS_WORKER_CONCURRENCY: '3',
