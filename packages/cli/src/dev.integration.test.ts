@@ -139,7 +139,11 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       output,
       new RegExp(`WS {3}ws://127\\.0\\.0\\.1:${port}/v1/run/code-assistant/stream`),
     );
-    assert.match(output, new RegExp(`http://127\\.0\\.0\\.1:${port}/dashboard`));
+    assert.match(output, new RegExp(`Dashboard +http://127\\.0\\.0\\.1:${port}/ `));
+    // The dashboard is served there (the built app; the API key signs in).
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="root">/);
     assert.match(
       output,
       /curl -s .*\/v1\/run\/code-assistant -H "Authorization: Bearer \$RUNTOOLS_API_KEY"/,

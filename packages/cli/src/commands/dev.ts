@@ -14,6 +14,7 @@ import {
   startDevServer,
 } from '../dev/dev-server.ts';
 import { readLiveDevState } from '../dev/dev-state.ts';
+import { openBrowser } from '../dev/open-browser.ts';
 import { exitCodes } from '../program.ts';
 import { modelLabel } from '../render/model-label.ts';
 import { UsageError } from '../usage-error.ts';
@@ -31,6 +32,7 @@ export interface DevFlags {
   port?: number;
   host: string;
   verbose?: boolean;
+  open?: boolean;
 }
 
 function portNumber(value: string): number {
@@ -54,6 +56,7 @@ export function devCommand(): Command {
     )
     .option('--host <host>', 'interface to listen on (0.0.0.0 for every one)', '127.0.0.1')
     .option('--verbose', "print the server's JSON log lines")
+    .option('--open', 'open the dashboard in your browser once the server is up')
     .addHelpText(
       'after',
       `
@@ -135,6 +138,9 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
     throw error;
   }
   printBanner(root, dev, Boolean(envKey), modelEnv);
+  if (flags.open && !(await openBrowser(`${dev.url}/`))) {
+    err.write(`No browser opener (xdg-open) here: open ${dev.url}/ yourself.\n`);
+  }
 
   return new Promise<number>((resolveExit) => {
     let signals = 0;
@@ -193,7 +199,7 @@ function printBanner(
     `${paint('bold', 'RunTools dev server')} for ${root}`,
     '',
     `  API        ${paint('cyan', url)}`,
-    `  Dashboard  ${paint('cyan', `${url}/dashboard`)}`,
+    `  Dashboard  ${paint('cyan', `${url}/`)} ${paint('dim', '(sign in with the API key below)')}`,
     `  API key    ${keyFromEnv ? 'RUNTOOLS_API_KEY' : `${dev.apiKey} ${paint('dim', "(this project's, in .runtools/dev-api-key; set RUNTOOLS_API_KEY to choose one)")}`}`,
     `  Loopback   webhooks and custom model endpoints may use ${DEV_LOOPBACK.join(' and ')} ${paint('dim', '(dev only: a server started with npm run start:server refuses them unless RUNTOOLS_WEBHOOK_ALLOW / RUNTOOLS_MODEL_ENDPOINT_ALLOW allow them)')}`,
     '',
