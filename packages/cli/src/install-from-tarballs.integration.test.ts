@@ -8,7 +8,7 @@ import { SandboxEngine } from '@runtools/sandbox';
 import { devEngineDataDir } from './dev/dev-server.ts';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['sdk', 'sandbox', 'agent', 'server', 'cli'];
+const PACKAGES = ['sdk', 'sandbox', 'agent', 'server', 'cli', 'dashboard'];
 const API_KEY = 'tarball-test-key-0123456789abcdef';
 
 /**
@@ -42,7 +42,7 @@ function run(command: string, args: string[], cwd: string): string {
 }
 
 /**
- * The path a user takes once the packages are on the registry: the five packages packed as npm
+ * The path a user takes once the packages are on the registry: the six packages packed as npm
  * would publish them, installed with npm into an empty folder outside the repository, a project
  * made with `npx create-runtools-app`, served by `runtools dev`, and a run over HTTP.
  */
@@ -155,6 +155,10 @@ describe('the packages as published: npm pack, npm install, create-runtools-app,
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.status, 'completed', JSON.stringify(body.error));
     assert.ok((body.output?.text ?? '').length > 0);
+    // The dashboard comes with the server package's dependency on @runtools/dashboard (built).
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module" crossorigin src="\/assets\/index-/);
 
     child.kill('SIGINT');
     await exited;
