@@ -11,6 +11,7 @@ import {
 import { McpError, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import { TestModelServer } from '@runtools/agent/testing';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
+import fc from 'fast-check';
 import { type Database, openDatabase } from '../../db/database.ts';
 import {
   type ControlPlane,
@@ -360,6 +361,84 @@ describe('MCP endpoint /v1/mcp', () => {
     await assert.rejects(
       mcp.client.listResources(),
       (error: unknown) => error instanceof McpError && error.code === -32601,
+    );
+  });
+
+  it('answers random JSON-RPC, batches and bytes with 2xx or 4xx, never a 500', async () => {
+    const anything = fc.oneof(
+      fc.jsonValue(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom(null, -1, 1e308, '\u0000', 'x'.repeat(5000), {}, []),
+    );
+    // Never a served deployment's name: a call would start a run.
+    const params = fc.oneof(
+      anything,
+      fc.record(
+        {
+          name: fc.oneof(fc.string(), fc.constantFrom('nope', '', '../x', 'A B')),
+          arguments: anything,
+          cursor: anything,
+          _meta: fc.record({ progressToken: anything }, { requiredKeys: [] }),
+          requestId: anything,
+        },
+        { requiredKeys: [] },
+      ),
+    );
+    const message = fc.record(
+      {
+        jsonrpc: fc.oneof(fc.constant('2.0'), anything),
+        id: fc.oneof(fc.integer(), fc.string(), anything),
+        method: fc.oneof(
+          fc.constantFrom(
+            'initialize',
+            'tools/list',
+            'tools/call',
+            'ping',
+            'notifications/cancelled',
+            'notifications/initialized',
+            'resources/read',
+          ),
+          fc.string(),
+        ),
+        params,
+        result: anything,
+        error: anything,
+      },
+      { requiredKeys: [] },
+    );
+    const body = fc.oneof(
+      message.map((m) => JSON.stringify(m)),
+      fc.array(message, { maxLength: 5 }).map((m) => JSON.stringify(m)),
+      fc.string(),
+      fc.uint8Array({ maxLength: 2048 }),
+      fc.constantFrom('', '{', 'null', '[]', '1e999999', '{"__proto__":{"x":1}}'),
+    );
+    const headers = fc.record(
+      {
+        accept: fc.constantFrom('application/json, text/event-stream', 'text/event-stream', '*/*'),
+        'mcp-protocol-version': fc.constantFrom('2025-06-18', '2025-03-26', 'x', '1'.repeat(300)),
+        'mcp-session-id': fc.oneof(fc.string(), fc.constantFrom('s', 'x'.repeat(200))),
+      },
+      { requiredKeys: ['accept'] },
+    );
+    await fc.assert(
+      fc.asyncProperty(body, headers, async (payload, extra) => {
+        const response = await fetch(`${cp.url}/v1/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${testBootstrapKey}`,
+            'content-type': 'application/json',
+            ...Object.fromEntries(
+              Object.entries(extra).map(([k, v]) => [k, v.replace(/[^\x20-\x7e]/g, '')]),
+            ),
+          },
+          body: payload,
+        });
+        const text = await response.text();
+        assert.ok(response.status < 500, `${response.status} ${text}`);
+        assert.doesNotMatch(text, /"code":-32603/, 'no internal error');
+      }),
+      { numRuns: 300 },
     );
   });
 
