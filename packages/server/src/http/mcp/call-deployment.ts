@@ -16,12 +16,18 @@ export interface DeploymentCall {
   signal: AbortSignal;
   /** Called with a line for each step of the run, when the client asked for progress. */
   onProgress?: ((message: string) => void) | undefined;
+  /** True while this server shuts down: its runs go back to the queue for another server. */
+  draining: () => boolean;
 }
 
-/** How a call ended: the run ended, or the client cancelled it (and it was cancelled). */
+/**
+ * How a call ended: the run ended; the client cancelled it (and it was cancelled); or this server
+ * shut down and handed the run back to the queue, where another server continues it.
+ */
 export type DeploymentCallOutcome =
   | { kind: 'ended'; run: Run }
-  | { kind: 'cancelled'; runId: string };
+  | { kind: 'cancelled'; runId: string }
+  | { kind: 'handed_off'; run: Run };
 
 /** A line for the client's progress display, for the events worth one. */
 function progressLine(runId: string, event: RunEvent): string | undefined {
@@ -50,10 +56,14 @@ export async function callDeployment(call: DeploymentCall): Promise<DeploymentCa
   })) {
     const line = call.onProgress && progressLine(run.id, event);
     if (line) call.onProgress?.(line);
+    if (event.type === 'status' && event.status === 'queued' && call.draining()) break;
   }
   const ended = await services.store.runs.require(run.id);
   if (isTerminalStatus(ended.status)) return { kind: 'ended', run: ended };
-  // The stream only stops early when the call was cancelled.
+  // A shutdown is no cancellation, even when it closes the client's connection: the run goes on
+  // elsewhere, and the client (if still there) learns its id.
+  if (call.draining()) return { kind: 'handed_off', run: ended };
+  // Otherwise the stream only stops early when the call was cancelled.
   try {
     await cancelRun(services, run.id);
   } catch (error) {
@@ -61,6 +71,28 @@ export async function callDeployment(call: DeploymentCall): Promise<DeploymentCa
     if (!(RunToolsError.isInstance(error) && error.code === 'run_state')) throw error;
   }
   return { kind: 'cancelled', runId: run.id };
+}
+
+/** The `tools/call` result of a run this server handed back to the queue as it shut down. */
+export function handedOffResult(run: Run): CallToolResult {
+  const structuredContent: DeploymentToolOutput = {
+    runId: run.id,
+    status: run.status,
+    output: null,
+    error: null,
+  };
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text:
+          `server_shutting_down: this server is shutting down; run ${run.id} continues on another ` +
+          `server: read its result with GET /v1/runs/${run.id}.`,
+      },
+    ],
+    structuredContent,
+  };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Principal } from '../app-env.ts';
 import { validationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunServices } from '../run-services.ts';
-import { callDeployment, runToolResult } from './call-deployment.ts';
+import { callDeployment, handedOffResult, runToolResult } from './call-deployment.ts';
 import { deploymentToolInputSchema, listDeploymentTools } from './deployment-tools.ts';
 import type { McpCalls } from './mcp-calls.ts';
 
@@ -119,9 +119,11 @@ export function deploymentsMcpServer(options: DeploymentsMcpServerOptions): Serv
           input: args.data,
           signal: tracked ? AbortSignal.any([extra.signal, tracked.signal]) : extra.signal,
           onProgress: progress?.report,
+          draining: () => options.acceptingRuns?.() === false,
         });
         await progress?.flushed();
         if (outcome.kind === 'ended') return runToolResult(outcome.run);
+        if (outcome.kind === 'handed_off') return handedOffResult(outcome.run);
         // Cancelled: the client wants no answer (the spec asks for none). Closing ends this
         // request's response stream without one; the SDK then drops the result returned below.
         await server.close();

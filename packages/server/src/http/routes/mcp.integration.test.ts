@@ -52,6 +52,8 @@ describe('MCP endpoint /v1/mcp', () => {
   let database: Database;
   let model: TestModelServer;
   let cp: ControlPlane;
+  /** While true the server takes no new runs, as when it shuts down. */
+  let draining = false;
 
   /** An SDK client connected with `key`; closed by `await using`. */
   const connect = async (key = testBootstrapKey) => {
@@ -82,7 +84,7 @@ describe('MCP endpoint /v1/mcp', () => {
   before(async () => {
     database = await openDatabase({ kind: 'sqlite', dataDir: dbDir });
     model = await TestModelServer.start();
-    cp = await startControlPlane(database);
+    cp = await startControlPlane(database, { app: { acceptingRuns: () => !draining } });
     await deployScriptedAgent(cp, model.url, 'alpha', 'You answer questions about the alpha team.');
     await deployScriptedAgent(cp, model.url, 'beta');
   });
@@ -209,19 +211,21 @@ describe('MCP endpoint /v1/mcp', () => {
     assert.equal((await cp.store.runs.list({ limit: 100 })).items.length, before);
   });
 
-  /** Starts a call whose model turn is held; returns its run id once the run is running. */
+  let heldCalls = 0;
+  /** Starts a call whose model turn is held; returns its run id once the model call is made. */
   const heldCall = async (mcp: Awaited<ReturnType<typeof connect>>, signal?: AbortSignal) => {
     const held = gate();
+    const input = `wait ${++heldCalls}`;
     model.push({ text: 'Never seen.', hold: held.opened });
     const progress: Progress[] = [];
-    const call = mcp.client.callTool({ name: 'beta', arguments: { input: 'wait' } }, undefined, {
+    const call = mcp.client.callTool({ name: 'beta', arguments: { input } }, undefined, {
       onprogress: (p) => progress.push(p),
       ...(signal ? { signal } : {}),
     });
     call.catch(() => {});
     const runId = await runIdFrom(progress);
-    // The model call is in flight: the run is in its first step.
-    await waitFor(async () => model.requests.at(-1)?.messages.some((m) => m.text === 'wait'));
+    // The held turn is taken: the run is in its first model call, and no later run gets it.
+    await waitFor(async () => model.requests.some((r) => r.messages.some((m) => m.text === input)));
     return { call, runId, release: held.open };
   };
 
@@ -267,6 +271,38 @@ describe('MCP endpoint /v1/mcp', () => {
         release();
       }
     }
+  });
+
+  it('hands its run back to the queue, not cancelled, when the server shuts down', async () => {
+    await using mcp = await connect();
+    const { call, runId, release } = await heldCall(mcp);
+    draining = true;
+    try {
+      await cp.worker.stop({ drain: true, graceMs: 0 });
+      const result = await call;
+      assert.equal(result.isError, true);
+      const structured = result.structuredContent as unknown as Structured;
+      assert.equal(structured.runId, runId);
+      assert.equal(structured.status, 'queued');
+      assert.match(
+        (result.content as Array<{ text: string }>)[0]?.text ?? '',
+        /^server_shutting_down: .*GET \/v1\/runs\/run_/,
+      );
+      assert.equal((await getRun(runId)).status, 'queued');
+      const refused = await mcp.client.callTool({ name: 'beta', arguments: { input: 'new' } });
+      assert.equal(refused.isError, true);
+      assert.equal(refused.structuredContent, undefined);
+      assert.match(
+        (refused.content as Array<{ text: string }>)[0]?.text ?? '',
+        /^server_shutting_down: /,
+      );
+    } finally {
+      draining = false;
+      release();
+      model.push({ text: 'Resumed elsewhere.' });
+      cp.worker.start();
+    }
+    await waitFor(async () => (await getRun(runId)).output?.text === 'Resumed elsewhere.');
   });
 
   it('answers hostile requests with 4xx, never a 500', async () => {
