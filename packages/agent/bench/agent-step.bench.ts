@@ -9,6 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { SandboxEngine } from '@runtools/sandbox';
 import { defineAgent } from '@runtools/sdk';
 import { runAgent } from '../src/loop/run-agent.ts';
+import { ModelAccess } from '../src/models/model-access.ts';
+import { loopbackRanges } from '../src/net/forbidden-ranges.ts';
 import { TestModelServer } from '../src/testing/test-model-server.ts';
 
 const STEPS = Number(process.env.STEPS ?? 200);
@@ -51,6 +53,8 @@ try {
     agent,
     input: 'go',
     sandbox,
+    // The custom endpoint is the test model server, on loopback.
+    modelAccess: new ModelAccess({ endpointAllow: loopbackRanges }),
     env: {
       OPENAI_API_KEY: 'bench',
       OPENAI_BASE_URL: `${server.url}/v1`,

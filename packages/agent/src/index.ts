@@ -6,11 +6,20 @@ export {
   runAgent,
 } from './loop/run-agent.ts';
 export {
+  type KeyedProvider,
+  ModelAccess,
+  ModelAccessError,
+  type ModelAccessOptions,
+  type ModelEnvironment,
+  PROVIDER_APIS,
+  PROVIDER_KEYS,
+} from './models/model-access.ts';
+export {
   AUTO_MODELS,
   autoModelChoice,
   ModelConfigError,
-  type ModelEnvironment,
-  PROVIDER_KEYS,
+  type ModelOptions,
+  NoModelConfiguredError,
   providerOf,
   resolveModel,
 } from './models/model-registry.ts';
@@ -19,6 +28,25 @@ export {
   type ScriptedModelOptions,
   scriptedModel,
 } from './models/scripted-model.ts';
+export {
+  AddressPolicy,
+  type AddressPolicyOptions,
+  type AddressVerdict,
+} from './net/address-policy.ts';
+export { AddressRefusedError } from './net/address-refused-error.ts';
+export { checkedAddresses, type HostLookup, systemLookup } from './net/checked-lookup.ts';
+export { type Cidr, parseCidr, parseCidrList } from './net/cidr.ts';
+export {
+  type ForbiddenKind,
+  forbiddenRanges,
+  loopbackRanges,
+  metadataAddresses,
+} from './net/forbidden-ranges.ts';
+export {
+  createPinnedFetch,
+  type PinnedFetch,
+  type PinnedFetchOptions,
+} from './net/pinned-fetch.ts';
 export {
   type LoadedProject,
   loadProject,

@@ -145,6 +145,8 @@ describe('runtools dev (the real CLI as a child process, real sandboxes)', () =>
       /curl -s .*\/v1\/run\/code-assistant -H "Authorization: Bearer \$RUNTOOLS_API_KEY"/,
     );
     assert.match(output, /auto → scripted demo model/);
+    // It says that webhooks and model endpoints may use loopback here (and only here).
+    assert.match(output, /Loopback +webhooks and custom model endpoints may use 127\.0\.0\.0\/8/);
     const file = join(project, '.runtools', 'dev.json');
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
       url: `http://127.0.0.1:${port}`,

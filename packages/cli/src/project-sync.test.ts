@@ -129,6 +129,33 @@ describe('syncProject (the SDK client against a real API server)', () => {
     for (const e of r.endpoints) await client.deployments.delete(e.deploymentId);
   });
 
+  it('changes nothing for a literal model key the server shows masked, and adds a version for a new key', async () => {
+    const keyed = (apiKey: string) => ({
+      agents: [
+        agent({
+          slug: 'keyed',
+          model: { provider: 'openai', model: 'gpt-test', apiKey },
+        }),
+      ],
+      problems: [],
+    });
+    const first = await syncProject(client, keyed('sk-proj-0123456789abcdefghij-1111'));
+    assert.deepEqual(summary(first), ['runtime keyed created', 'deployment keyed created']);
+    const stored = await client.runtimes.get(first.endpoints[0]?.runtimeId ?? '');
+    assert.deepEqual(stored.definition.model, {
+      provider: 'openai',
+      model: 'gpt-test',
+      apiKey: 'sk-…1111',
+    });
+    assert.deepEqual(
+      summary(await syncProject(client, keyed('sk-proj-0123456789abcdefghij-1111'))),
+      [],
+    );
+    const rotated = await syncProject(client, keyed('sk-proj-0123456789abcdefghij-2222'));
+    assert.deepEqual(summary(rotated), ['runtime keyed created', 'deployment keyed updated']);
+    for (const e of rotated.endpoints) await client.deployments.delete(e.deploymentId);
+  });
+
   it('prunes deployments no agent has only when asked, and never while a file is broken', async () => {
     const onlyAlpha = (problems: Array<{ file: string; code: string; message: string }>) => ({
       agents: [agent({ slug: 'alpha', systemPrompt: 'You help a lot.' })],

@@ -3,6 +3,7 @@ import {
   agentDefinitionSchema,
   type Deployment,
   type ModelSpec,
+  maskDefinitionSecrets,
   type Page,
   type PageParams,
   type ProjectConfig,
@@ -142,7 +143,10 @@ async function syncRuntime(
 ): Promise<Runtime> {
   const slug = definition.slug as string;
   const [latest] = (await client.runtimes.list({ slug, limit: 1 })).data;
-  if (latest && canonical(latest.definition) === canonical(definition)) return latest;
+  // The server shows a stored key masked: compare the local definition masked the same way.
+  if (latest && canonical(latest.definition) === canonical(maskDefinitionSecrets(definition))) {
+    return latest;
+  }
   const created = await client.runtimes.create(definition as RuntimeInput);
   record({ kind: 'runtime', slug, action: 'created', detail: `version ${created.version}` });
   return created;

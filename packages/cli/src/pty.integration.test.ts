@@ -98,6 +98,38 @@ describe('runtools in a terminal (tmux)', () => {
     assert.ok(green.lastIndexOf(`${esc}[32m`) > green.lastIndexOf(`${esc}[0m`), coloured);
   });
 
+  it('sandbox shell: a login shell in the pane that follows its size, runs top, ends with Ctrl-D', async () => {
+    const sandbox = await cp.rt.sandboxes.create({ template: 'debian-13' });
+    try {
+      const name = await startInPane(`sandbox shell ${sandbox.id}`);
+      // tmux trims the blank after the prompt.
+      await waitForScreen(name, /[#$]$/m);
+      await tmux('send-keys', '-t', name, 'stty size; tty', 'Enter');
+      await waitForScreen(name, /^40 120$/m);
+      await waitForScreen(name, /^\/dev\/pts\/\d+$/m);
+      // The pane shrinks: SIGWINCH reaches the CLI, which resizes the sandbox's terminal.
+      await tmux('resize-window', '-t', name, '-x', '100', '-y', '30');
+      await tmux('send-keys', '-t', name, 'clear; stty size', 'Enter');
+      await waitForScreen(name, /^30 100$/m);
+      // A full-screen program owns the screen, then gives it back.
+      await tmux('send-keys', '-t', name, 'top -d 0.5', 'Enter');
+      await waitForScreen(name, /load average/);
+      await tmux('send-keys', '-t', name, 'q');
+      await tmux('send-keys', '-t', name, 'clear', 'Enter');
+      await waitForScreen(name, /^\S*[#$]$/m);
+      // Ctrl-C goes to the sandbox (raw mode), not to the CLI.
+      await tmux('send-keys', '-t', name, 'sleep 100', 'Enter');
+      await tmux('send-keys', '-t', name, 'C-c');
+      await tmux('send-keys', '-t', name, 'echo after-interrupt', 'Enter');
+      await waitForScreen(name, /^after-interrupt$/m);
+      await tmux('send-keys', '-t', name, 'C-d');
+      const text = await waitForScreen(name, /__EXIT=\d/);
+      assert.match(text, /__EXIT=0/);
+    } finally {
+      await cp.rt.sandboxes.delete(sandbox.id);
+    }
+  });
+
   it('NO_COLOR: the same screen without any colour', async () => {
     cp.model.push(
       { toolCalls: [{ name: 'bash', input: { command: 'echo plain' } }] },

@@ -60,6 +60,13 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Keep stdin open for `process.write()`. */
   stdin?: boolean;
+  /**
+   * Run on a new pseudo-terminal of the sandbox (its own devpts) as the controlling terminal:
+   * output (stdout and stderr together, with the terminal's escape sequences) is stdout,
+   * `write()` types on it, `resize()` sets its size (default 80×24). For shells and full-screen
+   * programs; the terminal is part of the sandbox, so it survives pause and resume.
+   */
+  pty?: { rows?: number; cols?: number };
 }
 
 export interface ProcessInfo {
@@ -177,7 +184,36 @@ export class SandboxProcesses {
   /** Starts a background process and returns at once; its output is kept for `attach`. */
   async spawn(command: string | string[], options: SpawnOptions = {}): Promise<number> {
     this.ctx.assertRunning('spawn a process in');
-    return this.spawnRaw(toArgv(command), options, options.stdin === true);
+    const pid = await this.spawnRaw(toArgv(command), options, options.stdin === true);
+    const { rows, cols } = options.pty ?? {};
+    if (rows !== undefined || cols !== undefined) await this.resize(pid, rows ?? 24, cols ?? 80);
+    return pid;
+  }
+
+  /** Sets the window size of a process's terminal (one spawned with `pty`); it gets SIGWINCH. */
+  async resize(pid: number, rows: number, cols: number): Promise<void> {
+    this.ctx.assertRunning('resize a terminal in');
+    for (const [name, value] of [
+      ['rows', rows],
+      ['cols', cols],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > 10_000) {
+        throw new InvalidOptionsError(`${name} must be an integer from 1 to 10000.`, {
+          [name]: value,
+        });
+      }
+    }
+    const conn = await this.ctx.session.connection();
+    try {
+      await conn.request(Req.RESIZE, [{ u32: pid }, { u32: rows }, { u32: cols }]);
+    } catch (err) {
+      if (err instanceof SupervisorReplyError && err.errno === osConstants.errno.ENOTTY) {
+        throw new InvalidOptionsError(`Process ${pid} has no terminal (spawn it with pty).`, {
+          pid,
+        });
+      }
+      throw this.mapProcessError(err, pid);
+    }
   }
 
   /** Every process rt-init knows: running ones and recently exited background ones. */
@@ -297,7 +333,10 @@ export class SandboxProcesses {
       return `${k}=${v}`;
     });
     const cwd = options.cwd ?? this.ctx.defaultCwd();
-    const flags = (keepStdin ? SpawnFlags.KEEP_STDIN : 0) | (onSpawned ? SpawnFlags.ATTACH : 0);
+    const flags =
+      (keepStdin ? SpawnFlags.KEEP_STDIN : 0) |
+      (onSpawned ? SpawnFlags.ATTACH : 0) |
+      ('pty' in options && options.pty ? SpawnFlags.PTY : 0);
     const conn = await this.ctx.session.connection();
     try {
       const { type, reader } = await conn.request(

@@ -14,6 +14,7 @@
  * CONCURRENCY (default "1,4,8,16"), POOL (warm sandboxes, default 8), DATABASE (sqlite |
  * postgres, default sqlite: postgres starts a private cluster from Debian's packages).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { SandboxEngine } from '@runtools/sandbox';
 import WebSocket from 'ws';
@@ -28,7 +29,7 @@ const SECONDS = Number(process.env.SECONDS ?? 10);
 const LEVELS = (process.env.CONCURRENCY ?? '1,4,8,16').split(',').map(Number);
 const POOL = Number(process.env.POOL ?? 8);
 const DATABASE = process.env.DATABASE ?? 'sqlite';
-const KEY = 'bench-key-0123456789abcdef';
+const KEY = 'bench-key-0123456789abcdef-0123456789';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -81,12 +82,16 @@ const maxConcurrency = Math.max(...LEVELS);
 const server = await startServerProcess({
   ...process.env,
   RUNTOOLS_API_KEY: KEY,
+  // Required with PostgreSQL; harmless with SQLite.
+  RUNTOOLS_SECRET_KEY: randomBytes(32).toString('base64'),
   RUNTOOLS_DATA_DIR: work,
   RUNTOOLS_TEMPLATES_DIR: defaultTemplatesDir,
   RUNTOOLS_WARM_POOL: `debian-13:${POOL}`,
   RUNTOOLS_WORKER_CONCURRENCY: String(maxConcurrency),
   // The benchmark's client shares the key: don't let the per-key limit be what is measured.
   RUNTOOLS_RATE_LIMIT: 'off',
+  // The model endpoint is the test model server, on loopback.
+  RUNTOOLS_MODEL_ENDPOINT_ALLOW: '127.0.0.1/32',
   ...(cluster ? { DATABASE_URL: await cluster.createDatabase() } : {}),
 });
 const api = (method: string, path: string, body?: unknown) =>

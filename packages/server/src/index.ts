@@ -6,6 +6,11 @@ export { jsonLogger, type Logger, silentLogger } from './http/logger.ts';
 export { defaultRateLimit, type RateLimitOptions } from './http/rate-limit.ts';
 export { type ServeOptions, type Server, serve } from './http/serve.ts';
 export {
+  type OutboundSettings,
+  outboundSettingsSchema,
+  readOutboundSettings,
+} from './outbound-settings.ts';
+export {
   RunEventHub,
   type RunEventHubOptions,
   type RunEventListener,
@@ -54,6 +59,11 @@ export {
   type RunWebhooksOptions,
   webhookEventType,
 } from './webhooks/run-webhooks.ts';
+export {
+  checkWebhookUrl,
+  defaultWebhookAddresses,
+  type WebhookAddresses,
+} from './webhooks/webhook-addresses.ts';
 export {
   type Clock,
   type DispatcherLogger,

@@ -6,9 +6,15 @@
  * queue from their checkpoint) and exits 0.
  *
  * Environment:
- * - `RUNTOOLS_API_KEY`: a bootstrap API key (at least 16 characters) accepted besides stored keys.
+ * - `RUNTOOLS_API_KEY`: a bootstrap API key (at least 32 characters, e.g. `openssl rand -base64
+ *   32`) accepted besides stored keys.
  * - `DATABASE_URL`: PostgreSQL (`postgres://…`); without it, SQLite in `RUNTOOLS_DATA_DIR`.
- * - `RUNTOOLS_DATA_DIR`: the database (SQLite) and sandboxes (default `.runtools`).
+ * - `RUNTOOLS_DATA_DIR`: the database (SQLite), the secret key file and the sandboxes (default
+ *   `.runtools`); made 0711 (no other user can list it), its files 0600.
+ * - `RUNTOOLS_SECRET_KEY`: the key stored secrets (webhook signing secrets, runtimes' model keys)
+ *   are encrypted with, 32 bytes as base64 or hex (`openssl rand -base64 32`). Without it,
+ *   `<data dir>/secret.key`, generated on first use with SQLite. Required with `DATABASE_URL`
+ *   (unless that file is there): every server on one PostgreSQL must have the same key.
  * - `RUNTOOLS_TEMPLATES_DIR`: built templates (default `<data dir>/templates`).
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1).
  * - `RUNTOOLS_DOMAIN`: sandbox ports are served at `{port}-{sandboxId}.{domain}` (optional).
@@ -20,13 +26,31 @@
  * - `RUNTOOLS_NPM_REGISTRY`, `RUNTOOLS_PIP_INDEX_URL`: where template builds get npm and pip
  *   packages (default: the public npm registry and PyPI, `https://pypi.org/simple`).
  * - `RUNTOOLS_RATE_LIMIT`: per-key requests, `BURST/PER_SECOND` (default 100/20) or `off`.
+ * - `RUNTOOLS_AUTH_THROTTLE`: failed authentications per client address, `FAILURES/SECONDS`
+ *   (default 10/60: the 11th bad key within a minute, and every request after it until the
+ *   minute has passed, is a 429) or `off`.
+ * - `RUNTOOLS_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` names the client for that
+ *   throttle, e.g. `127.0.0.1,10.0.0.0/8` (default none: the client is the connection's peer).
  * - `RUNTOOLS_ON_STOP`: what SIGTERM/SIGINT do with running sandboxes: `pause` (default: their
  *   memory is kept on disk and nothing runs until a request resumes one) or `keep` (they run on).
  * - Model keys (`ANTHROPIC_API_KEY`, `OPENAI_API_KEY`, `*_BASE_URL`, …) are handed to the worker.
+ *   With none, a run of `model: 'auto'` fails with `no_model_configured` (the scripted demo model
+ *   answers only under `runtools dev`, or for `model: 'scripted'`).
+ * - `RUNTOOLS_WEBHOOK_ALLOW`, `RUNTOOLS_MODEL_ENDPOINT_ALLOW`: address ranges (`127.0.0.1/32,10.0.0.0/8`)
+ *   webhooks and custom model endpoints may reach although loopback, private, link-local or
+ *   metadata addresses (refused by default).
+ * - `RUNTOOLS_MODEL_BASE_URLS`: URL prefixes the server's model keys may be sent to besides each
+ *   provider's own API (the `*_BASE_URL` variables count as listed).
+ * - `RUNTOOLS_MODEL_KEY_VARS`: variables besides the providers' own keys that runtimes may name
+ *   with `apiKey: 'env:NAME'` (they are handed to the worker too).
  */
+import { RunToolsError } from '@runtools/sdk';
 import { z } from 'zod';
+import { addressMatcher, defaultAuthThrottle } from './http/auth-throttle.ts';
 import { jsonLogger } from './http/logger.ts';
-import { startServer } from './server.ts';
+import { outboundOptions, outboundSettingsSchema } from './outbound-settings.ts';
+import { parseSecretKey } from './secrets/secret-key.ts';
+import { type StartServerOptions, startServer } from './server.ts';
 
 const integer = (min: number, max: number) =>
   z
@@ -36,7 +60,21 @@ const integer = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max));
 
 const configSchema = z.object({
-  RUNTOOLS_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  RUNTOOLS_API_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters; generate one with `openssl rand -base64 32`')
+    .optional(),
+  RUNTOOLS_SECRET_KEY: z
+    .string()
+    .refine((v) => {
+      try {
+        parseSecretKey(v, 'RUNTOOLS_SECRET_KEY');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be 32 random bytes written as base64 (44 characters) or hex (64 characters); generate one with `openssl rand -base64 32`')
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
@@ -75,6 +113,35 @@ const configSchema = z.object({
         : { burst: Number(v.split('/')[0]), perSecond: Number(v.split('/')[1]) },
     )
     .optional(),
+  ...outboundSettingsSchema.shape,
+  RUNTOOLS_AUTH_THROTTLE: z
+    .string()
+    .regex(/^(off|\d+\/\d+)$/, 'must be "off" or FAILURES/SECONDS such as 10/60')
+    .transform((v) =>
+      v === 'off'
+        ? (false as const)
+        : { maxFailures: Number(v.split('/')[0]), windowMs: Number(v.split('/')[1]) * 1000 },
+    )
+    .refine((v) => v === false || (v.maxFailures >= 1 && v.windowMs >= 1000), {
+      message: 'must allow at least 1 failure over at least 1 second',
+    })
+    .optional(),
+  RUNTOOLS_TRUSTED_PROXIES: z
+    .string()
+    .transform((v, ctx) => {
+      const entries = v
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+      try {
+        addressMatcher(entries);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+      return entries;
+    })
+    .optional(),
 });
 
 export type ServerConfig = z.output<typeof configSchema> & {
@@ -93,11 +160,27 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
+  const keyVariables = new Set(parsed.data.RUNTOOLS_MODEL_KEY_VARS ?? []);
   const modelEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value && modelVariable.test(name)) modelEnv[name] = value;
+    if (value && (modelVariable.test(name) || keyVariables.has(name))) modelEnv[name] = value;
   }
   return { ...parsed.data, modelEnv };
+}
+
+/** The throttle of failed authentications as configured (the default when nothing is set). */
+function authThrottle(config: ServerConfig): Pick<StartServerOptions, 'authThrottle'> {
+  const throttle = config.RUNTOOLS_AUTH_THROTTLE;
+  const trustedProxies = config.RUNTOOLS_TRUSTED_PROXIES;
+  if (throttle === false) return { authThrottle: false };
+  if (throttle === undefined && trustedProxies === undefined) return {};
+  return {
+    authThrottle: {
+      ...defaultAuthThrottle,
+      ...throttle,
+      ...(trustedProxies ? { trustedProxies } : {}),
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -115,6 +198,7 @@ async function main(): Promise<void> {
     port: config.PORT,
     host: config.HOST,
     ...(config.RUNTOOLS_API_KEY ? { apiKey: config.RUNTOOLS_API_KEY } : {}),
+    ...(config.RUNTOOLS_SECRET_KEY ? { secretKey: config.RUNTOOLS_SECRET_KEY } : {}),
     ...(config.RUNTOOLS_DOMAIN ? { domain: config.RUNTOOLS_DOMAIN } : {}),
     leaseMs: config.RUNTOOLS_RUN_LEASE_MS,
     concurrency: config.RUNTOOLS_WORKER_CONCURRENCY,
@@ -124,11 +208,13 @@ async function main(): Promise<void> {
       ? { sandboxDiskMiB: config.RUNTOOLS_SANDBOX_DISK_MIB }
       : {}),
     ...(config.RUNTOOLS_RATE_LIMIT !== undefined ? { rateLimit: config.RUNTOOLS_RATE_LIMIT } : {}),
+    ...authThrottle(config),
     templateSources: {
       ...(config.RUNTOOLS_NPM_REGISTRY ? { npmRegistry: config.RUNTOOLS_NPM_REGISTRY } : {}),
       ...(config.RUNTOOLS_PIP_INDEX_URL ? { pipIndexUrl: config.RUNTOOLS_PIP_INDEX_URL } : {}),
     },
     modelEnv: config.modelEnv,
+    ...outboundOptions(config),
   });
   jsonLogger.info(
     {
@@ -173,7 +259,11 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   main().catch((error: unknown) => {
-    jsonLogger.error({ error }, 'the server failed to start');
+    // A RunTools error (a missing or wrong secret key, …) says what to do; its stack does not.
+    const fields = RunToolsError.isInstance(error)
+      ? { code: error.code, error: error.message }
+      : { error };
+    jsonLogger.error(fields, 'the server failed to start');
     process.exit(1);
   });
 }

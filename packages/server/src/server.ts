@@ -3,9 +3,11 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AddressPolicy, ModelAccess } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
 import type { RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
+import type { AuthThrottleOptions } from './http/auth-throttle.ts';
 import { createApp } from './http/create-app.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import type { RateLimitOptions } from './http/rate-limit.ts';
@@ -31,8 +33,15 @@ export interface StartServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** A bootstrap API key (at least 16 characters) accepted besides stored keys. */
+  /** A bootstrap API key accepted besides stored keys (`main.ts` wants 32 characters or more). */
   apiKey?: string;
+  /**
+   * The key stored secrets (webhook signing secrets, runtimes' model keys) are encrypted with:
+   * RUNTOOLS_SECRET_KEY, 32 bytes as base64 or hex. Without it, `<dataDir>/secret.key`, which
+   * is generated on first use with SQLite; with PostgreSQL it is required (`secret_key_required`):
+   * every server on the database must have the same key.
+   */
+  secretKey?: string;
   /** Sandbox ports are served at `{port}-{sandboxId}.{domain}`. */
   domain?: string;
   /** How long a run claim lasts without a heartbeat (default 30 s). */
@@ -49,8 +58,31 @@ export interface StartServerOptions {
   templateSources?: { npmRegistry?: string; pipIndexUrl?: string };
   /** Per-key rate limit; `false` turns it off. */
   rateLimit?: RateLimitOptions | false;
+  /** Failed authentications per client address (default 10 a minute); `false` turns it off. */
+  authThrottle?: AuthThrottleOptions | false;
   /** Model provider keys and endpoints handed to the agent loop. */
   modelEnv?: Record<string, string>;
+  /**
+   * Address ranges webhooks may be sent to although they are loopback, private, link-local or
+   * metadata addresses, e.g. `['127.0.0.1/32', '10.0.0.0/8']` (RUNTOOLS_WEBHOOK_ALLOW). Default:
+   * none, public addresses only.
+   */
+  webhookAllow?: readonly string[];
+  /** The same for custom model endpoints (RUNTOOLS_MODEL_ENDPOINT_ALLOW). Default: none. */
+  modelEndpointAllow?: readonly string[];
+  /**
+   * URL prefixes the server's model keys may be sent to besides each provider's own API
+   * (RUNTOOLS_MODEL_BASE_URLS); the `*_BASE_URL` values of `modelEnv` count as listed.
+   */
+  modelBaseURLs?: readonly string[];
+  /** Variables besides the providers' own keys that `apiKey: 'env:NAME'` may name (RUNTOOLS_MODEL_KEY_VARS). */
+  modelKeyVariables?: readonly string[];
+  /**
+   * Whether `model: 'auto'` with no provider key in `modelEnv` answers with the scripted demo
+   * model: `runtools dev` says yes; a production server (the default, false) fails such a run
+   * with `no_model_configured`, naming the variables to set.
+   */
+  demoModel?: boolean;
   /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
   projectConfig?: RunWorkerOptions['projectConfig'];
   /** Where logs go (default: JSON lines on stderr). */
@@ -109,16 +141,34 @@ export interface StopResult {
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? jsonLogger;
+  // Malformed ranges or URLs throw here, before anything is opened.
+  const webhookAddresses = { policy: new AddressPolicy({ allow: options.webhookAllow ?? [] }) };
+  const modelAccess = new ModelAccess({
+    endpointAllow: options.modelEndpointAllow ?? [],
+    keyBaseURLs: options.modelBaseURLs ?? [],
+    keyVariables: options.modelKeyVariables ?? [],
+  });
   const dataDir = resolve(options.dataDir);
-  // The sandboxes live under it by default: their mapped users must be able to traverse it (as the
-  // engine does for its own directory).
-  mkdirSync(dataDir, { recursive: true });
-  const mode = statSync(dataDir).mode;
-  if (!(mode & 0o001)) chmodSync(dataDir, (mode & 0o7777) | 0o711);
+  // It holds the database, the secret key and the sandboxes: no other user may list or read it
+  // (the files in it are 0600 too), but the sandboxes' mapped users must be able to traverse it
+  // to their root filesystems (as the engine does for its own directory): 0711.
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  const mode = statSync(dataDir).mode & 0o7777;
+  const wanted = (mode & 0o7700) | 0o711;
+  if (mode !== wanted) chmodSync(dataDir, wanted);
   const databaseConfig: DatabaseConfig = options.databaseUrl
-    ? { kind: 'postgres', url: options.databaseUrl }
-    : { kind: 'sqlite', dataDir };
+    ? { kind: 'postgres', url: options.databaseUrl, dataDir, secretKey: options.secretKey }
+    : { kind: 'sqlite', dataDir, secretKey: options.secretKey };
   const database = await openDatabase(databaseConfig);
+  if (database.secretKeyGenerated) {
+    logger.info(
+      { file: database.secretKeySource, keyId: database.secrets.keyId },
+      'generated the key stored secrets are encrypted with: back it up with the database',
+    );
+  }
+  if (database.sealed > 0) {
+    logger.info({ sealed: database.sealed }, 'encrypted the secrets stored in plaintext');
+  }
   const cleanup: Array<() => Promise<void>> = [() => database.close()];
   const undo = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => {});
@@ -144,6 +194,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Run status changes become signed webhook deliveries, sent by this process's dispatcher.
     const webhooks = new WebhookDispatcher({
       store,
+      addresses: webhookAddresses,
       logger: { error: (fields, message) => logger.error(fields, message) },
     });
     // With PostgreSQL, other server processes learn of this one's events at once (not by polling).
@@ -178,6 +229,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       env: options.modelEnv ?? {},
+      modelAccess,
+      demoModel: options.demoModel ?? false,
       ...(options.projectConfig ? { projectConfig: options.projectConfig } : {}),
       onEvent: (runId, event) => {
         hub.publish(runId, event);
@@ -193,7 +246,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       ...(options.domain ? { domain: options.domain } : {}),
       bootstrapKey: options.apiKey,
+      webhookAddresses,
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+      ...(options.authThrottle !== undefined ? { authThrottle: options.authThrottle } : {}),
       acceptingRuns: () => !draining,
     });
     const server = await serve({
@@ -225,6 +280,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await relay?.close();
         // A build in flight ends as cancelled (not abandoned, 60 s later).
         await templateBuilder(engine).close();
+        await modelAccess.close();
         await engine.close();
         await database.close();
         return result;

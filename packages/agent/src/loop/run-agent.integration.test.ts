@@ -5,13 +5,19 @@ import { after, before, describe, it } from 'node:test';
 import { type Sandbox, SandboxEngine } from '@runtools/sandbox';
 import { waitFor } from '@runtools/sandbox/testing';
 import { type AgentDefinition, defineAgent, type RunEventInput } from '@runtools/sdk';
+import { ModelAccess } from '../models/model-access.ts';
+import { loopbackRanges } from '../net/forbidden-ranges.ts';
 import { loadProjectStrict } from '../project/project-loader.ts';
 import { TestModelServer } from '../testing/test-model-server.ts';
 import type { AgentTool } from '../tools/tool.ts';
-import { runAgent } from './run-agent.ts';
+import { type RunAgentOptions, runAgent } from './run-agent.ts';
 
 const SDK_DIR = resolve(import.meta.dirname, '../../../sdk');
 const TEMPLATES_DIR = process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates';
+
+/** The test model server is on loopback, which custom endpoints may not reach by default. */
+const modelAccess = new ModelAccess({ endpointAllow: loopbackRanges });
+const run = (options: RunAgentOptions) => runAgent({ modelAccess, ...options });
 
 describe('the agent loop', () => {
   const dataDir = mkdtempSync('/var/tmp/rt-test-loop-');
@@ -82,7 +88,7 @@ export default defineAgent({
     );
     const events: RunEventInput[] = [];
     const checkpoints: number[] = [];
-    const result = await runAgent({
+    const result = await run({
       agent,
       input: 'Write a note and count its lines.',
       sandbox,
@@ -155,7 +161,7 @@ export default defineAgent({
     };
     server.push({ toolCalls: [{ name: 'boom', input: {} }] }, { text: 'It failed, sorry.' });
     const events: RunEventInput[] = [];
-    const r = await runAgent({
+    const r = await run({
       agent: agentFor(),
       input: 'go',
       sandbox,
@@ -176,7 +182,7 @@ export default defineAgent({
     const sleeping = async () =>
       (await sandbox.exec('ps -eo args=')).stdout.split('\n').includes('sleep 45');
     let cancelled: Promise<void> | undefined;
-    const r = await runAgent({
+    const r = await run({
       agent: agentFor(),
       input: 'sleep',
       sandbox,
@@ -202,7 +208,7 @@ export default defineAgent({
     const ac = new AbortController();
     const events: RunEventInput[] = [];
     const cutBefore = server.answersCut;
-    const r = await runAgent({
+    const r = await run({
       agent: agentFor(),
       input: 'talk slowly',
       sandbox,
@@ -228,7 +234,7 @@ export default defineAgent({
         model: { provider: 'custom', endpoint: `${s2.url}/v1`, model: 'loop' },
       });
       const events: RunEventInput[] = [];
-      const r = await runAgent({
+      const r = await run({
         agent,
         input: 'loop forever',
         sandbox,
@@ -253,7 +259,7 @@ export default defineAgent({
     let saved:
       | Parameters<NonNullable<Parameters<typeof runAgent>[0]['onCheckpoint']>>[0]
       | undefined;
-    const first = await runAgent({
+    const first = await run({
       agent: agentFor(),
       input: 'two steps',
       sandbox,
@@ -266,7 +272,7 @@ export default defineAgent({
     assert.equal(first.outcome, 'cancelled');
     assert.equal(saved?.steps, 1);
     const events: RunEventInput[] = [];
-    const second = await runAgent({
+    const second = await run({
       agent: agentFor(),
       sandbox,
       resume: JSON.parse(JSON.stringify(saved)),
@@ -289,7 +295,7 @@ export default defineAgent({
     const stop = new AbortController();
     const events: RunEventInput[] = [];
     let saved: Parameters<NonNullable<Parameters<typeof runAgent>[0]['onCheckpoint']>>[0][] = [];
-    const first = await runAgent({
+    const first = await run({
       agent: agentFor(),
       input: 'sleep then answer',
       sandbox,
@@ -316,7 +322,7 @@ export default defineAgent({
     server.push({ text: 'a slow answer that streams in many small pieces', delayMs: 100 });
     const stop2 = new AbortController();
     saved = [];
-    const second = await runAgent({
+    const second = await run({
       agent: agentFor(),
       sandbox,
       resume: first.state,
@@ -331,7 +337,7 @@ export default defineAgent({
     assert.equal(saved.length, 0);
 
     server.push({ text: 'after the pause' });
-    const third = await runAgent({ agent: agentFor(), sandbox, resume: second.state });
+    const third = await run({ agent: agentFor(), sandbox, resume: second.state });
     assert.equal(third.outcome, 'completed');
     assert.equal(third.text, 'after the pause');
     assert.equal(third.steps, 2);
@@ -339,7 +345,7 @@ export default defineAgent({
 
   it('names the variable to set when a provider key is missing', async () => {
     const events: RunEventInput[] = [];
-    const r = await runAgent({
+    const r = await run({
       agent: agentFor({ model: 'claude-sonnet-4-5' }),
       input: 'hi',
       sandbox,
@@ -349,6 +355,20 @@ export default defineAgent({
     assert.equal(r.outcome, 'failed');
     assert.equal(r.error?.code, 'model_unavailable');
     assert.match(r.error?.message ?? '', /ANTHROPIC_API_KEY/);
+  });
+
+  it('fails the run with model_endpoint_forbidden when the endpoint is at an address not allowed', async () => {
+    const before = server.credentials.length;
+    const r = await runAgent({
+      agent: agentFor(),
+      input: 'hi',
+      sandbox,
+      modelAccess: new ModelAccess(), // no allowances: loopback is refused
+    });
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.error?.code, 'model_endpoint_forbidden');
+    assert.match(r.error?.message ?? '', /RUNTOOLS_MODEL_ENDPOINT_ALLOW/);
+    assert.equal(server.credentials.length, before, 'nothing reached the model server');
   });
 
   for (const [name, model, env] of [
@@ -365,7 +385,7 @@ export default defineAgent({
         { reasoning: 'ok', text: `done with ${name}` },
       );
       const events: RunEventInput[] = [];
-      const r = await runAgent({
+      const r = await run({
         agent: agentFor({ model }),
         input: 'hi',
         sandbox,

@@ -2,6 +2,7 @@ import type { Sandbox } from '@runtools/sandbox';
 import type { AgentDefinition, ProjectConfig, RunEventInput, Usage } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import { type LanguageModel, type ModelMessage, streamText, type ToolSet, tool } from 'ai';
+import type { ModelAccess } from '../models/model-access.ts';
 import { type ModelEnvironment, resolveModel } from '../models/model-registry.ts';
 import { createCoreTools } from '../tools/core-tools.ts';
 import type { AgentTool, WebSearchConfig } from '../tools/tool.ts';
@@ -34,6 +35,16 @@ export interface RunAgentOptions {
   /** Overrides the model from the agent's definition (tests, the scripted model). */
   model?: LanguageModel;
   env?: ModelEnvironment;
+  /**
+   * Where the server's keys may go and which addresses custom endpoints may reach (default: no
+   * operator allowances; see `ModelAccess`).
+   */
+  modelAccess?: ModelAccess;
+  /**
+   * What `model: 'auto'` does with no provider key in `env`: the scripted demo model (true, the
+   * default) or fail the run with `no_model_configured` (false: a production server).
+   */
+  demoModel?: boolean;
   projectConfig?: Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'>;
   /** Overrides the tools named by the agent. */
   tools?: Record<string, AgentTool>;
@@ -76,7 +87,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   let model: LanguageModel;
   try {
     tools = options.tools ?? createCoreTools(agent.tools);
-    model = options.model ?? resolveModel(agent.model, options.env ?? {}, options.projectConfig);
+    model =
+      options.model ??
+      resolveModel(agent.model, options.env ?? {}, options.projectConfig, options.modelAccess, {
+        demoModel: options.demoModel,
+      });
   } catch (err) {
     return fail(err);
   }

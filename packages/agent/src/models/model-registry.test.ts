@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { generateText } from 'ai';
+import { loopbackRanges } from '../net/forbidden-ranges.ts';
 import { TestModelServer } from '../testing/test-model-server.ts';
+import { ModelAccess } from './model-access.ts';
 import {
   AUTO_MODELS,
   autoModelChoice,
@@ -46,6 +48,33 @@ describe("model: 'auto'", () => {
     assert.equal(providerOf('auto'), 'runtools');
     assert.equal(providerOf('llama-3.1-8b'), 'openai-compatible');
   });
+
+  it("fails 'auto' with no_model_configured, naming the variables, without the demo model", () => {
+    for (const choose of [
+      () => autoModelChoice({}, { demoModel: false }),
+      () =>
+        resolveModel('auto', { OPENAI_API_KEY: '' }, undefined, undefined, { demoModel: false }),
+    ]) {
+      assert.throws(choose, (error: Error & { code?: string; details?: unknown }) => {
+        assert.equal(error.code, 'no_model_configured');
+        assert.match(
+          error.message,
+          /set ANTHROPIC_API_KEY, OPENAI_API_KEY or GOOGLE_GENERATIVE_AI_API_KEY/,
+        );
+        assert.deepEqual(error.details, {
+          variables: ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GOOGLE_GENERATIVE_AI_API_KEY'],
+        });
+        return true;
+      });
+    }
+    // A key still picks its provider, and 'scripted' asked for by name is still the demo model.
+    const withKey = resolveModel('auto', { OPENAI_API_KEY: 'o' }, undefined, undefined, {
+      demoModel: false,
+    });
+    assert.match(modelOf(withKey).provider, /openai/);
+    const scripted = resolveModel('scripted', {}, undefined, undefined, { demoModel: false });
+    assert.equal(modelOf(scripted).modelId, SCRIPTED_MODEL_ID);
+  });
 });
 
 describe("model: { provider: 'custom', endpoint }", () => {
@@ -65,7 +94,12 @@ describe("model: { provider: 'custom', endpoint }", () => {
       ['/v1/chat', 'two'],
       ['/v1/chat/completions', 'three'],
     ] as const) {
-      const model = resolveModel({ provider: 'custom', endpoint: `${server.url}${path}` }, {});
+      const model = resolveModel(
+        { provider: 'custom', endpoint: `${server.url}${path}` },
+        {},
+        undefined,
+        new ModelAccess({ endpointAllow: loopbackRanges }),
+      );
       assert.equal((await generateText({ model, prompt: 'hi' })).text, answer, path);
     }
   });

@@ -133,6 +133,11 @@ export class TestModelServer {
   /** Every model request received, in order (bad and unauthorised requests excluded). */
   readonly requests: RecordedRequest[] = [];
   /**
+   * Every credential header value received (`authorization`, `x-api-key`, `x-goog-api-key`), of
+   * every request, bad and unauthorised ones included: what a key-leak test looks through.
+   */
+  readonly credentials: string[] = [];
+  /**
    * How many streamed answers ended before their last delta because the client went away (or the
    * server closed): lets a test see that a cancel reached the model call while it was streaming,
    * without timing it.
@@ -163,6 +168,10 @@ export class TestModelServer {
     this.url = `http://127.0.0.1:${port}`;
     this.baseURL = `${this.url}/v1`;
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      for (const name of ['authorization', 'x-api-key', 'x-goog-api-key']) {
+        const value = req.headers[name];
+        if (value !== undefined) this.credentials.push(...[value].flat());
+      }
       this.#handle(req, res).catch(() => {
         // #handle answers its own errors; this only guards a response torn down mid-answer.
         res.destroy();

@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { styleText } from 'node:util';
 import type { ModelSpec, RunEvent } from '@runtools/sdk';
+import { type OutboundSettings, readOutboundSettings } from '@runtools/server';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { devApiKey } from '../dev/dev-api-key.ts';
 import {
   DEV_ENGINE_ROOT,
+  DEV_LOOPBACK,
   type DevReload,
   type DevReporter,
   type DevServer,
@@ -86,9 +88,17 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
     return exitCodes.failure;
   }
   const apiKey = envKey || devApiKey(root).key;
+  let outbound: OutboundSettings;
+  try {
+    outbound = readOutboundSettings(process.env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const keyVariables = new Set(outbound.modelKeyVariables);
   const modelEnv = Object.fromEntries(
     Object.entries(process.env).filter(
-      (e): e is [string, string] => modelVariable.test(e[0]) && Boolean(e[1]),
+      (e): e is [string, string] =>
+        (modelVariable.test(e[0]) || keyVariables.has(e[0])) && Boolean(e[1]),
     ),
   );
   const reporter = terminalReporter(flags.verbose ?? false);
@@ -100,6 +110,7 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
       host: flags.host,
       apiKey,
       modelEnv,
+      outbound,
       reporter,
       templateProgress: out,
       // Shared with the server's main.ts (and the tests): where built templates are kept.
@@ -184,6 +195,7 @@ function printBanner(
     `  API        ${paint('cyan', url)}`,
     `  Dashboard  ${paint('cyan', `${url}/dashboard`)}`,
     `  API key    ${keyFromEnv ? 'RUNTOOLS_API_KEY' : `${dev.apiKey} ${paint('dim', "(this project's, in .runtools/dev-api-key; set RUNTOOLS_API_KEY to choose one)")}`}`,
+    `  Loopback   webhooks and custom model endpoints may use ${DEV_LOOPBACK.join(' and ')} ${paint('dim', '(dev only: a server started with npm run start:server refuses them unless RUNTOOLS_WEBHOOK_ALLOW / RUNTOOLS_MODEL_ENDPOINT_ALLOW allow them)')}`,
     '',
   ];
   const endpoints = dev.last.endpoints;

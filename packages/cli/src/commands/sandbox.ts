@@ -8,6 +8,7 @@ import { formatDuration } from '../render/event-renderer.ts';
 import { formatTable, formatTime } from '../render/table.ts';
 import { terminalStyle } from '../render/terminal-style.ts';
 import { integerOption } from './integer-option.ts';
+import { sandboxShellCommand } from './sandbox-shell.ts';
 
 interface JsonFlag extends ClientFlags {
   json?: boolean;
@@ -234,6 +235,7 @@ export function sandboxCommand(): Command {
       }
     }),
   );
+  sandbox.addCommand(sandboxShellCommand());
   sandbox.addCommand(
     new Command('prune')
       .showHelpAfterError(help('prune'))

@@ -4,12 +4,19 @@ import { join } from 'node:path';
 import {
   type LoadedProject,
   loadProject,
+  loopbackRanges,
   type ProjectAgent,
   type ProjectProblem,
 } from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { type RunEvent, RunTools } from '@runtools/sdk';
-import { type Logger, type RunningServer, type StopResult, startServer } from '@runtools/server';
+import {
+  type Logger,
+  type OutboundSettings,
+  type RunningServer,
+  type StopResult,
+  startServer,
+} from '@runtools/server';
 import { type SyncResult, syncProject } from '../project-sync.ts';
 import type { OutputStream } from '../render/terminal-style.ts';
 import { syncTemplates } from '../template-sync.ts';
@@ -21,6 +28,9 @@ import { ProjectWatcher } from './project-watcher.ts';
 export const DEV_ENGINE_ROOT = '/var/lib/runtools/dev';
 /** Built templates shared by every project (and the server), so nodejs-20 is built once. */
 export const SHARED_TEMPLATES_DIR = '/var/lib/runtools/templates';
+
+/** What `runtools dev` allows webhooks and custom model endpoints to reach besides the operator's ranges. */
+export const DEV_LOOPBACK: readonly string[] = loopbackRanges;
 
 /** What one (re)load of the project did. */
 export interface DevReload {
@@ -57,6 +67,12 @@ export interface DevServerOptions {
   apiKey: string;
   /** Model keys and endpoints for the runs. */
   modelEnv: Record<string, string>;
+  /**
+   * The operator's outbound settings (`RUNTOOLS_WEBHOOK_ALLOW`, …, as `readOutboundSettings`
+   * reads them). Loopback is added to the ranges webhooks and custom model endpoints may reach
+   * (`DEV_LOOPBACK`): a dev server's machine is its developer's.
+   */
+  outbound?: Partial<OutboundSettings>;
   /** Default `/var/lib/runtools/templates`. */
   templatesDir?: string;
   /** Default `/var/lib/runtools/dev/<hash of the project's path>`. */
@@ -126,6 +142,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     domain: options.domain ?? 'localhost',
     apiKey: options.apiKey,
     modelEnv: options.modelEnv,
+    webhookAllow: [...DEV_LOOPBACK, ...(options.outbound?.webhookAllow ?? [])],
+    modelEndpointAllow: [...DEV_LOOPBACK, ...(options.outbound?.modelEndpointAllow ?? [])],
+    modelBaseURLs: options.outbound?.modelBaseURLs ?? [],
+    modelKeyVariables: options.outbound?.modelKeyVariables ?? [],
+    // A fresh project runs end to end without a key; the demo model says what it is.
+    demoModel: true,
     ...(reporter.log ? { logger: reporter.log } : {}),
     ...(reporter.runEvent ? { onRunEvent: reporter.runEvent } : {}),
   });

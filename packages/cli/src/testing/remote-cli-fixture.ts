@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loopbackRanges } from '@runtools/agent';
 import { TestModelServer } from '@runtools/agent/testing';
 import { RunTools } from '@runtools/sdk';
 import { type RunningServer, silentLogger, startServer } from '@runtools/server';
@@ -47,6 +48,8 @@ export async function startCliServer(): Promise<CliServer> {
       apiKey,
       rateLimit: false,
       logger: silentLogger,
+      // The test model server is on loopback.
+      modelEndpointAllow: loopbackRanges,
     });
   } catch (error) {
     await model.close();

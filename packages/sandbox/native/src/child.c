@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,6 +131,14 @@ void child_exec(const struct child_spec *s)
 	reset_signals();
 	setsid();
 
+	if (s->pty_slave) {
+		/* The session leader opens its terminal: with TIOCSCTTY it becomes the controlling one,
+		 * so job control and ^C reach the foreground process group. */
+		int t = open(s->pty_slave, O_RDWR | O_CLOEXEC);
+		if (t < 0 || ioctl(t, TIOCSCTTY, 0) < 0 || dup2(t, 0) < 0 || dup2(t, 1) < 0 || dup2(t, 2) < 0)
+			fail(s, CHILD_STDIO);
+		goto stdio_done;
+	}
 	int in = s->stdin_fd;
 	if (in < 0) {
 		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -145,6 +154,7 @@ void child_exec(const struct child_spec *s)
 	/* All source fds are >= 3 (rt-init keeps 0-2 occupied), so these cannot clobber each other. */
 	if (dup2(in, 0) < 0 || dup2(s->stdout_fd, 1) < 0 || dup2(s->stderr_fd, 2) < 0)
 		fail(s, CHILD_STDIO);
+stdio_done:
 
 	if (chdir(s->cwd[0] ? s->cwd : "/") < 0)
 		fail(s, CHILD_CHDIR);

@@ -19,6 +19,7 @@ struct child_spec {
 	char *cwd; /* "" = "/" */
 	uint32_t uid, gid;
 	char **argv, **envp;
+	const char *pty_slave; /* non-NULL: stdin/stdout/stderr are this terminal, the controlling one */
 };
 
 /* rt-init's own settings differ from what a spawned process should get: it runs with umask 0

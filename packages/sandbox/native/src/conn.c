@@ -226,6 +226,7 @@ static void dispatch(struct conn *c, uint8_t type, struct rd *r)
 		break;
 	}
 	case T_CONNECT: relay_connect(c, r); break;
+	case T_RESIZE: proc_resize(c, r); break;
 	case T_READ: files_read(c, r); break;
 	case T_WRITE_OPEN: files_write_open(c, r); break;
 	case T_WRITE_DATA: files_write_data(c, r); break;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@
 #define F_KEEP_STDIN 1u
 #define F_ATTACH 2u
 #define F_MERGE_STDERR 4u
+/* The process runs on a new pseudo-terminal: its output is the terminal's (stream 1), STDIN
+ * is typed on it, RESIZE sets its window size. Implies KEEP_STDIN and MERGE_STDERR. */
+#define F_PTY 8u
 
 #define MAX_EXITED 256
 /* STDIN backpressure: the sending connection pauses above HIGH and resumes below LOW. */
@@ -48,6 +52,7 @@ struct proc {
 	struct stream out, err;
 	struct watch in; /* write end of the stdin pipe */
 	struct outq inq;
+	int pty; /* the terminal's master side (for RESIZE), or -1 */
 	int in_close; /* STDIN_CLOSE received: close once inq is written */
 	struct watch execw; /* CLOEXEC pipe: EOF = exec succeeded, 8 bytes = failure */
 	struct conn *spawner;
@@ -253,6 +258,8 @@ static void proc_free(struct proc *p)
 	watch_close(&p->err.w);
 	watch_close(&p->execw);
 	stdin_close(p);
+	if (p->pty >= 0)
+		close(p->pty);
 	timer_cancel(&p->tmo);
 	ring_free(&p->out.r);
 	ring_free(&p->err.r);
@@ -467,9 +474,29 @@ void proc_spawn(struct conn *c, struct rd *r)
 	}
 
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, exp[2] = {-1, -1};
+	int pty = -1;
+	char slave[64] = "";
 	const char *what = "pipe";
-	if (pipe2(outp, O_CLOEXEC) < 0 || (!(flags & F_MERGE_STDERR) && pipe2(errp, O_CLOEXEC) < 0) ||
-	    ((flags & F_KEEP_STDIN) && pipe2(inp, O_CLOEXEC) < 0) || pipe2(exp, O_CLOEXEC) < 0)
+	if (flags & F_PTY) {
+		flags |= F_KEEP_STDIN | F_MERGE_STDERR;
+		what = "pty";
+		/* The sandbox's own devpts instance: the terminal is the sandbox's, checkpointed with it. */
+		pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		struct winsize ws = {.ws_row = 24, .ws_col = 80};
+		if (pty < 0 || grantpt(pty) < 0 || unlockpt(pty) < 0 ||
+		    ptsname_r(pty, slave, sizeof slave) != 0 || ioctl(pty, TIOCSWINSZ, &ws) < 0)
+			goto fail;
+		/* One description, three fds: output watch, input watch, and the one RESIZE uses. */
+		outp[0] = fcntl(pty, F_DUPFD_CLOEXEC, 3);
+		inp[1] = fcntl(pty, F_DUPFD_CLOEXEC, 3);
+		if (outp[0] < 0 || inp[1] < 0)
+			goto fail;
+		what = "pipe";
+		if (pipe2(exp, O_CLOEXEC) < 0)
+			goto fail;
+	} else if (pipe2(outp, O_CLOEXEC) < 0 ||
+		   (!(flags & F_MERGE_STDERR) && pipe2(errp, O_CLOEXEC) < 0) ||
+		   ((flags & F_KEEP_STDIN) && pipe2(inp, O_CLOEXEC) < 0) || pipe2(exp, O_CLOEXEC) < 0)
 		goto fail;
 
 	struct child_spec spec = {
@@ -482,6 +509,7 @@ void proc_spawn(struct conn *c, struct rd *r)
 		.gid = gid,
 		.argv = argv,
 		.envp = envp,
+		.pty_slave = pty >= 0 ? slave : NULL,
 	};
 	pid_t pid = fork();
 	if (pid == 0)
@@ -492,7 +520,8 @@ void proc_spawn(struct conn *c, struct rd *r)
 		goto fail;
 	}
 	free(envp);
-	close(outp[1]);
+	if (outp[1] >= 0)
+		close(outp[1]);
 	if (errp[1] >= 0)
 		close(errp[1]);
 	if (inp[0] >= 0)
@@ -514,6 +543,7 @@ void proc_spawn(struct conn *c, struct rd *r)
 	}
 	struct proc *p = xcalloc(1, sizeof *p);
 	p->pid = pid;
+	p->pty = pty;
 	p->state = P_STARTING;
 	p->flags = flags;
 	p->started_ms = real_ms();
@@ -552,9 +582,40 @@ fail:;
 	close_pair(errp);
 	close_pair(inp);
 	close_pair(exp);
+	if (pty >= 0)
+		close(pty);
 	free(argv);
 	free(envp);
 	conn_err(c, req, e, "%s: %s", what, strerror(e));
+}
+
+void proc_resize(struct conn *c, struct rd *r)
+{
+	uint32_t req = rd_u32(r);
+	if (r->bad) {
+		conn_fail(c);
+		return;
+	}
+	uint32_t pid = rd_u32(r), rows = rd_u32(r), cols = rd_u32(r);
+	if (r->bad || rows == 0 || cols == 0 || rows > 10000 || cols > 10000) {
+		conn_err(c, req, EINVAL, "RESIZE: malformed payload");
+		return;
+	}
+	struct proc *p = proc_find(pid);
+	if (!p) {
+		conn_err(c, req, ESRCH, "no process %u", pid);
+		return;
+	}
+	if (p->pty < 0) {
+		conn_err(c, req, ENOTTY, "process %u has no terminal", pid);
+		return;
+	}
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) {
+		conn_err(c, req, errno, "resize: %s", strerror(errno));
+		return;
+	}
+	conn_ok(c, req);
 }
 
 void proc_stdin(struct conn *c, struct rd *r)

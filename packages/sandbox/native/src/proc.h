@@ -18,6 +18,7 @@ void proc_attach(struct conn *c, struct rd *r);
 void proc_detach(struct conn *c, struct rd *r);
 void proc_list(struct conn *c, struct rd *r);
 void proc_forget(struct conn *c, struct rd *r);
+void proc_resize(struct conn *c, struct rd *r);
 
 /* Reaps every exited child (waitpid(-1) until none is left); only tracked ones produce EXIT. */
 void procs_reap(void);

@@ -19,6 +19,7 @@ enum {
 	T_FORGET = 0x08,
 	T_PING = 0x09,
 	T_CONNECT = 0x0A,
+	T_RESIZE = 0x0B,
 	T_READ = 0x10,
 	T_WRITE_OPEN = 0x11,
 	T_WRITE_DATA = 0x12,

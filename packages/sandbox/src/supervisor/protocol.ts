@@ -16,6 +16,7 @@ export const Req = {
   FORGET: 0x08,
   PING: 0x09,
   CONNECT: 0x0a,
+  RESIZE: 0x0b,
   READ: 0x10,
   WRITE_OPEN: 0x11,
   WRITE_DATA: 0x12,
@@ -39,7 +40,7 @@ export const Rep = {
   ERR: 0x8f,
 } as const;
 
-export const SpawnFlags = { KEEP_STDIN: 1, ATTACH: 2, MERGE_STDERR: 4 } as const;
+export const SpawnFlags = { KEEP_STDIN: 1, ATTACH: 2, MERGE_STDERR: 4, PTY: 8 } as const;
 export const WriteFlags = { APPEND: 1, MKDIRS: 2, EXCL: 4 } as const;
 export const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 

@@ -24,8 +24,18 @@ export const errorCodes = {
   template_runtime_unavailable: 400,
   webhook_invalid: 400,
   webhook_secret_invalid: 400,
+  // The webhook URL is or resolves to a loopback, private, link-local or metadata address:
+  // the operator can allow ranges with RUNTOOLS_WEBHOOK_ALLOW.
+  webhook_url_forbidden: 400,
   model_config: 400,
   model_unavailable: 400,
+  // A runtime would send a key the server holds to a URL the operator did not allow
+  // (RUNTOOLS_MODEL_BASE_URLS, RUNTOOLS_MODEL_KEY_VARS): it must bring its own key.
+  model_key_not_allowed: 400,
+  // A custom model endpoint is or resolves to a forbidden address (RUNTOOLS_MODEL_ENDPOINT_ALLOW).
+  model_endpoint_forbidden: 400,
+  // `model: 'auto'` on a server with no provider key (and no demo model): set one.
+  no_model_configured: 400,
   duplicate_agent: 400,
   module_not_found: 400,
   load_failed: 400,
@@ -36,6 +46,7 @@ export const errorCodes = {
   unauthorized: 401,
   forbidden: 403,
   insufficient_scope: 403,
+  csrf_token_invalid: 403,
   permission_denied: 403,
   // What the request names does not exist
   not_found: 404,
@@ -92,6 +103,11 @@ export const errorCodes = {
   database_in_use: 500,
   build_abandoned: 500,
   model_error: 500,
+  // The secret key the server encrypts stored secrets with: malformed, missing (PostgreSQL), or
+  // not the key this database's secrets were encrypted with. Raised at start, never by a request.
+  secret_key_invalid: 500,
+  secret_key_required: 500,
+  secret_key_mismatch: 500,
   // An errno RunTools has no code for (the message has the system's text).
   file_error: 500,
   // Declared conditions the caller can act on.

@@ -60,7 +60,8 @@ export const runRequestSchema = z
     async: z.boolean().optional(),
     /**
      * A webhook for this run only: a URL (every `run.*` event) or `{ url, events }`. Deliveries
-     * are signed like other webhooks, with the secret returned as `webhook.secret`.
+     * are signed like other webhooks, with the secret returned as `webhook.secret`; the URL's
+     * address is checked as theirs is (`webhook_url_forbidden`).
      */
     webhook: z
       .union([

@@ -27,7 +27,12 @@ export const runtimeSchema = z
     id: z.string(),
     slug: z.string(),
     version: z.number().int(),
-    definition: z.record(z.string(), z.unknown()),
+    definition: z.record(z.string(), z.unknown()).meta({
+      description:
+        'The agent definition. Its secrets (a literal `model.apiKey`, the values of ' +
+        '`model.headers`) are stored encrypted and shown masked (`sk-…abcd`); a masked value ' +
+        'sent back unchanged keeps the stored secret.',
+    }),
     createdAt: timestampSchema,
     updatedAt: timestampSchema,
   })

@@ -198,3 +198,56 @@ export const writtenFileSchema = z
   .meta({ id: 'WrittenFile' });
 
 export type WrittenFile = z.infer<typeof writtenFileSchema>;
+
+/**
+ * `WS /v1/sandboxes/{id}/pty`: a terminal in the sandbox. Without `session` a new login shell
+ * starts on a new pseudo-terminal of `rows`×`cols` (default 24×80); with `session` (the pid a
+ * previous connection was given) the client reconnects to that terminal and first receives its
+ * recent output again (the last MiB), so the screen comes back.
+ */
+export const ptyQuerySchema = z
+  .object({
+    rows: z.coerce.number().int().min(1).max(1000).optional(),
+    cols: z.coerce.number().int().min(1).max(1000).optional(),
+    session: z.coerce.number().int().min(1).optional(),
+  })
+  .meta({ id: 'PtyQuery' });
+
+/**
+ * What a client sends: binary frames are keystrokes (bytes for the terminal); text frames are
+ * JSON, `{"type":"input","data":"ls\r"}` or `{"type":"resize","rows":40,"cols":120}`.
+ */
+export const ptyClientMessageSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('input'), data: z.string().max(1024 * 1024) }),
+    z.object({
+      type: z.literal('resize'),
+      rows: z.number().int().min(1).max(1000),
+      cols: z.number().int().min(1).max(1000),
+    }),
+  ])
+  .meta({ id: 'PtyClientMessage' });
+
+export type PtyClientMessage = z.infer<typeof ptyClientMessageSchema>;
+
+/**
+ * What the server sends: binary frames are the terminal's output; text frames are JSON, first
+ * `{"type":"session","pid"}` (reconnect with `?session=pid`), at the end
+ * `{"type":"exit","exitCode","signal"?}` (then close 1000), or `{"type":"error","error"}`.
+ */
+export const ptyServerMessageSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('session'), pid: z.number().int() }),
+    z.object({
+      type: z.literal('exit'),
+      exitCode: z.number().int(),
+      signal: z.string().optional(),
+    }),
+    z.object({
+      type: z.literal('error'),
+      error: z.object({ code: z.string(), message: z.string() }),
+    }),
+  ])
+  .meta({ id: 'PtyServerMessage' });
+
+export type PtyServerMessage = z.infer<typeof ptyServerMessageSchema>;

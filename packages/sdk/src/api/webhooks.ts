@@ -18,6 +18,10 @@ export type WebhookEventType = (typeof webhookEventTypes)[number];
 /** The body of `POST /v1/webhooks`. */
 export const webhookInputSchema = z
   .object({
+    /**
+     * Where deliveries are POSTed. Its host must be (and resolve to) a public address unless the
+     * server's operator allows the range (`RUNTOOLS_WEBHOOK_ALLOW`): else `webhook_url_forbidden`.
+     */
     url: z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).max(2048),
     events: z.array(z.enum(webhookEventTypes)).min(1).max(webhookEventTypes.length),
     /** Only runs of this deployment; omitted or null for every deployment. */

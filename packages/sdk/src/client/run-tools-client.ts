@@ -31,8 +31,13 @@ import { type ClientTransport, type SandboxesClient, sandboxesClient } from './s
 import { type TemplatesClient, templatesClient } from './templates-client.ts';
 
 export interface RunToolsOptions {
-  /** Sent as `Authorization: Bearer KEY`. */
-  apiKey: string;
+  /**
+   * Sent as `Authorization: Bearer KEY`. A browser page signed in with a session cookie
+   * (`POST /v1/sessions`) leaves it out and sends the session's CSRF token in `headers`.
+   */
+  apiKey?: string;
+  /** Sent with every request, e.g. `{ 'x-runtools-csrf': session.csrfToken }`. */
+  headers?: Record<string, string>;
   /** Where the API is served, e.g. `http://localhost:8080` (without `/v1`). */
   baseUrl: string;
   /** The fetch to use (default: the global one); e.g. to add tracing or a proxy. */
@@ -107,7 +112,8 @@ const id = (value: string) => encodeURIComponent(value);
  */
 export class RunTools {
   readonly baseUrl: string;
-  readonly #apiKey: string;
+  /** The headers every request carries: the key (if any) and the caller's own. */
+  readonly #auth: Record<string, string>;
   readonly #fetch: typeof fetch;
 
   /** `/v1/runtimes`: agent definitions, versioned by slug. */
@@ -177,8 +183,16 @@ export class RunTools {
   };
 
   constructor(options: RunToolsOptions) {
-    if (typeof options?.apiKey !== 'string' || options.apiKey === '') {
-      throw new RunToolsError('invalid_options', 'RunTools needs an apiKey.');
+    // No key is fine only for a page whose session cookie authenticates it; an empty one is a
+    // mistake (an unset variable), not that.
+    if (
+      options?.apiKey !== undefined &&
+      (typeof options.apiKey !== 'string' || options.apiKey === '')
+    ) {
+      throw new RunToolsError(
+        'invalid_options',
+        'RunTools needs an apiKey (or none, in a signed-in browser).',
+      );
     }
     let base: URL;
     try {
@@ -189,7 +203,10 @@ export class RunTools {
       });
     }
     this.baseUrl = base.href.replace(/\/+$/, '');
-    this.#apiKey = options.apiKey;
+    this.#auth = {
+      ...options.headers,
+      ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
+    };
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
 
     const get = <T>(path: string, query?: Query) => this.#request<T>('GET', path, { query });
@@ -237,7 +254,7 @@ export class RunTools {
           ...init,
           headers: {
             ...(init.headers as Record<string, string>),
-            authorization: `Bearer ${this.#apiKey}`,
+            ...this.#auth,
           },
         }),
     };
@@ -329,7 +346,7 @@ export class RunTools {
             this.#fetch(`${this.baseUrl}/v1/runs/${id(runId)}/events${queryString({ after })}`, {
               method: 'GET',
               headers: {
-                authorization: `Bearer ${this.#apiKey}`,
+                ...this.#auth,
                 accept: 'text/event-stream',
                 // The header the server prefers, and what an EventSource would send.
                 'last-event-id': String(after),
@@ -354,7 +371,7 @@ export class RunTools {
   async #request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = `${this.baseUrl}${path}${queryString(options.query)}`;
     const headers: Record<string, string> = {
-      authorization: `Bearer ${this.#apiKey}`,
+      ...this.#auth,
       accept: 'application/json',
     };
     if (options.body !== undefined) headers['content-type'] = 'application/json';

@@ -203,7 +203,10 @@ export function sandboxesClient(transport: ClientTransport): SandboxesClient {
           {
             method: 'PUT',
             headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
-            body: typeof data === 'string' ? new TextEncoder().encode(data) : data,
+            // A view over a plain ArrayBuffer, which is what the DOM's BodyInit accepts.
+            body: (typeof data === 'string'
+              ? new TextEncoder().encode(data)
+              : data) as Uint8Array<ArrayBuffer>,
             signal: options.signal,
           },
           what,

@@ -218,6 +218,45 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('api_keys').addColumn('deployments', 'text').execute();
     },
   },
+  /**
+   * Secrets are encrypted at rest (webhook signing secrets, the model keys of runtimes). The key
+   * is not the migrator's to know, so this only adds the table that records which key they are
+   * encrypted with; the first open with a key encrypts what older servers stored in plaintext
+   * (`checkSecretKey`, in one transaction with recording the key).
+   */
+  '0007_encrypted_secrets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('secret_key_check')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('check_value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  /**
+   * Browser sessions (the dashboard): a cookie's SHA-256, the key it stands for (`api_key_id`
+   * null for the bootstrap key), a CSRF token, and when it ends.
+   */
+  '0008_sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('api_key_id', 'text')
+        .addColumn('csrf_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('sessions_api_key_idx')
+        .on('sessions')
+        .column('api_key_id')
+        .execute();
+    },
+  },
 };
 
 /**

@@ -64,6 +64,16 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  /** Null: the bootstrap key (RUNTOOLS_API_KEY). */
+  api_key_id: string | null;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
 export interface WebhooksTable {
   id: string;
   deployment_id: string | null;
@@ -141,16 +151,30 @@ export interface TemplateBuildLogsTable {
   line: string;
 }
 
+/**
+ * One row (`id` 'current'): a known value sealed with the key the database's secrets are
+ * encrypted with, so a server with another key stops at start (see secret-key-check.ts).
+ */
+export interface SecretKeyCheckTable {
+  id: string;
+  /** The key's id (`SecretBox.keyId`). */
+  key_id: string;
+  check_value: string;
+  created_at: string;
+}
+
 export interface Schema {
   runtimes: RuntimesTable;
   deployments: DeploymentsTable;
   runs: RunsTable;
   run_events: RunEventsTable;
   api_keys: ApiKeysTable;
+  sessions: SessionsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   templates: TemplatesTable;
   template_builds: TemplateBuildsTable;
   template_build_logs: TemplateBuildLogsTable;
+  secret_key_check: SecretKeyCheckTable;
 }

@@ -1,4 +1,5 @@
 import type { ApiKey } from '../store/api-keys.ts';
+import type { StoredSession } from '../store/sessions.ts';
 
 /** Who is calling: a stored API key, or the key from the environment (RUNTOOLS_API_KEY). */
 export type Principal = { kind: 'api_key'; apiKey: ApiKey } | { kind: 'bootstrap' };
@@ -12,5 +13,7 @@ export interface AppEnv {
     principalId: string;
     /** Stops tracking this request's connection (see KeySessions), e.g. before revoking its own key. */
     untrackConnection?: () => void;
+    /** The browser session the request came with (cookie auth), if any. */
+    session?: StoredSession;
   };
 }

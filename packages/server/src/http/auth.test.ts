@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { describeEachDatabase } from '../testing/test-databases.ts';
-import { startTestServer } from '../testing/test-server.ts';
+import { startTestServer, testBootstrapKey } from '../testing/test-server.ts';
 
 describeEachDatabase('http auth', ({ open }) => {
   it('answers /health and the OpenAPI document without a key', async () => {
@@ -50,7 +50,7 @@ describeEachDatabase('http auth', ({ open }) => {
 
   it('accepts no bootstrap key when none is configured', async () => {
     await using server = await startTestServer(await open(), { bootstrapKey: undefined });
-    const response = await server.request('GET', '/v1/runtimes', { key: 'test-bootstrap-key' });
+    const response = await server.request('GET', '/v1/runtimes', { key: testBootstrapKey });
     assert.equal(response.status, 401);
   });
 });

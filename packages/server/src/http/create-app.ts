@@ -3,8 +3,10 @@ import type { SandboxEngine } from '@runtools/sandbox';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
+import { defaultWebhookAddresses, type WebhookAddresses } from '../webhooks/webhook-addresses.ts';
 import type { AppEnv } from './app-env.ts';
 import { requireApiKey } from './auth.ts';
+import { type AuthThrottleOptions, authThrottle, defaultAuthThrottle } from './auth-throttle.ts';
 import { limitBody } from './body-limit.ts';
 import { closeUnreadBody } from './close-unread-body.ts';
 import { errorResponse, handleError } from './errors.ts';
@@ -26,7 +28,9 @@ import { runRoutes } from './routes/runs.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
 import { sandboxFileRoutes } from './routes/sandbox-files.ts';
+import { sandboxPtyRoutes } from './routes/sandbox-pty.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
+import { sessionRoutes, signInRoutes } from './routes/sessions.ts';
 import { templateBuildRoutes } from './routes/template-builds.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { webhookDeliveryRoutes } from './routes/webhook-deliveries.ts';
@@ -46,6 +50,11 @@ export interface AppOptions {
    * 20 per second); `false` turns it off.
    */
   rateLimit?: RateLimitOptions | false;
+  /**
+   * Failed authentications per client address before it gets 429s (default: 10 a minute; see
+   * `authThrottle`); `false` turns it off.
+   */
+  authThrottle?: AuthThrottleOptions | false;
   logger?: Logger;
   /**
    * The worker of this process: woken when a run is queued, asked to cancel or pause the runs it
@@ -73,6 +82,11 @@ export interface AppOptions {
    * (RUNTOOLS_DOMAIN); without one only `/v1/sandboxes/{id}/ports/{port}/…` does.
    */
   domain?: string;
+  /**
+   * Where webhook URLs may point (checked when a webhook is created; the dispatcher checks again
+   * at each delivery). Default: public addresses only.
+   */
+  webhookAddresses?: WebhookAddresses;
 }
 
 export const openApiPath = '/v1/openapi.json';
@@ -81,7 +95,8 @@ const fileUploadPath = /^\/v1\/sandboxes\/[^/]+\/files$/;
 
 /**
  * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`
- * resources behind API-key auth, a per-key rate limit and a body size limit. Every error is
+ * resources behind API-key auth (with failed attempts throttled per client address), a per-key
+ * rate limit and a body size limit. Every error is
  * `{ error: { code, message, details? } }`.
  *
  * @example
@@ -100,6 +115,12 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.onError((error, c) => handleError(error, c, logger));
   app.notFound(notFoundHandler(() => app.routes));
 
+  // Before any key is checked: an address that keeps presenting bad keys is refused for a while.
+  const throttle =
+    options.authThrottle === false
+      ? undefined
+      : authThrottle(options.authThrottle ?? defaultAuthThrottle);
+  if (throttle) app.use('*', throttle.guard);
   // Before everything else: `{port}-{id}.{domain}` hosts are the sandbox's, on every path.
   const { engine, domain, bootstrapKey } = options;
   const sessions = new KeySessions(store.apiKeys);
@@ -128,6 +149,13 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       '`deploy` (templates, runtimes, deployments), `run` (start, read and control runs), ' +
       '`sandboxes` (the sandbox API and its ports). A key without them gets 403 `insufficient_scope`.',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'Session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'runtoolsSession',
+    description:
+      'The dashboard’s session (POST /v1/sessions); writes also send its CSRF token as X-RunTools-CSRF.',
+  });
   documentWebhookPayloads(app);
   app.doc31(openApiPath, {
     openapi: '3.1.0',
@@ -135,7 +163,15 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     security: [{ Bearer: [] }],
   });
 
-  app.use('/v1/*', requireApiKey({ apiKeys: store.apiKeys, bootstrapKey: options.bootstrapKey }));
+  const auth = {
+    apiKeys: store.apiKeys,
+    bootstrapKey: options.bootstrapKey,
+    browserSessions: store.sessions,
+  };
+  app.use('/v1/sessions', limitBody(maxSize));
+  app.route('/v1', signInRoutes(store, auth));
+  app.use('/v1/*', requireApiKey(auth));
+  if (throttle) app.use('/v1/*', throttle.passed);
   app.use('/v1/*', trackKeySessions(sessions));
   if (buckets !== undefined) app.use('/v1/*', rateLimit(buckets));
   // Before the app-wide body limit, which it never reaches: a template comes with its build
@@ -164,19 +200,23 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
 
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
+  app.route('/v1', sessionRoutes(store));
   app.route('/v1', apiKeyRoutes(store, sessions));
-  app.route('/v1', webhookRoutes(store));
+  const webhookAddresses = options.webhookAddresses ?? defaultWebhookAddresses();
+  app.route('/v1', webhookRoutes(store, webhookAddresses));
   app.route('/v1', webhookDeliveryRoutes(store));
   app.route('/v1', runRoutes(store));
   app.route('/v1', sandboxRoutes(engine, store, domain));
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
+  app.route('/v1', sandboxPtyRoutes(engine));
   app.route('/v1', templateBuildRoutes({ store, engine }));
   const services = {
     store,
     hub: options.hub ?? new RunEventHub(),
     worker: options.worker,
     runWaitMs: options.runWaitMs ?? 60_000,
+    webhookAddresses,
   };
   app.route('/v1', runDeploymentRoutes(services));
   app.route('/v1', runEventRoutes(services));

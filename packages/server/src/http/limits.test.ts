@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { apiScopes } from '@runtools/sdk/api';
 import { describeEachDatabase } from '../testing/test-databases.ts';
-import { startTestServer } from '../testing/test-server.ts';
+import { startTestServer, testBootstrapKey } from '../testing/test-server.ts';
 
 describeEachDatabase('http limits', ({ open }) => {
   it('refuses a body over the limit with 413, declared or streamed', async () => {
@@ -15,7 +15,7 @@ describeEachDatabase('http limits', ({ open }) => {
     const chunks = new Blob([big]).stream();
     const streamed = await fetch(`${server.url}/v1/api-keys`, {
       method: 'POST',
-      headers: { authorization: 'Bearer test-bootstrap-key', 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${testBootstrapKey}`, 'content-type': 'application/json' },
       body: chunks,
       duplex: 'half',
     } as RequestInit);

@@ -8,6 +8,7 @@ import { newId } from '../store/ids.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import type { Webhook } from '../store/webhooks.ts';
+import { checkWebhookUrl, type WebhookAddresses } from '../webhooks/webhook-addresses.ts';
 
 /** What the run routes share: the store, the live event hub and (in this process) the worker. */
 export interface RunServices {
@@ -17,6 +18,8 @@ export interface RunServices {
   worker?: RunWorker | undefined;
   /** Longest wait of a synchronous `POST /v1/run/{slug}` before it answers 202. */
   runWaitMs: number;
+  /** Where a run's own `webhook` may be sent. */
+  webhookAddresses: WebhookAddresses;
 }
 
 /** The body of `POST /v1/run/{slug}` (and of the stream's first message), validated. */
@@ -25,7 +28,8 @@ export type StartRunBody = RunRequest;
 /**
  * Queues a run of the deployment served at `slug` and wakes the worker. A `webhook` in the body
  * is subscribed before the run exists, so it cannot miss `run.started`; its signing secret is
- * returned (`webhook`) this once.
+ * returned (`webhook`) this once. A webhook URL at a forbidden address refuses the run
+ * (`webhook_url_forbidden`) before anything is stored.
  */
 export async function startRun(
   services: RunServices,
@@ -39,6 +43,7 @@ export async function startRun(
   if (body.webhook !== undefined) {
     const { url, events } =
       typeof body.webhook === 'string' ? { url: body.webhook, events: undefined } : body.webhook;
+    await checkWebhookUrl(url, services.webhookAddresses);
     webhook = await services.store.webhooks.create({
       url,
       events: events ?? [...webhookEventTypes],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useTestEngine, waitFor } from '@runtools/sandbox/testing';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { type Database, openDatabase } from '../db/database.ts';
 import { startTestServer, type TestServer } from '../testing/test-server.ts';
 
@@ -48,13 +48,15 @@ while True:
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 `;
 
-const chromium = process.env.RUNTOOLS_CHROMIUM ?? '/usr/bin/chromium';
+const chromiumPath = process.env.RUNTOOLS_CHROMIUM ?? '/usr/bin/chromium';
 
 describe('sandbox port proxy in a real browser: ?token= never reaches the page', () => {
   const t = useTestEngine('sbx-browser');
   let server: TestServer;
   let database: Database;
   let browser: Browser;
+  /** One browser profile: the grant cookie of a visit stays for the next page. */
+  let context: BrowserContext;
   let dir: string;
   let id: string;
   let key: string;
@@ -79,12 +81,13 @@ describe('sandbox port proxy in a real browser: ?token= never reaches the page',
         ).exitCode === 0,
       { intervalMs: 100 },
     );
-    browser = await puppeteer.launch({
-      executablePath: chromium,
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
       headless: true,
       // Root in a CI container: Chromium's own sandbox needs a user namespace setup we skip.
       args: ['--no-sandbox', '--disable-dev-shm-usage'],
     });
+    context = await browser.newContext();
   });
 
   after(async () => {
@@ -105,10 +108,11 @@ describe('sandbox port proxy in a real browser: ?token= never reaches the page',
   ): Promise<{ finalUrl: string; seen: string[]; log: string }> {
     const sandbox = t.engine.get(id);
     await sandbox.files.write('/tmp/requests.log', '');
-    const page = await browser.newPage();
+    const page = await context.newPage();
     const seen: string[] = [];
     const look = async () => {
-      if (reports) await page.waitForFunction("document.title === 'reported'", { timeout: 15_000 });
+      if (reports)
+        await page.waitForFunction("document.title === 'reported'", undefined, { timeout: 15_000 });
       seen.push(String(await page.evaluate('location.href + " " + document.referrer')));
     };
     try {
@@ -116,7 +120,7 @@ describe('sandbox port proxy in a real browser: ?token= never reaches the page',
       await look();
       const finalUrl = page.url();
       await page.evaluate("document.title = ''");
-      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#next')]);
+      await Promise.all([page.waitForURL(/\/next/), page.click('#next')]);
       await look();
       const log = new TextDecoder().decode(await sandbox.files.read('/tmp/requests.log'));
       return { finalUrl, seen, log };
@@ -159,7 +163,7 @@ describe('sandbox port proxy in a real browser: ?token= never reaches the page',
     assert.match(log, /GET \/page /);
     assert.match(log, /GET \/next /);
 
-    const page = await browser.newPage();
+    const page = await context.newPage();
     try {
       await page.goto(`${base}/page`, { waitUntil: 'load' });
       const origin = await page.evaluate('window.origin');

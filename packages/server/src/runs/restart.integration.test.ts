@@ -78,6 +78,8 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
       RUNTOOLS_DATA_DIR: dataDir,
       RUNTOOLS_TEMPLATES_DIR: defaultTemplatesDir,
       RUNTOOLS_RUN_LEASE_MS: '2000',
+      // The test model server is on loopback.
+      RUNTOOLS_MODEL_ENDPOINT_ALLOW: '127.0.0.1/32',
       PORT: '0',
       HOST: '127.0.0.1',
     };

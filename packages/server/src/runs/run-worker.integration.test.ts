@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, it } from 'node:test';
+import { loopbackRanges, ModelAccess } from '@runtools/agent';
 import { TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
@@ -27,7 +28,9 @@ describeEachDatabase('run worker', (dbs) => {
   const newWorker = (
     options: Omit<ConstructorParameters<typeof RunWorker>[0], 'store' | 'engine'>,
   ) => {
-    const worker = new RunWorker({ store, engine, ...options });
+    // The test model server is on loopback, which model endpoints may not reach by default.
+    const modelAccess = new ModelAccess({ endpointAllow: loopbackRanges });
+    const worker = new RunWorker({ store, engine, modelAccess, ...options });
     workers.push(worker);
     return worker;
   };

@@ -1,4 +1,4 @@
-import { type LoopState, type ModelEnvironment, runAgent } from '@runtools/agent';
+import { type LoopState, type ModelAccess, type ModelEnvironment, runAgent } from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
 import {
   defineAgent,
@@ -8,6 +8,7 @@ import {
   type RunStatus,
   RunToolsError,
 } from '@runtools/sdk';
+import { redactDefinitionSecrets } from '../secrets/definition-secrets.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
@@ -26,6 +27,17 @@ export interface RunWorkerOptions {
   concurrency?: number;
   /** Environment for model keys, read once at the edge. */
   env?: ModelEnvironment;
+  /**
+   * Where the server's model keys may be sent and which addresses custom model endpoints may
+   * reach (default: no operator allowances; see `ModelAccess`).
+   */
+  modelAccess?: ModelAccess;
+  /**
+   * What `model: 'auto'` does when `env` has no provider key: false (the default, a production
+   * server) fails the run with `no_model_configured`; true (`runtools dev`) answers with the
+   * scripted demo model, which says what it is.
+   */
+  demoModel?: boolean;
   /**
    * The project settings runs use (web search provider, OpenAI-compatible server), read at each
    * run's start: `runtools dev` passes its project's `runtools.config.ts`, reloaded on change.
@@ -52,8 +64,10 @@ interface Active {
  * one PostgreSQL share the queue without running a run twice.
  */
 export class RunWorker {
-  private readonly opts: Required<Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>> &
-    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig'>;
+  private readonly opts: Required<
+    Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>
+  > &
+    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>;
   private readonly active = new Map<string, Active>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -61,7 +75,7 @@ export class RunWorker {
   private controlsCheckedAt = 0;
 
   constructor(options: RunWorkerOptions) {
-    this.opts = { leaseMs: 30_000, pollMs: 200, concurrency: 4, ...options };
+    this.opts = { leaseMs: 30_000, pollMs: 200, concurrency: 4, demoModel: false, ...options };
   }
 
   start(): void {
@@ -202,6 +216,10 @@ export class RunWorker {
       Math.max(1000, this.opts.leaseMs / 3),
     );
     let sandbox: Awaited<ReturnType<SandboxEngine['create']>> | undefined;
+    // A provider's error may quote the key it was sent: run errors show it masked.
+    let definition: unknown;
+    const redact = (message: string) =>
+      definition === undefined ? message : redactDefinitionSecrets(message, definition);
     try {
       await emit([
         { type: 'status', status: 'running', ...(run.attempts > 1 ? { reason: 'resumed' } : {}) },
@@ -213,8 +231,11 @@ export class RunWorker {
           'deployment_not_found',
           `The deployment of run ${run.id} no longer exists.`,
         );
-      const definition = runtime.definition as Parameters<typeof defineAgent>[0];
-      const agent = defineAgent({ ...definition, template: deployment.templateSlug });
+      definition = runtime.definition;
+      const agent = defineAgent({
+        ...(runtime.definition as Parameters<typeof defineAgent>[0]),
+        template: deployment.templateSlug,
+      });
       // A template defined through the API may not be built on this server yet. A cancel does not
       // abort the wait: the run ends as cancelled once the agent loop sees the aborted signal.
       await ensureTemplateBuilt(store, engine, deployment.templateSlug);
@@ -231,9 +252,13 @@ export class RunWorker {
         signal: entry.controller.signal,
         stopSignal: entry.stop.signal,
         ...(this.opts.env ? { env: this.opts.env } : {}),
+        ...(this.opts.modelAccess ? { modelAccess: this.opts.modelAccess } : {}),
+        demoModel: this.opts.demoModel,
         ...(projectConfig ? { projectConfig } : {}),
         onEvent: async (event) => {
-          await emit([event]);
+          await emit([
+            event.type === 'error' ? { ...event, message: redact(event.message) } : event,
+          ]);
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
       });
@@ -250,13 +275,15 @@ export class RunWorker {
       } else if (stoppedBy === 'cancel' || result.outcome === 'cancelled') {
         await finish('cancelled');
       } else {
-        const error = result.error ?? { code: result.outcome, message: result.outcome };
+        const error = result.error
+          ? { code: result.error.code, message: redact(result.error.message) }
+          : { code: result.outcome, message: result.outcome };
         await finish('failed', { error, reason: error.code });
       }
     } catch (err) {
       const error = {
         code: RunToolsError.isInstance(err) ? err.code : 'internal_error',
-        message: (err as Error)?.message ?? String(err),
+        message: redact((err as Error)?.message ?? String(err)),
       };
       if (error.code !== 'run_claim_lost') {
         await emit([{ type: 'error', ...error }]).catch(() => {});

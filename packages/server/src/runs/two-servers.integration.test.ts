@@ -11,7 +11,12 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { defaultTemplatesDir } from '../testing/control-plane.ts';
 import { type ServerProcess, startServerProcess } from '../testing/server-process.ts';
-import { findPostgresBin, type PostgresCluster, startPostgres } from '../testing/test-databases.ts';
+import {
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgres,
+  testSecretKey,
+} from '../testing/test-databases.ts';
 import { requestJson, testBootstrapKey } from '../testing/test-server.ts';
 
 interface RunJson {
@@ -119,9 +124,12 @@ describe('two server processes on one PostgreSQL (main.ts children, real sandbox
         ...process.env,
         DATABASE_URL: databaseUrl,
         RUNTOOLS_API_KEY: testBootstrapKey,
+        RUNTOOLS_SECRET_KEY: testSecretKey,
         RUNTOOLS_DATA_DIR: join(work, name),
         RUNTOOLS_TEMPLATES_DIR: defaultTemplatesDir,
         RUNTOOLS_WORKER_CONCURRENCY: '3',
+        // The test model server is on loopback.
+        RUNTOOLS_MODEL_ENDPOINT_ALLOW: '127.0.0.1/32',
       });
       children.add(server.child);
       servers.push(server);

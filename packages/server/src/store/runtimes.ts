@@ -3,6 +3,8 @@ import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/constraint-errors.ts';
 import type { Database } from '../db/database.ts';
 import type { RuntimesTable, Schema } from '../db/schema.ts';
+import { openDefinitionSecrets, sealDefinitionSecrets } from '../secrets/definition-secrets.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
 import { newId, nowIso } from './ids.ts';
 import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
 
@@ -14,7 +16,10 @@ export interface Runtime {
   id: string;
   slug: string;
   version: number;
-  /** The agent definition as JSON (validated by the API layer before it gets here). */
+  /**
+   * The agent definition as JSON (validated by the API layer before it gets here), its secrets
+   * in plaintext: the database holds them encrypted (`sealDefinitionSecrets`), the API masked.
+   */
   definition: unknown;
   createdAt: string;
   updatedAt: string;
@@ -22,9 +27,11 @@ export interface Runtime {
 
 export class RuntimeRepository {
   readonly #db: Kysely<Schema>;
+  readonly #box: SecretBox;
 
   constructor(database: Database) {
     this.#db = database.db;
+    this.#box = database.secrets;
   }
 
   /** Stores `definition` as the next version of `slug` (version 1 for a new slug). */
@@ -38,17 +45,18 @@ export class RuntimeRepository {
         .where('slug', '=', input.slug)
         .executeTakeFirst();
       const now = nowIso();
+      const id = newId('rtm');
       const row: Selectable<RuntimesTable> = {
-        id: newId('rtm'),
+        id,
         slug: input.slug,
         version: Number(latest?.version ?? 0) + 1,
-        definition: JSON.stringify(input.definition),
+        definition: JSON.stringify(sealDefinitionSecrets(input.definition, this.#box, id)),
         created_at: now,
         updated_at: now,
       };
       try {
         await this.#db.insertInto('runtimes').values(row).execute();
-        return toRuntime(row);
+        return this.#toRuntime(row);
       } catch (error) {
         if (!isUniqueViolation(error) || attempt >= 5) throw error;
       }
@@ -61,7 +69,7 @@ export class RuntimeRepository {
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirst();
-    return row === undefined ? undefined : toRuntime(row);
+    return row === undefined ? undefined : this.#toRuntime(row);
   }
 
   /** The newest version of a slug. */
@@ -73,7 +81,7 @@ export class RuntimeRepository {
       .orderBy('version', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row === undefined ? undefined : toRuntime(row);
+    return row === undefined ? undefined : this.#toRuntime(row);
   }
 
   /** All runtimes (every version), newest first; or the versions of one slug. */
@@ -86,19 +94,22 @@ export class RuntimeRepository {
       .limit(limit + 1);
     if (request.slug !== undefined) query = query.where('slug', '=', request.slug);
     if (request.cursor !== undefined) query = query.where('id', '<', request.cursor);
-    return toPage(await query.execute(), limit, toRuntime);
+    return toPage(await query.execute(), limit, (row) => this.#toRuntime(row));
   }
 
   /** Replaces one version's definition in place. */
   async update(id: string, patch: { definition: unknown }): Promise<Runtime> {
     const row = await this.#db
       .updateTable('runtimes')
-      .set({ definition: JSON.stringify(patch.definition), updated_at: nowIso() })
+      .set({
+        definition: JSON.stringify(sealDefinitionSecrets(patch.definition, this.#box, id)),
+        updated_at: nowIso(),
+      })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst();
     if (row === undefined) throw notFound(id);
-    return toRuntime(row);
+    return this.#toRuntime(row);
   }
 
   /** Deletes a version; `runtime_in_use` while a deployment points at it. False when missing. */
@@ -115,21 +126,21 @@ export class RuntimeRepository {
       );
     }
   }
+
+  #toRuntime(row: Selectable<RuntimesTable>): Runtime {
+    return {
+      id: row.id,
+      slug: row.slug,
+      version: Number(row.version),
+      definition: openDefinitionSecrets(JSON.parse(row.definition), this.#box, row.id),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
+  }
 }
 
 function notFound(id: string): RunToolsError {
   return new RunToolsError('runtime_not_found', `Runtime ${id} does not exist.`, {
     details: { runtimeId: id },
   });
-}
-
-function toRuntime(row: Selectable<RuntimesTable>): Runtime {
-  return {
-    id: row.id,
-    slug: row.slug,
-    version: Number(row.version),
-    definition: JSON.parse(row.definition),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }

@@ -4,6 +4,7 @@ import { DeploymentRepository } from './deployments.ts';
 import { RunEventRepository } from './run-events.ts';
 import { RunRepository } from './runs.ts';
 import { RuntimeRepository } from './runtimes.ts';
+import { SessionRepository } from './sessions.ts';
 import { TemplateRepository } from './templates.ts';
 import { WebhookDeliveryRepository } from './webhook-deliveries.ts';
 import { WebhookRepository } from './webhooks.ts';
@@ -16,6 +17,7 @@ export interface Store {
   readonly runs: RunRepository;
   readonly events: RunEventRepository;
   readonly apiKeys: ApiKeyRepository;
+  readonly sessions: SessionRepository;
   readonly webhooks: WebhookRepository;
   readonly webhookDeliveries: WebhookDeliveryRepository;
   readonly templates: TemplateRepository;
@@ -29,6 +31,7 @@ export function createStore(database: Database): Store {
     runs: new RunRepository(database),
     events: new RunEventRepository(database),
     apiKeys: new ApiKeyRepository(database),
+    sessions: new SessionRepository(database),
     webhooks: new WebhookRepository(database),
     webhookDeliveries: new WebhookDeliveryRepository(database),
     templates: new TemplateRepository(database),

@@ -4,6 +4,8 @@ import type { Kysely, Selectable } from 'kysely';
 import { isForeignKeyViolation } from '../db/constraint-errors.ts';
 import type { Database } from '../db/database.ts';
 import type { Schema, WebhooksTable } from '../db/schema.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import { openWebhookSecret, sealWebhookSecret } from '../secrets/webhook-secret.ts';
 import { newId, nowIso } from './ids.ts';
 import { type Page, type PageRequest, pageLimit, toPage } from './pagination.ts';
 
@@ -14,7 +16,10 @@ export interface Webhook {
   url: string;
   /** Event types delivered, e.g. `run.completed`. */
   events: WebhookEventType[];
-  /** Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. */
+  /**
+   * Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes. Stored encrypted
+   * (SecretBox); the API shows it only in the response that created the webhook.
+   */
   secret: string;
   createdAt: string;
   /** Set for a webhook given with one run (`POST /v1/run/{slug}`): only that run's events. */
@@ -33,18 +38,22 @@ export interface WebhookInput {
 
 export class WebhookRepository {
   readonly #db: Kysely<Schema>;
+  readonly #box: SecretBox;
 
   constructor(database: Database) {
     this.#db = database.db;
+    this.#box = database.secrets;
   }
 
   async create(input: WebhookInput): Promise<Webhook> {
+    const id = newId('whk');
+    const secret = input.secret ?? generateWebhookSecret();
     const row: Selectable<WebhooksTable> = {
-      id: newId('whk'),
+      id,
       deployment_id: input.deploymentId ?? null,
       url: input.url,
       events: JSON.stringify(input.events),
-      secret: input.secret ?? generateWebhookSecret(),
+      secret: sealWebhookSecret(secret, this.#box, id),
       created_at: nowIso(),
       run_id: input.runId ?? null,
     };
@@ -58,7 +67,7 @@ export class WebhookRepository {
         { cause: error, details: { deploymentId: input.deploymentId } },
       );
     }
-    return toWebhook(row);
+    return this.#toWebhook(row);
   }
 
   async get(id: string): Promise<Webhook | undefined> {
@@ -67,7 +76,7 @@ export class WebhookRepository {
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirst();
-    return row === undefined ? undefined : toWebhook(row);
+    return row === undefined ? undefined : this.#toWebhook(row);
   }
 
   /**
@@ -91,7 +100,7 @@ export class WebhookRepository {
         ? query.where('run_id', 'is', null)
         : query.where('run_id', '=', request.runId);
     if (request.cursor !== undefined) query = query.where('id', '<', request.cursor);
-    return toPage(await query.execute(), limit, toWebhook);
+    return toPage(await query.execute(), limit, (row) => this.#toWebhook(row));
   }
 
   /**
@@ -115,7 +124,7 @@ export class WebhookRepository {
       })
       .orderBy('id')
       .execute();
-    return rows.map(toWebhook).filter((w) => w.events.includes(eventType));
+    return rows.map((row) => this.#toWebhook(row)).filter((w) => w.events.includes(eventType));
   }
 
   async update(id: string, patch: { url?: string; events?: WebhookEventType[] }): Promise<Webhook> {
@@ -133,7 +142,7 @@ export class WebhookRepository {
         details: { webhookId: id },
       });
     }
-    return toWebhook(row);
+    return this.#toWebhook(row);
   }
 
   /** Deletes a webhook and its delivery history; false when there was none. */
@@ -141,16 +150,16 @@ export class WebhookRepository {
     const result = await this.#db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
-}
 
-function toWebhook(row: Selectable<WebhooksTable>): Webhook {
-  return {
-    id: row.id,
-    deploymentId: row.deployment_id,
-    url: row.url,
-    events: JSON.parse(row.events) as WebhookEventType[],
-    secret: row.secret,
-    createdAt: row.created_at,
-    runId: row.run_id,
-  };
+  #toWebhook(row: Selectable<WebhooksTable>): Webhook {
+    return {
+      id: row.id,
+      deploymentId: row.deployment_id,
+      url: row.url,
+      events: JSON.parse(row.events) as WebhookEventType[],
+      secret: openWebhookSecret(row.secret, this.#box, row.id),
+      createdAt: row.created_at,
+      runId: row.run_id,
+    };
+  }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { loopbackRanges, ModelAccess } from '@runtools/agent';
 import { TestModelServer } from '@runtools/agent/testing';
 import { useTestEngine, waitFor } from '@runtools/sandbox/testing';
 import { openDatabase } from '../db/database.ts';
@@ -49,7 +50,14 @@ describe('templates defined where no engine runs', () => {
       runtimeId: runtime.id,
       templateSlug: slug,
     });
-    const worker = new RunWorker({ store, engine: t.engine, workerId: 'w-ensure', pollMs: 50 });
+    const worker = new RunWorker({
+      store,
+      engine: t.engine,
+      workerId: 'w-ensure',
+      pollMs: 50,
+      // The test model server is on loopback, which model endpoints may not reach by default.
+      modelAccess: new ModelAccess({ endpointAllow: loopbackRanges }),
+    });
     const run = await store.runs.create({ deploymentId: deployment.id, input: 'read /marker' });
     worker.start();
     try {

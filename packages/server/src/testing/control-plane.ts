@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { AddressPolicy, loopbackRanges, ModelAccess } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
 import type { Database } from '../db/database.ts';
 import { type AppOptions, createApp } from '../http/create-app.ts';
@@ -46,8 +47,10 @@ export interface ControlPlane extends AsyncDisposable {
 /**
  * The whole control plane in this process for tests: the store over `database`, a sandbox engine
  * in a temp data dir, a worker publishing to a hub, the app (bootstrap key `testBootstrapKey`, no
- * rate limit, silent) served on loopback. Closing it stops the worker, the server and the engine,
- * deletes every sandbox and removes the data dir.
+ * rate limit nor throttle of failed keys, silent) served on loopback. As under `runtools dev`,
+ * model endpoints and webhooks may be on loopback (where the test model server and receivers
+ * listen) unless the options say otherwise. Closing it stops the worker, the server and the
+ * engine, deletes every sandbox and removes the data dir.
  */
 export async function startControlPlane(
   database: Database,
@@ -70,6 +73,7 @@ export async function startControlPlane(
   const worker = new RunWorker({
     workerId: 'test-worker',
     pollMs: 50,
+    modelAccess: new ModelAccess({ endpointAllow: loopbackRanges }),
     ...options.worker,
     store,
     engine,
@@ -78,7 +82,9 @@ export async function startControlPlane(
   const app = createApp({
     bootstrapKey: testBootstrapKey,
     rateLimit: false,
+    authThrottle: false,
     logger: silentLogger,
+    webhookAddresses: { policy: new AddressPolicy({ allow: loopbackRanges }) },
     ...options.app,
     store,
     worker,

@@ -98,6 +98,9 @@ export async function startPostgres(bin: string): Promise<PostgresCluster> {
   };
 }
 
+/** The secret key of the PostgreSQL test databases (RUNTOOLS_SECRET_KEY's form: base64). */
+export const testSecretKey = Buffer.alloc(32, 7).toString('base64');
+
 export interface TestDatabases {
   readonly dialect: 'sqlite' | 'postgres';
   /** Opens a fresh, empty, migrated database; closed after the suite. */
@@ -143,7 +146,11 @@ export function describeEachDatabase(title: string, suite: (dbs: TestDatabases) 
         dialect,
         async open() {
           if (cluster !== undefined) {
-            return openWith({ kind: 'postgres', url: await cluster.createDatabase() });
+            return openWith({
+              kind: 'postgres',
+              url: await cluster.createDatabase(),
+              secretKey: testSecretKey,
+            });
           }
           const dataDir = mkdtempSync(join(tmpdir(), 'runtools-sqlite-'));
           dirs.push(dataDir);

@@ -4,7 +4,8 @@ import { silentLogger } from '../http/logger.ts';
 import { serve } from '../http/serve.ts';
 import { createStore, type Store } from '../store/store.ts';
 
-export const testBootstrapKey = 'test-bootstrap-key';
+/** 32 characters or more: `main.ts` refuses a shorter RUNTOOLS_API_KEY. */
+export const testBootstrapKey = 'test-bootstrap-key-0123456789abcdef';
 
 export interface TestResponse {
   status: number;
@@ -31,7 +32,8 @@ export interface TestServer extends AsyncDisposable {
 
 /**
  * The real HTTP server on loopback (an ephemeral port) over `database`, with the bootstrap key
- * `testBootstrapKey`, no rate limit unless asked, and a silent logger. Dispose of it to stop it.
+ * `testBootstrapKey`, no rate limit nor throttle of failed keys unless asked, and a silent
+ * logger. Dispose of it to stop it.
  */
 export async function startTestServer(
   database: Database,
@@ -41,6 +43,7 @@ export async function startTestServer(
   const app = createApp({
     bootstrapKey: testBootstrapKey,
     rateLimit: false,
+    authThrottle: false,
     logger: silentLogger,
     ...options,
     store,

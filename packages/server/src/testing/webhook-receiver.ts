@@ -18,13 +18,15 @@ export interface WebhookReceiver extends AsyncDisposable {
   status: number;
   /** How long to wait before answering (default 0): a slow or hung receiver. */
   delayMs: number;
+  /** Headers of the next answers (default none), e.g. a redirect's `location`. */
+  headers: Record<string, string>;
   close(): Promise<void>;
 }
 
 /** Starts a receiver on `port` (default: any free one). */
 export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
-  const receiver = { status: 204, delayMs: 0 };
+  const receiver = { status: 204, delayMs: 0, headers: {} as Record<string, string> };
   const pending = new Set<NodeJS.Timeout>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -37,7 +39,7 @@ export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
       });
       const timer = setTimeout(() => {
         pending.delete(timer);
-        res.writeHead(receiver.status).end();
+        res.writeHead(receiver.status, receiver.headers).end();
       }, receiver.delayMs);
       pending.add(timer);
     });

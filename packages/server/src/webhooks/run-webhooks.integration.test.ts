@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AddressPolicy, loopbackRanges } from '@runtools/agent';
 import { TestModelServer } from '@runtools/agent/testing';
 import { waitFor as waitUntil } from '@runtools/sandbox/testing';
 import { verifyWebhook } from '@runtools/sdk';
@@ -51,7 +52,12 @@ describe('run webhooks: status changes reach a real receiver, signed (sqlite, re
     database = await openDatabase({ kind: 'sqlite', dataDir: dbDir });
     model = await TestModelServer.start();
     receiver = await startWebhookReceiver();
-    dispatcher = new WebhookDispatcher({ store: createStore(database), pollIntervalMs: 50 });
+    dispatcher = new WebhookDispatcher({
+      store: createStore(database),
+      pollIntervalMs: 50,
+      // The receiver listens on loopback, which deliveries may not reach by default.
+      addresses: { policy: new AddressPolicy({ allow: loopbackRanges }) },
+    });
     dispatcher.start();
     cp = await startControlPlane(database, { webhooks: dispatcher });
     deploymentId = await deployScriptedAgent(cp, model.url, 'hooked', 'You answer.');

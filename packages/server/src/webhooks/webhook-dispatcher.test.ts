@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { AddressPolicy, loopbackRanges } from '@runtools/agent';
 import { verifyWebhook } from '@runtools/sdk';
 import { createStore, type Store } from '../store/store.ts';
 import { describeEachDatabase } from '../testing/test-databases.ts';
 import { closedPort, startWebhookReceiver } from '../testing/webhook-receiver.ts';
 import { WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
+
+/** The receivers listen on loopback, which deliveries may not reach by default. */
+const addresses = { policy: new AddressPolicy({ allow: loopbackRanges }) };
 
 /** A clock that only moves when told: hours of backoff pass in one call. */
 function manualClock() {
@@ -40,6 +44,7 @@ describeEachDatabase('webhook dispatcher', ({ open, openAgain }) => {
     const clock = manualClock();
     const dispatcher = new WebhookDispatcher({
       store,
+      addresses,
       clock,
       pollIntervalMs: 10,
       random: () => 0.5,
@@ -154,8 +159,8 @@ describeEachDatabase('webhook dispatcher', ({ open, openAgain }) => {
         [4, 200],
       ],
     );
-    assert.match(attempts[0]?.error ?? '', /ECONNREFUSED/);
-    assert.match(attempts[2]?.error ?? '', /^HTTP 503/);
+    assert.equal(attempts[0]?.error, 'connection failed');
+    assert.equal(attempts[2]?.error, 'HTTP 503');
     assert.equal(attempts[3]?.error, null);
     assert.ok(attempts.every((a) => a.durationMs >= 0));
     // Every attempt carries the same webhook-id and a body the receiver can verify.
@@ -281,7 +286,7 @@ describeEachDatabase('webhook dispatcher', ({ open, openAgain }) => {
     const again = createStore(await openAgain(store.database));
     await using receiver = await startWebhookReceiver();
     await store.webhooks.create({ url: receiver.url(), events: ['run.completed'] });
-    const options = { clock, pollIntervalMs: 5, random: () => 0.5, batchSize: 2 };
+    const options = { addresses, clock, pollIntervalMs: 5, random: () => 0.5, batchSize: 2 };
     await using one = new WebhookDispatcher({ store, ...options });
     await using two = new WebhookDispatcher({ store: again, ...options });
     const ids: string[] = [];
@@ -339,7 +344,7 @@ describeEachDatabase('webhook dispatcher', ({ open, openAgain }) => {
     assert.ok(delivery);
     await dispatcher.deliverDue();
     const [attempt] = await store.webhookDeliveries.attempts(delivery.id);
-    assert.deepEqual([attempt?.statusCode, attempt?.error], [null, 'timed out after 200 ms']);
+    assert.deepEqual([attempt?.statusCode, attempt?.error], [null, 'timeout']);
     assert.ok((attempt?.durationMs ?? 0) >= 150);
     assert.equal((await store.webhookDeliveries.get(delivery.id))?.status, 'pending');
   });

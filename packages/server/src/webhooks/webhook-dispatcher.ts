@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
+import { AddressRefusedError, createPinnedFetch, type PinnedFetch } from '@runtools/agent';
 import { signWebhook } from '@runtools/sdk';
 import type { WebhookEventType } from '@runtools/sdk/api';
 import type { Store } from '../store/store.ts';
 import type { WebhookDelivery } from '../store/webhook-deliveries.ts';
 import type { Webhook } from '../store/webhooks.ts';
+import { defaultWebhookAddresses, type WebhookAddresses } from './webhook-addresses.ts';
 
 export { type WebhookEventType, webhookEventTypes } from '@runtools/sdk/api';
 
@@ -51,7 +53,11 @@ export interface WebhookDispatcherOptions {
   store: Pick<Store, 'webhooks' | 'webhookDeliveries'>;
   clock?: Clock;
   timers?: Timers;
-  fetch?: typeof fetch;
+  /**
+   * Where deliveries may go (default: public addresses only). Every delivery resolves the URL's
+   * host again and connects only to the addresses it checked.
+   */
+  addresses?: WebhookAddresses;
   /** Uniform [0, 1) source for jitter. */
   random?: () => number;
   logger?: DispatcherLogger;
@@ -97,7 +103,7 @@ export class WebhookDispatcher implements AsyncDisposable {
   readonly #store: WebhookDispatcherOptions['store'];
   readonly #clock: Clock;
   readonly #timers: Timers;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: PinnedFetch;
   readonly #random: () => number;
   readonly #logger: DispatcherLogger;
   readonly #pollIntervalMs: number;
@@ -117,7 +123,11 @@ export class WebhookDispatcher implements AsyncDisposable {
       setTimeout: (callback, ms) => setTimeout(callback, ms),
       clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
     };
-    this.#fetch = options.fetch ?? fetch;
+    const addresses = options.addresses ?? defaultWebhookAddresses();
+    this.#fetch = createPinnedFetch({
+      policy: addresses.policy,
+      ...(addresses.lookup ? { lookup: addresses.lookup } : {}),
+    });
     this.#random = options.random ?? Math.random;
     this.#logger = options.logger ?? { error: () => {} };
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
@@ -177,6 +187,7 @@ export class WebhookDispatcher implements AsyncDisposable {
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#round;
+    await this.#fetch.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -250,15 +261,16 @@ export class WebhookDispatcher implements AsyncDisposable {
       await response.body?.cancel();
       const ok = response.status >= 200 && response.status < 300;
       return {
+        // A redirect is not followed: its 3xx is the attempt's status (and it is retried).
         statusCode: response.status,
-        error: ok ? null : `HTTP ${response.status} ${response.statusText}`.trim(),
+        error: ok ? null : `HTTP ${response.status}`,
         durationMs: performance.now() - started,
         retryAfterMs: retryAfterMs(response.headers.get('retry-after'), this.#clock.now()),
       };
     } catch (error) {
       return {
         statusCode: null,
-        error: describeFetchError(error, this.#requestTimeoutMs),
+        error: describeFetchError(error),
         durationMs: performance.now() - started,
         retryAfterMs: null,
       };
@@ -322,12 +334,13 @@ function retryAfterMs(value: string | null, now: number): number | null {
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') {
-    return `timed out after ${timeoutMs} ms`;
-  }
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  const detail = typeof cause?.code === 'string' ? cause.code : cause?.message;
-  return typeof detail === 'string' ? `${error.message}: ${detail}` : error.message;
+/**
+ * What a failed attempt records, for the API to show: `refused` (the address policy forbids the
+ * host's address), `timeout` or `connection failed`, never the resolver's or the socket's own
+ * words, which would tell a caller which internal names exist and which ports answer.
+ */
+function describeFetchError(error: unknown): string {
+  if (AddressRefusedError.find(error)) return 'refused';
+  if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
+  return 'connection failed';
 }

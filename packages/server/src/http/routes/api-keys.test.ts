@@ -17,10 +17,12 @@ describeEachDatabase('http /v1/api-keys', ({ open }) => {
     const [listed] = (list.body as { data: Array<Record<string, unknown>> }).data;
     assert.deepEqual(Object.keys(listed ?? {}).sort(), [
       'createdAt',
+      'deployments',
       'id',
       'name',
       'prefix',
       'revokedAt',
+      'scopes',
     ]);
     const revoked = await server.request('DELETE', `/v1/api-keys/${id}`);
     assert.equal(revoked.status, 200);

@@ -86,6 +86,7 @@ export function apiKeyRoutes(store: Store, sessions: KeySessions) {
         });
       }
       const revoked = await store.apiKeys.revoke(id);
+      await store.sessions.deleteForKey(id);
       // A key revoking itself still gets this answer; its other connections end now.
       const caller = c.get('principal');
       if (caller.kind === 'api_key' && caller.apiKey.id === id) c.get('untrackConnection')?.();

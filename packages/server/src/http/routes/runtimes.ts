@@ -1,24 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { RunToolsError } from '@runtools/sdk';
 import {
+  maskDefinitionSecrets,
   pageSchema,
   type Runtime as RuntimeJson,
   runtimeInputSchema,
   runtimeListQuerySchema,
   runtimeSchema,
 } from '@runtools/sdk/api';
+import { hasMaskedSecrets, restoreMaskedSecrets } from '../../secrets/definition-secrets.ts';
 import type { Runtime } from '../../store/runtimes.ts';
 import type { Store } from '../../store/store.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
+/** A runtime as the API shows it: its secrets masked, never in plaintext. */
 function toJson(runtime: Runtime): RuntimeJson {
   return {
     id: runtime.id,
     slug: runtime.slug,
     version: runtime.version,
-    definition: runtime.definition as Record<string, unknown>,
+    definition: maskDefinitionSecrets(runtime.definition as Record<string, unknown>),
     createdAt: runtime.createdAt,
     updatedAt: runtime.updatedAt,
   };
@@ -82,7 +85,9 @@ export function runtimeRoutes(store: Store) {
       const body = c.req.valid('json');
       // A runtime created with only a model (`rt.runtimes.create({ model })`) is named for it.
       const slug = body.slug ?? `agent-${randomBytes(4).toString('hex')}`;
-      const definition = { ...body, slug };
+      // A definition copied from the slug's latest version keeps that version's secrets.
+      const latest = hasMaskedSecrets(body) ? await store.runtimes.getLatest(slug) : undefined;
+      const definition = restoreMaskedSecrets({ ...body, slug }, latest?.definition);
       const runtime = await store.runtimes.create({ slug, definition });
       return c.json(toJson(runtime), 201);
     })
@@ -101,7 +106,10 @@ export function runtimeRoutes(store: Store) {
       const body = c.req.valid('json');
       const current = await store.runtimes.get(id);
       if (current === undefined) throw notFound(id);
-      const definition = { ...body, slug: body.slug ?? current.slug };
+      const definition = restoreMaskedSecrets(
+        { ...body, slug: body.slug ?? current.slug },
+        current.definition,
+      );
       if (current.slug !== definition.slug) {
         throw new RunToolsError(
           'invalid_input',

@@ -35,7 +35,7 @@ describeEachDatabase('http /v1/webhooks', ({ open }) => {
       body: { apiSlug: 'a', runtimeId: (runtime.body as { id: string }).id, template: 't' },
     });
     const deploymentId = (deployment.body as { id: string }).id;
-    const body = { url: 'http://127.0.0.1:9/h', events: ['run.started'] };
+    const body = { url: 'http://203.0.113.9/h', events: ['run.started'] };
     const scoped = await server.request('POST', '/v1/webhooks', {
       body: { ...body, deploymentId: deploymentId },
     });

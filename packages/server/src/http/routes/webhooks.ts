@@ -12,6 +12,7 @@ import {
 } from '@runtools/sdk/api';
 import type { Store } from '../../store/store.ts';
 import type { Webhook } from '../../store/webhooks.ts';
+import { checkWebhookUrl, type WebhookAddresses } from '../../webhooks/webhook-addresses.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
@@ -83,11 +84,15 @@ export function documentWebhookPayloads(app: Pick<OpenAPIHono, 'openAPIRegistry'
   }
 }
 
-/** `/v1/webhooks`: subscriptions to run events, signed per Standard Webhooks. */
-export function webhookRoutes(store: Store) {
+/**
+ * `/v1/webhooks`: subscriptions to run events, signed per Standard Webhooks. A URL whose host is
+ * or resolves to an address `addresses` forbids is refused (`webhook_url_forbidden`).
+ */
+export function webhookRoutes(store: Store, addresses: WebhookAddresses) {
   return newRouter()
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
+      await checkWebhookUrl(body.url, addresses);
       const webhook = await store.webhooks.create({
         url: body.url,
         events: body.events,

@@ -1,0 +1,6 @@
+import { PageHeader } from '../components/ui.tsx';
+
+// In progress this session: the page's owner replaces this with the real page.
+export function RunsPage() {
+  return <PageHeader title="Runs" />;
+}
