@@ -106,7 +106,10 @@ describe('MCP endpoint /v1/mcp', () => {
     assert.deepEqual(alpha?.inputSchema.required, ['input']);
     assert.deepEqual(Object.keys(alpha?.inputSchema.properties ?? {}), ['input', 'metadata']);
 
-    model.push({ text: 'Alpha says hello.' });
+    model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'echo hello' } }] },
+      { text: 'Alpha says hello.' },
+    );
     const progress: Progress[] = [];
     const result = await mcp.client.callTool(
       { name: 'alpha', arguments: { input: 'Say hello.', metadata: { ticket: 7 } } },
@@ -123,8 +126,15 @@ describe('MCP endpoint /v1/mcp', () => {
     assert.equal(run.status, 'completed');
     assert.equal(run.output?.text, 'Alpha says hello.');
     assert.deepEqual(run.metadata, { ticket: 7 });
-    assert.ok(progress.length >= 2, JSON.stringify(progress));
-    assert.match(progress[0]?.message ?? '', new RegExp(`Run ${structured.runId} is running`));
+    assert.deepEqual(
+      progress.map((p) => p.message),
+      [
+        `Run ${structured.runId} is running.`,
+        'Step 1: calling bash.',
+        'Step 1 done (tool-calls).',
+        'Step 2 done (stop).',
+      ],
+    );
     assert.deepEqual(
       progress.map((p) => p.progress),
       progress.map((_, i) => i + 1),
