@@ -37,8 +37,9 @@ const sessionIdPattern = /^[\x21-\x7e]{1,128}$/;
  * A session id is still handed out (a random `Mcp-Session-Id` on the first response), only to
  * name the client: its later `notifications/cancelled` arrive in requests of their own and must
  * find its calls (ids are per client), as must `DELETE`, which cancels its calls in flight.
- * Cancellation thus reaches calls run by this process; a client that hangs up cancels its call
- * on any process.
+ * These reach the calls this process is answering: behind a load balancer that spreads one
+ * client's requests over several servers, a cancellation may land on another and miss (the run
+ * goes on). Hanging up always cancels: the process answering the call sees its connection go.
  */
 export function mcpRoutes(options: McpRouteOptions) {
   const calls = new McpCalls();
