@@ -19,6 +19,7 @@ import { apiKeyRoutes } from './routes/api-keys.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mcpRoutes } from './routes/mcp.ts';
 import { runControlRoutes } from './routes/run-controls.ts';
 import { runDeploymentRoutes } from './routes/run-deployment.ts';
 import { runEventRoutes } from './routes/run-events.ts';
@@ -221,5 +222,6 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', runEventRoutes(services));
   app.route('/v1', runControlRoutes(services));
   app.route('/v1', runStreamRoutes(services));
+  app.route('/v1', mcpRoutes({ services, logger, acceptingRuns }));
   return app;
 }

@@ -43,7 +43,11 @@ function isRunState(error: unknown): boolean {
   return RunToolsError.isInstance(error) && error.code === 'run_state';
 }
 
-async function cancelRun(services: RunServices, id: string): Promise<Run> {
+/**
+ * Cancels run `id` (through the worker that holds it, in this process or another) and answers with
+ * it once it is cancelled; `run_state` for a run that already ended otherwise.
+ */
+export async function cancelRun(services: RunServices, id: string): Promise<Run> {
   const { store, worker } = services;
   for (;;) {
     const run = await store.runs.require(id);
