@@ -4,10 +4,11 @@
 #   bash scripts/start.sh
 #
 # 1. `bash scripts/setup.sh`: every host prerequisite (idempotent; a fast no-op the second time);
-# 2. installs `runtools` and `create-runtools-app` into /usr/local/bin (wrappers that run this
+# 2. builds the dashboard (Vite) when it is missing or its sources changed;
+# 3. installs `runtools` and `create-runtools-app` into /usr/local/bin (wrappers that run this
 #    checkout's CLI with its Node 24);
-# 3. scaffolds a demo project in /var/lib/runtools/demo unless one is there (`runtools init`);
-# 4. serves it with `runtools dev`: the API, the dashboard page, and the `code-assistant` agent at
+# 4. scaffolds a demo project in /var/lib/runtools/demo unless one is there (`runtools init`);
+# 5. serves it with `runtools dev`: the API, the dashboard at /, and the `code-assistant` agent at
 #    POST /v1/run/code-assistant, printing the URLs and a curl line. Ctrl-C stops it.
 #
 # It works without any model key (the scripted demo model answers); set ANTHROPIC_API_KEY,
@@ -40,6 +41,15 @@ bash "$REPO_ROOT/scripts/setup.sh"
 if ! [[ -x $NODE ]]; then
   echo "start.sh: $NODE is missing after setup.sh (it comes with npm ci in $REPO_ROOT)" >&2
   exit 1
+fi
+
+# The dashboard is the one part that needs a build (Vite): only when its sources are newer.
+DASHBOARD=$REPO_ROOT/packages/dashboard
+if ! [[ -f $DASHBOARD/dist/index.html ]] ||
+  [[ -n $(find "$DASHBOARD/src" "$DASHBOARD/index.html" "$DASHBOARD/vite.config.ts" "$REPO_ROOT/packages/sdk/src" \
+    -newer "$DASHBOARD/dist/index.html" -print -quit) ]]; then
+  echo "==> building the dashboard (vite)"
+  (cd "$REPO_ROOT" && PATH="$REPO_ROOT/node_modules/.bin:$PATH" npm run --silent build -w @runtools/dashboard >/dev/null)
 fi
 
 # Writes a wrapper only when it differs, through a rename so a running one is never half-written.
