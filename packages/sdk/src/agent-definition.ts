@@ -42,6 +42,42 @@ export const modelSchema = z.union([
     .strict(),
 ]);
 
+const toolFilter = {
+  /** Only these of the server's tools (their names as the server gives them). */
+  allow: z.array(z.string().min(1)).optional(),
+  /** All of the server's tools but these. */
+  deny: z.array(z.string().min(1)).optional(),
+  /** Longest wait for one tool call (default 60 s); a slower call is an error result. */
+  timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+};
+
+/**
+ * An MCP server whose tools the agent gets, named `SERVER_TOOL`. `command`: started **inside the
+ * run's sandbox** over stdio (so it sees the workspace, and nothing of the host). `url`: a remote
+ * server over Streamable HTTP, reached from the server (the address checks of custom model
+ * endpoints apply).
+ */
+export const mcpServerSchema = z.union([
+  z
+    .object({
+      command: z.string().min(1),
+      args: z.array(z.string()).default([]),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+      cwd: z.string().optional(),
+      ...toolFilter,
+    })
+    .strict(),
+  z
+    .object({
+      url: z.url({ message: 'an http(s) URL of a Streamable HTTP MCP endpoint' }),
+      headers: z.record(z.string(), z.string()).default({}),
+      ...toolFilter,
+    })
+    .strict(),
+]);
+
+export type McpServerConfig = z.output<typeof mcpServerSchema>;
+
 export const agentDefinitionSchema = z
   .object({
     slug,
@@ -63,6 +99,16 @@ export const agentDefinitionSchema = z
     temperature: z.number().min(0).max(2).optional(),
     /** Environment variables for the agent's sandbox. */
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+    /**
+     * MCP servers by name (lowercase letters, digits, `-`; their tools are `NAME_TOOL`), e.g.
+     * `{ files: { command: 'mcp-server-filesystem', args: ['/root'] } }`.
+     */
+    mcpServers: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'a short lowercase name such as "files"'),
+        mcpServerSchema,
+      )
+      .default({}),
   })
   .strict();
 

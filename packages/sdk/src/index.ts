@@ -5,7 +5,9 @@ export {
   agentDefinitionSchema,
   defineAgent,
   isAgentDefinition,
+  type McpServerConfig,
   type ModelSpec,
+  mcpServerSchema,
   modelSchema,
 } from './agent-definition.ts';
 export * from './api/index.ts';

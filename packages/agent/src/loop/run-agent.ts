@@ -1,7 +1,15 @@
 import type { Sandbox } from '@runtools/sandbox';
 import type { AgentDefinition, ProjectConfig, RunEventInput, Usage } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
-import { type LanguageModel, type ModelMessage, streamText, type ToolSet, tool } from 'ai';
+import {
+  jsonSchema,
+  type LanguageModel,
+  type ModelMessage,
+  streamText,
+  type ToolSet,
+  tool,
+} from 'ai';
+import { connectMcpServers, type McpConnections } from '../mcp/mcp-tools.ts';
 import type { ModelAccess } from '../models/model-access.ts';
 import { type ModelEnvironment, resolveModel } from '../models/model-registry.ts';
 import { createCoreTools } from '../tools/core-tools.ts';
@@ -68,6 +76,31 @@ export interface RunAgentResult {
  * `error`. A tool that fails becomes an error result the model sees; the run goes on.
  */
 export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
+  const servers = options.agent.mcpServers ?? {};
+  if (options.tools !== undefined || Object.keys(servers).length === 0) {
+    return runLoop(options, async () => ({}));
+  }
+  // The agent's MCP servers are connected for this run (stdio ones start in its sandbox) and
+  // closed when it ends, however it ends.
+  let mcp: McpConnections | undefined;
+  try {
+    return await runLoop(options, async (signal) => {
+      mcp = await connectMcpServers(servers, {
+        sandbox: options.sandbox,
+        signal,
+        ...(options.modelAccess ? { endpointPolicy: options.modelAccess.endpointPolicy } : {}),
+      });
+      return mcp.tools;
+    });
+  } finally {
+    await mcp?.close();
+  }
+}
+
+async function runLoop(
+  options: RunAgentOptions,
+  extraTools: (signal: AbortSignal) => Promise<Record<string, AgentTool>>,
+): Promise<RunAgentResult> {
   const { agent, sandbox } = options;
   const state = options.resume
     ? snapshot(options.resume)
@@ -86,7 +119,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   let tools: Record<string, AgentTool>;
   let model: LanguageModel;
   try {
-    tools = options.tools ?? createCoreTools(agent.tools);
+    tools = options.tools ?? { ...createCoreTools(agent.tools), ...(await extraTools(signal)) };
     model =
       options.model ??
       resolveModel(agent.model, options.env ?? {}, options.projectConfig, options.modelAccess, {
@@ -98,7 +131,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   const toolSet: ToolSet = Object.fromEntries(
     Object.values(tools).map((t) => [
       t.name,
-      tool({ description: t.description, inputSchema: t.inputSchema }),
+      tool({
+        description: t.description,
+        inputSchema: t.modelSchema ? jsonSchema(t.modelSchema) : t.inputSchema,
+      }),
     ]),
   );
 

@@ -39,6 +39,11 @@ export interface AgentTool<Input = unknown> {
   name: string;
   description: string;
   inputSchema: z.ZodType<Input>;
+  /**
+   * The JSON schema the model is shown, when it is not `inputSchema`'s (an MCP server's tool,
+   * which validates its own input).
+   */
+  modelSchema?: Record<string, unknown>;
   execute(input: Input, ctx: ToolContext): Promise<ToolResult>;
 }
 

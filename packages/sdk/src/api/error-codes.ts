@@ -114,6 +114,7 @@ export const errorCodes = {
   // The sandbox's disk is full: delete files in it, or give it a larger disk.
   no_space: 507,
   port_unreachable: 502,
+  mcp_server_failed: 502,
   server_shutting_down: 503,
   sandboxes_unavailable: 503,
   // CRIU could not restore a paused sandbox; it stays paused with its images: retry, or delete it.

@@ -1,8 +1,9 @@
 /**
  * The secrets of an agent definition as the API stores and shows them. A runtime's definition may
  * carry credentials for its model: a literal `model.apiKey` (not `env:NAME`, which names a
- * variable of the server's environment and is no secret) and the values of `model.headers` (a
- * custom endpoint's `Authorization`, `x-api-key`, …). The server keeps them encrypted and never
+ * variable of the server's environment and is no secret), the values of `model.headers` (a
+ * custom endpoint's `Authorization`, `x-api-key`, …) and of a remote MCP server's `headers`
+ * (`mcpServers.NAME.headers`). The server keeps them encrypted and never
  * returns them: a runtime's `definition` shows each masked (`sk-…abcd`), and a masked value sent
  * back unchanged (`PUT` of what `GET` returned) keeps the stored secret.
  */
@@ -19,9 +20,28 @@ export function mapDefinitionSecrets<T>(
   definition: T,
   fn: (value: string, field: string) => string,
 ): T {
-  if (!isRecord(definition) || !isRecord(definition.model)) return definition;
-  const model: Record<string, unknown> = { ...definition.model };
+  if (!isRecord(definition)) return definition;
   let changed = false;
+  let mcpServers = definition.mcpServers;
+  if (isRecord(mcpServers)) {
+    const servers: Record<string, unknown> = { ...mcpServers };
+    for (const [name, server] of Object.entries(servers)) {
+      if (!isRecord(server) || !isRecord(server.headers)) continue;
+      const headers: Record<string, unknown> = { ...server.headers };
+      for (const [header, value] of Object.entries(headers)) {
+        if (typeof value !== 'string') continue;
+        const mapped = fn(value, `mcpServers.${name}.headers.${header}`);
+        changed ||= mapped !== value;
+        headers[header] = mapped;
+      }
+      servers[name] = { ...server, headers };
+    }
+    mcpServers = servers;
+  }
+  if (!isRecord(definition.model)) {
+    return changed ? ({ ...definition, mcpServers } as T) : definition;
+  }
+  const model: Record<string, unknown> = { ...definition.model };
   if (typeof model.apiKey === 'string' && !model.apiKey.startsWith('env:')) {
     const value = fn(model.apiKey, 'model.apiKey');
     changed ||= value !== model.apiKey;
@@ -37,10 +57,16 @@ export function mapDefinitionSecrets<T>(
     }
     model.headers = headers;
   }
-  return changed ? ({ ...definition, model } as T) : definition;
+  if (!changed) return definition;
+  return (
+    isRecord(mcpServers) ? { ...definition, model, mcpServers } : { ...definition, model }
+  ) as T;
 }
 
-/** Every secret of a definition by its field (`model.apiKey`, `model.headers.NAME`). */
+/**
+ * Every secret of a definition by its field (`model.apiKey`, `model.headers.NAME`,
+ * `mcpServers.SERVER.headers.NAME`).
+ */
 export function definitionSecrets(definition: unknown): Map<string, string> {
   const secrets = new Map<string, string>();
   mapDefinitionSecrets(definition, (value, field) => {
