@@ -5,9 +5,10 @@ import {
   apiScopes,
   type CreatedApiKey,
 } from '@runtools/sdk/api';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useClient, useSession } from '../session.tsx';
+import { useDeploymentChoices } from './key-deployment-choices.ts';
 import { Checkbox, Panel, TextField } from './key-fields.tsx';
 import { Button, ErrorNotice } from './ui.tsx';
 
@@ -18,17 +19,6 @@ export const scopeDescriptions: Record<ApiScope, string> = {
   run: 'start runs, read and control them',
   sandboxes: 'the sandbox API and its ports',
 };
-
-/** The deployments a key may be restricted to, when this session may list them. */
-function useDeploymentChoices() {
-  const rt = useClient();
-  const { can } = useSession();
-  return useQuery({
-    queryKey: ['deployments', 'choices'],
-    queryFn: async () => (await rt.deployments.list({ limit: 100 })).data,
-    enabled: can('deploy') || can('run'),
-  });
-}
 
 /**
  * Creates an API key with a name, scopes (only those the session's own key holds) and optionally

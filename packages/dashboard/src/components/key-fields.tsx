@@ -5,8 +5,11 @@ import { type ReactNode, useId } from 'react';
  * visible label, and its error is tied to it (`aria-describedby`) and written out, not only red.
  */
 
-export const inputClass =
-  'w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm aria-[invalid=true]:border-red-600 dark:border-zinc-700 dark:bg-zinc-900 dark:aria-[invalid=true]:border-red-400';
+/** An input's look, without a width (`inputClass` fills the line). */
+export const inputLookClass =
+  'rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm aria-[invalid=true]:border-red-600 dark:border-zinc-700 dark:bg-zinc-900 dark:aria-[invalid=true]:border-red-400';
+
+export const inputClass = `w-full ${inputLookClass}`;
 
 /** A primary action that navigates: a link that looks like the primary button. */
 export const primaryLinkClass =

@@ -132,7 +132,7 @@ export function BuildProgress({
         className="h-3 w-full overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
       >
         <div
-          className={`h-full rounded-full transition-[width] duration-500 ${tone} ${percent === null ? 'w-1/3 animate-pulse' : ''}`}
+          className={`h-full rounded-full ${tone} ${percent === null ? 'w-1/3 animate-pulse' : ''}`}
           style={percent === null ? undefined : { width: `${Math.max(percent, 2)}%` }}
         />
       </div>

@@ -147,11 +147,17 @@ export function draftErrors(draft: SpecDraft): DraftErrors {
 
 const identifier = /^[A-Za-z_$][\w$]*$/;
 
+/** A string as a single-quoted JavaScript literal. */
+function quote(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'");
+  return `'${escaped}'`;
+}
+
 /** A JSON value as a JavaScript literal: keys unquoted where they can be. */
 function literal(value: unknown, indent: string): string {
   if (Array.isArray(value)) {
     if (value.every((v) => typeof v !== 'object' || v === null)) {
-      return `[${value.map((v) => JSON.stringify(v)).join(', ')}]`;
+      return `[${value.map((v) => literal(v, indent)).join(', ')}]`;
     }
     const inner = `${indent}  `;
     return `[\n${value.map((v) => `${inner}${literal(v, inner)},`).join('\n')}\n${indent}]`;
@@ -162,12 +168,12 @@ function literal(value: unknown, indent: string): string {
     const inner = `${indent}  `;
     const flat = entries.every(([, v]) => typeof v !== 'object' || v === null);
     const parts = entries.map(
-      ([k, v]) => `${identifier.test(k) ? k : JSON.stringify(k)}: ${literal(v, inner)}`,
+      ([k, v]) => `${identifier.test(k) ? k : quote(k)}: ${literal(v, inner)}`,
     );
     if (flat && parts.join(', ').length < 60) return `{ ${parts.join(', ')} }`;
     return `{\n${parts.map((p) => `${inner}${p},`).join('\n')}\n${indent}}`;
   }
-  return JSON.stringify(value);
+  return typeof value === 'string' ? quote(value) : JSON.stringify(value);
 }
 
 /** The same spec as a script creating it with the SDK, to copy. */
@@ -175,8 +181,11 @@ export function sdkSnippet(spec: TemplateSpecInput, baseUrl: string): string {
   return [
     "import { RunTools } from '@runtools/sdk';",
     '',
-    `const rt = new RunTools({ baseUrl: ${JSON.stringify(baseUrl)}, apiKey: process.env.RUNTOOLS_API_KEY });`,
+    'const rt = new RunTools({',
+    `  baseUrl: ${quote(baseUrl)},`,
+    '  apiKey: process.env.RUNTOOLS_API_KEY,',
+    '});',
     `await rt.templates.create(${literal(spec, '')});`,
-    `await rt.templates.waitForBuild(${JSON.stringify(spec.slug)}, { onLog: console.log });`,
+    `await rt.templates.waitForBuild(${quote(spec.slug)}, { onLog: console.log });`,
   ].join('\n');
 }

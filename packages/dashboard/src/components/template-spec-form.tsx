@@ -1,6 +1,6 @@
 import { operatingSystems, runtimeNames } from '@runtools/sdk/api';
 import { useId } from 'react';
-import { Checkbox, FieldError, inputClass, TextField } from './key-fields.tsx';
+import { Checkbox, FieldError, inputClass, inputLookClass, TextField } from './key-fields.tsx';
 import {
   type DraftErrors,
   defaultRuntimeVersion,
@@ -95,7 +95,7 @@ function RuntimeField({
             list={`${id}-versions`}
             value={runtime.version}
             onChange={(e) => set({ on: true, version: e.target.value })}
-            className={`w-32 ${inputClass}`}
+            className={`w-32 ${inputLookClass}`}
           />
           <datalist id={`${id}-versions`}>
             {runtimeVersionHints(name, draft.os).map((v) => (
@@ -223,7 +223,7 @@ export function TemplateSpecForm({
                   placeholder="NAME"
                   spellCheck={false}
                   onChange={(e) => set({ name: e.target.value })}
-                  className={`w-48 font-mono ${inputClass}`}
+                  className={`w-48 font-mono ${inputLookClass}`}
                 />
                 <span aria-hidden="true">=</span>
                 <input
@@ -232,7 +232,7 @@ export function TemplateSpecForm({
                   placeholder="value"
                   spellCheck={false}
                   onChange={(e) => set({ value: e.target.value })}
-                  className={`min-w-0 flex-1 font-mono ${inputClass}`}
+                  className={`min-w-0 flex-1 font-mono ${inputLookClass}`}
                 />
                 <Button
                   aria-label={`Remove variable ${index + 1}`}

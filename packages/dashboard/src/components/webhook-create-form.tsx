@@ -5,9 +5,10 @@ import {
   webhookEventTypes,
   webhookInputSchema,
 } from '@runtools/sdk/api';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useId, useState } from 'react';
-import { useClient, useSession } from '../session.tsx';
+import { useClient } from '../session.tsx';
+import { useDeploymentChoices } from './key-deployment-choices.ts';
 import { Checkbox, inputClass, Panel, TextField } from './key-fields.tsx';
 import { Button, ErrorNotice } from './ui.tsx';
 
@@ -26,7 +27,6 @@ const eventDescriptions: Record<WebhookEventType, string> = {
  */
 export function WebhookCreateForm({ onCreated }: { onCreated: (webhook: CreatedWebhook) => void }) {
   const rt = useClient();
-  const { can } = useSession();
   const queries = useQueryClient();
   const selectId = useId();
   const [url, setUrl] = useState('');
@@ -34,11 +34,7 @@ export function WebhookCreateForm({ onCreated }: { onCreated: (webhook: CreatedW
   const [deploymentId, setDeploymentId] = useState('');
   const [submitted, setSubmitted] = useState(false);
 
-  const deployments = useQuery({
-    queryKey: ['deployments', 'choices'],
-    queryFn: async () => (await rt.deployments.list({ limit: 100 })).data,
-    enabled: can('deploy') || can('run'),
-  });
+  const deployments = useDeploymentChoices();
 
   const input: WebhookInput = {
     url: url.trim(),

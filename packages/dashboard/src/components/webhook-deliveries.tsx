@@ -74,7 +74,14 @@ function DeliveryAttempts({
  * A webhook's deliveries, newest first and read again every two seconds; each opens to show its
  * attempts, and can be sent again (same id and body).
  */
-export function WebhookDeliveries({ webhookId }: { webhookId: string }) {
+export function WebhookDeliveries({
+  webhookId,
+  deployment,
+}: {
+  webhookId: string;
+  /** The deployment the webhook listens to (its apiSlug), null for every one. */
+  deployment: string | null;
+}) {
   const rt = useClient();
   const queries = useQueryClient();
   const [open, setOpen] = useState<ReadonlySet<string>>(new Set());
@@ -118,12 +125,14 @@ export function WebhookDeliveries({ webhookId }: { webhookId: string }) {
       {redeliver.error ? <ErrorNotice error={redeliver.error} /> : null}
       {list.length === 0 ? (
         <EmptyState title="No deliveries yet">
-          A delivery is made when a run this webhook listens to changes state. Start one, e.g.{' '}
-          <code>
-            curl -X POST $RUNTOOLS_URL/v1/run/SLUG -H "authorization: Bearer $KEY" -d '{'{'}
-            "input":"hi"{'}'}'
-          </code>{' '}
-          or <code>rt.run('SLUG', 'hi')</code>, and it shows up here within a few seconds.
+          Each event this webhook listens to makes a delivery when a run
+          {deployment ? ` of ${deployment}` : ''} emits it. Start a run and it shows up here within
+          a few seconds:
+          <pre className="mt-2 overflow-x-auto rounded bg-zinc-100 p-2 text-left text-xs dark:bg-zinc-900">
+            {`curl -X POST ${window.location.origin}/v1/run/${deployment ?? 'SLUG'} \\
+  -H "authorization: Bearer $RUNTOOLS_API_KEY" \\
+  -H 'content-type: application/json' -d '{"input": "hi"}'`}
+          </pre>
         </EmptyState>
       ) : (
         <div className="overflow-x-auto">

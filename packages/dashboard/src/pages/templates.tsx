@@ -122,9 +122,7 @@ export function TemplatesPage() {
                   </td>
                   <td className={`${tdClass} font-mono`}>{t.version ?? '—'}</td>
                   <td className={tdClass}>{t.builtHere ? 'built' : 'not built'}</td>
-                  <td className={tdClass}>
-                    {t.updatedAt ? <Time iso={t.updatedAt} /> : 'built in'}
-                  </td>
+                  <td className={tdClass}>{t.updatedAt ? <Time iso={t.updatedAt} /> : '—'}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useState } from 'react';
 import { ConfirmDialog } from '../components/key-confirm.tsx';
+import { useDeploymentName } from '../components/key-deployment-choices.ts';
 import { Panel } from '../components/key-fields.tsx';
 import { Button, ErrorNotice, Loading, PageHeader, Time } from '../components/ui.tsx';
 import { WebhookDeliveries } from '../components/webhook-deliveries.tsx';
@@ -14,6 +15,7 @@ export function WebhookPage() {
   const queries = useQueryClient();
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
+  const deploymentName = useDeploymentName();
 
   const webhook = useQuery({
     queryKey: ['webhook', webhookId],
@@ -63,7 +65,7 @@ export function WebhookPage() {
           <dt className="font-medium">Events</dt>
           <dd>{w.events.join(', ')}</dd>
           <dt className="font-medium">Deployment</dt>
-          <dd>{w.deploymentId ?? 'every deployment'}</dd>
+          <dd>{w.deploymentId ? deploymentName(w.deploymentId) : 'every deployment'}</dd>
           {w.runId ? (
             <>
               <dt className="font-medium">Run</dt>
@@ -79,7 +81,10 @@ export function WebhookPage() {
         </dl>
       </Panel>
       <Panel title="Deliveries">
-        <WebhookDeliveries webhookId={w.id} />
+        <WebhookDeliveries
+          webhookId={w.id}
+          deployment={w.deploymentId ? deploymentName(w.deploymentId) : null}
+        />
       </Panel>
       <ConfirmDialog
         open={confirming}

@@ -3,6 +3,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useState } from 'react';
 import { OnceSecret } from '../components/key-copy.tsx';
+import { useDeploymentName } from '../components/key-deployment-choices.ts';
 import { Panel, tableClass, tdClass, thClass } from '../components/key-fields.tsx';
 import { Button, EmptyState, ErrorNotice, Loading, PageHeader, Time } from '../components/ui.tsx';
 import { WebhookCreateForm } from '../components/webhook-create-form.tsx';
@@ -12,6 +13,7 @@ import { useClient } from '../session.tsx';
 export function WebhooksPage() {
   const rt = useClient();
   const [created, setCreated] = useState<CreatedWebhook | null>(null);
+  const deploymentName = useDeploymentName();
 
   const webhooks = useInfiniteQuery({
     queryKey: ['webhooks'],
@@ -90,7 +92,11 @@ export function WebhooksPage() {
                       </Link>
                     </td>
                     <td className={tdClass}>{webhook.events.join(', ')}</td>
-                    <td className={tdClass}>{webhook.deploymentId ?? 'every deployment'}</td>
+                    <td className={tdClass}>
+                      {webhook.deploymentId
+                        ? deploymentName(webhook.deploymentId)
+                        : 'every deployment'}
+                    </td>
                     <td className={tdClass}>
                       <Time iso={webhook.createdAt} />
                     </td>
