@@ -79,8 +79,17 @@ describe('dashboard: API keys (Chromium, real server)', () => {
     await dialog.waitFor({ state: 'hidden' });
     assert.equal((await d.rt.apiKeys.list()).data[0]?.revokedAt, null);
 
-    await revoke.click();
-    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    // By keyboard: the dialog opens on Cancel (the safe choice); Tab reaches Revoke key.
+    await revoke.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.textContent),
+      'Cancel',
+      'focus starts on Cancel',
+    );
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await dialog.waitFor({ state: 'hidden' });
     await row.getByText('revoked').waitFor();
     assert.equal(await revoke.count(), 0, 'a revoked key has no revoke button');
