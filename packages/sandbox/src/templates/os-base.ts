@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { templateBuildStepMark } from '@runtools/sdk/api';
 import { SandboxError } from '../errors.ts';
 import { removeTree } from '../host/remove-tree.ts';
 import { runCommand } from '../host/run-command.ts';
@@ -9,7 +10,8 @@ import { APT_OPTIONS, DPKG_EXCLUDES, runInChroot, withBuildChroot } from './buil
 import { acquireLock } from './build-lock.ts';
 import { BASE_PACKAGES, OPERATING_SYSTEMS, type OperatingSystem } from './template-spec.ts';
 
-export const STEP_MARK = '==> runtools step: ';
+/** Starts the log line of each build step (the API's progress contract). */
+export const STEP_MARK = templateBuildStepMark;
 const UBUNTU_MIRROR = 'http://archive.ubuntu.com/ubuntu';
 const UBUNTU_KEYRING = '/usr/share/keyrings/ubuntu-archive-keyring.gpg';
 /** Package lists older than this are refreshed before packages are installed from them. */

@@ -1,3 +1,4 @@
+import { templateBuildPlanLine } from '@runtools/sdk/api';
 import {
   APT_OPTIONS,
   DPKG_EXCLUDES,
@@ -36,7 +37,8 @@ export interface SpecBuildResult {
  * installs. Every step runs in a build container (`runInBuildContainer`: root there is the
  * sandbox's host uid, own namespaces, the sandboxes' egress policy), never as host root: a
  * package's install scripts are the spec author's code. A spec that adds nothing is a copy and
- * a shift. Each step starts with a `==> runtools step: ` line; a failure names its step.
+ * a shift. The log says how many steps follow (`==> runtools plan: N steps`), each step starts
+ * with a `==> runtools step: ` line, and a failure names its step.
  */
 export async function buildSpec(
   spec: TemplateSpec,
@@ -52,7 +54,12 @@ export async function buildSpec(
     options.onLog?.(line);
   };
   const inContainer = { root, idBase, onLine, ...(signal ? { signal } : {}) };
+  const apt = aptPackages(spec, options.plan).filter((p) => !BASE_PACKAGES.includes(p));
+  const npm = [...options.plan.npm, ...spec.npm];
+  const installs = [apt.length, npm.length, spec.pip.length].filter((n) => n > 0).length;
 
+  // Copy, shift, each install, finish: a client's progress bar counts the step lines against it.
+  onLine(templateBuildPlanLine(3 + installs));
   onLine(`${STEP_MARK}copy the ${base.os} base (${base.name})`);
   await copyOsBase(base, root, signal);
   // Nothing is mounted there; but never chown through a mount into the host's /dev or /proc.
@@ -60,9 +67,7 @@ export async function buildSpec(
   // Before anything runs inside: the steps run as the sandbox's root, and own what they make.
   onLine(`${STEP_MARK}shift owners to the sandbox uid range`);
   await shiftIds(root, idBase);
-  const apt = aptPackages(spec, options.plan).filter((p) => !BASE_PACKAGES.includes(p));
-  const npm = [...options.plan.npm, ...spec.npm];
-  if (apt.length || npm.length || spec.pip.length) {
+  if (installs > 0) {
     await prepareBuildRoot(root, idBase);
     await using network = await openBuildNetwork(
       [options.npmRegistry, options.pipIndexUrl, base.mirror].filter((u) => u !== undefined),
@@ -111,6 +116,7 @@ export async function buildSpec(
       );
     }
   }
+  onLine(`${STEP_MARK}finish the root`);
   const versions = await finishRoot(spec.slug, inContainer);
   if (base.extraCas.length) versions['extra-ca-certificates'] = String(base.extraCas.length);
   return { versions };

@@ -176,7 +176,14 @@ describe('spec templates', () => {
       [
         steps.find((s) => s.startsWith('copy the debian-13 base (debian-13-')),
         'shift owners to the sandbox uid range',
+        'finish the root',
       ],
+    );
+    // The plan line comes first and counts them, for a client's progress bar.
+    const plan = log.indexOf('==> runtools plan: 3 steps');
+    assert.ok(
+      log[plan + 1]?.startsWith(`${STEP}copy the debian-13 base`),
+      'the plan, then the steps',
     );
     assert.match(info.versions.bash ?? '', /^5\./);
     await using sbx = await t.engine.create({ template: plain });

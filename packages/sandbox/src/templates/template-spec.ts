@@ -1,4 +1,9 @@
-import { type OperatingSystem, runtimeNames, type TemplateSpecInput } from '@runtools/sdk/api';
+import {
+  type OperatingSystem,
+  osRuntimeVersions,
+  runtimeNames,
+  type TemplateSpecInput,
+} from '@runtools/sdk/api';
 
 export {
   type OperatingSystem,
@@ -9,10 +14,10 @@ export {
 
 /** Where each operating system's packages come from, and the runtime versions it ships. */
 export const OPERATING_SYSTEMS = {
-  'debian-13': { family: 'debian', suite: 'trixie', node: '20', python: '3.13' },
-  'debian-12': { family: 'debian', suite: 'bookworm', node: '18', python: '3.11' },
-  'ubuntu-24.04': { family: 'ubuntu', suite: 'noble', node: '18', python: '3.12' },
-  'ubuntu-22.04': { family: 'ubuntu', suite: 'jammy', node: '12', python: '3.10' },
+  'debian-13': { family: 'debian', suite: 'trixie', ...osRuntimeVersions['debian-13'] },
+  'debian-12': { family: 'debian', suite: 'bookworm', ...osRuntimeVersions['debian-12'] },
+  'ubuntu-24.04': { family: 'ubuntu', suite: 'noble', ...osRuntimeVersions['ubuntu-24.04'] },
+  'ubuntu-22.04': { family: 'ubuntu', suite: 'jammy', ...osRuntimeVersions['ubuntu-22.04'] },
 } as const satisfies Record<
   OperatingSystem,
   { family: string; suite: string; node: string; python: string }

@@ -15,6 +15,7 @@ export * from './runtime-secrets.ts';
 export * from './runtimes.ts';
 export * from './sandboxes.ts';
 export * from './sessions.ts';
+export * from './template-build-log.ts';
 export * from './template-spec.ts';
 export * from './templates.ts';
 export * from './webhooks.ts';

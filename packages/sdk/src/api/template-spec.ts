@@ -4,6 +4,17 @@ import { z } from 'zod';
 export const operatingSystems = ['debian-13', 'debian-12', 'ubuntu-24.04', 'ubuntu-22.04'] as const;
 export type OperatingSystem = (typeof operatingSystems)[number];
 
+/**
+ * The runtime versions each operating system ships: a spec's `runtimes` naming these installs the
+ * OS's own packages; other Node.js versions (and Bun) come from the npm registry.
+ */
+export const osRuntimeVersions = {
+  'debian-13': { node: '20', python: '3.13' },
+  'debian-12': { node: '18', python: '3.11' },
+  'ubuntu-24.04': { node: '18', python: '3.12' },
+  'ubuntu-22.04': { node: '12', python: '3.10' },
+} as const satisfies Record<OperatingSystem, { node: string; python: string }>;
+
 /** The language runtimes a spec can install at a version. */
 export const runtimeNames = ['node', 'python', 'bun'] as const;
 

@@ -66,7 +66,10 @@ const logs = scopedRoute(['deploy', 'sandboxes'], {
     'Each line is an event with `id:` its seq, `event: log` and `data: {"seq","line"}`. Replays ' +
     'the lines after `Last-Event-ID` (or `?after=`), then streams new ones as the build stores ' +
     'them, and ends with one `event: status` whose data is the build as it ended (`ready`, ' +
-    '`failed` with its error, or `cancelled`).',
+    '`failed` with its error, or `cancelled`). A spec build logs how many steps it runs ' +
+    '(`==> runtools plan: N steps`) and starts each with `==> runtools step: <name>`; a ' +
+    "Dockerfile build's steps are buildah's `STEP i/n: <instruction>` lines " +
+    '(`advanceTemplateBuildProgress` in `@runtools/sdk/api` reads them into a progress).',
   request: { params: buildParamSchema, query: afterQuerySchema },
   responses: {
     200: {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { useTestEngine } from '@runtools/sandbox/testing';
 import { RunTools, RunToolsApiError, type Template, type TemplateBuild } from '@runtools/sdk';
+import { templateBuildFraction, templateBuildProgressOf } from '@runtools/sdk/api';
 import { type Database, openDatabase } from '../../db/database.ts';
 import { ensureTemplateBuilt } from '../../templates/ensure-template-built.ts';
 import { startTestServer, type TestServer, testBootstrapKey } from '../../testing/test-server.ts';
@@ -139,6 +140,13 @@ describe('/v1/templates with a sandbox engine', () => {
     // The whole log replays from the database, and `?after=` works like Last-Event-ID.
     const replay = await readLog(server, `${logPath}?after=0`);
     assert.equal(replay.filter((f) => f.event === 'log').length, 3 + lines.length);
+    // Its plan and step lines give the progress: copy, shift, apt, finish, all started.
+    const progress = templateBuildProgressOf(
+      replay.filter((f) => f.event === 'log').map((f) => String(f.data.line)),
+    );
+    assert.equal(progress.total, 4);
+    assert.equal(progress.step, 'finish the root');
+    assert.equal(templateBuildFraction(progress), 0.75);
     const tail = await readLog(server, `${logPath}?after=${3 + lines.length - 1}`);
     assert.deepEqual(
       tail.map((f) => f.event),
@@ -334,6 +342,10 @@ describe('/v1/templates with a sandbox engine', () => {
       log.join('\n'),
     );
     assert.ok(log.some((l) => l.startsWith('error:')));
+    // A client names the failing step from the log's step lines (buildah's here).
+    const progress = templateBuildProgressOf(log);
+    assert.equal(progress.step, 'RUN echo about to fail && exit 3');
+    assert.ok(log.slice(progress.stepLine).some((l) => l.includes('about to fail')));
 
     const retried = await server.request('POST', '/v1/templates', {
       body: { slug: failSlug, dockerfile: 'FROM debian-13\nRUN echo about to fail && exit 3\n' },
