@@ -166,7 +166,7 @@ describe('dashboard: sandboxes (Chromium, real server, real sandboxes)', () => {
     await d.rt.sandboxes.delete(id);
   });
 
-  it('types into a terminal, follows the window size, and gets the screen back after a reload', async () => {
+  it('types into a terminal, follows the window size, and gets its shell back after a reload and a pause', async () => {
     const { id } = await d.rt.sandboxes.create({ template: 'debian-13' });
     const page = await d.signedIn();
     page.setDefaultTimeout(60_000);
@@ -177,6 +177,12 @@ describe('dashboard: sandboxes (Chromium, real server, real sandboxes)', () => {
     await terminal.locator('.xterm-screen').click();
 
     await run(page, terminal, 'echo hi', /^hi$/);
+    // Tab belongs to the shell; Shift+Escape takes the keyboard out of the terminal.
+    await page.keyboard.press('Shift+Escape');
+    assert.equal(await terminal.evaluate((el) => el.contains(document.activeElement)), false);
+    const directory = page.getByRole('textbox', { name: 'Directory' });
+    assert.ok(await directory.evaluate((el) => el === document.activeElement), 'the next control');
+    await terminal.locator('.xterm-screen').click();
     const pid = await run(page, terminal, 'echo "pid=$$"', /^pid=\d+$/);
 
     const shown = async () => {
@@ -207,6 +213,32 @@ describe('dashboard: sandboxes (Chromium, real server, real sandboxes)', () => {
     await until('the screen back', async () => (await screenLines(terminal)).includes('hi'));
     await terminal.locator('.xterm-screen').click();
     assert.equal(await run(page, terminal, 'echo "pid=$$"', /^pid=\d+$/), pid, 'the same shell');
+
+    // Paused, the terminal waits (connecting would resume the sandbox); resumed, it is back.
+    await page.getByRole('button', { name: `Pause ${id}` }).click();
+    await terminal
+      .getByRole('status')
+      .getByText(/not running/)
+      .waitFor();
+    await page
+      .getByRole('status', { name: `State of ${id}` })
+      .getByText('paused')
+      .waitFor();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal((await d.rt.sandboxes.get(id)).state, 'paused', 'still paused');
+    await page.getByRole('button', { name: `Resume ${id}` }).click();
+    await terminal.getByRole('status').getByText('Connected').waitFor();
+    await until('the screen back', async () => (await screenLines(terminal)).includes('hi'));
+    await terminal.locator('.xterm-screen').click();
+    assert.equal(await run(page, terminal, 'echo "pid=$$"', /^pid=\d+$/), pid, 'the same shell');
+
+    // The shell exits; a new one starts only when asked.
+    await page.keyboard.type('exit 3\n');
+    await terminal.getByRole('status').getByText('(exit code 3)').waitFor();
+    await terminal.getByRole('button', { name: 'Start a new shell' }).click();
+    await terminal.getByRole('status').getByText('Connected').waitFor();
+    await terminal.locator('.xterm-screen').click();
+    assert.notEqual(await run(page, terminal, 'echo "pid=$$"', /^pid=\d+$/), pid, 'a new shell');
     await d.rt.sandboxes.delete(id);
   });
 

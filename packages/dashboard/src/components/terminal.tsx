@@ -68,6 +68,7 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
   const runningRef = useRef(running);
   runningRef.current = running;
   const connectRef = useRef<() => void>(() => {});
+  const restartRef = useRef<() => void>(() => {});
   const [status, setStatus] = useState<Status>('connecting');
   const [exitCode, setExitCode] = useState<number | null>(null);
   const [size, setSize] = useState({ cols: 0, rows: 0 });
@@ -96,6 +97,10 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
     let disposed = false;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
+    /** Attached to the shell: the connection is open and the server named the session. */
+    let live = false;
+    /** The shell exited: a new one starts only when asked. */
+    let ended = false;
 
     const send = (data: string | Uint8Array<ArrayBuffer>) => {
       if (ws?.readyState === WebSocket.OPEN) ws.send(data);
@@ -118,12 +123,18 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
     });
 
     const connect = () => {
-      if (disposed || (ws !== undefined && ws.readyState <= WebSocket.OPEN)) return;
-      clearTimeout(retry);
+      if (disposed || ended) return;
       if (!runningRef.current) {
         setStatus('waiting');
         return;
       }
+      // A connection outlives a pause (the server keeps the attachment): it just goes on.
+      if (live) {
+        setStatus('connected');
+        return;
+      }
+      if (ws !== undefined && ws.readyState <= WebSocket.OPEN) return;
+      clearTimeout(retry);
       const session = sessionStorage.getItem(key);
       const url = new URL(
         `/v1/sandboxes/${encodeURIComponent(sandboxId)}/pty`,
@@ -156,15 +167,17 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
         const m = message.data;
         if (m.type === 'session') {
           attached = true;
+          live = true;
           failures = 0;
           sessionStorage.setItem(key, String(m.pid));
           // What follows is the terminal's recent output again (or a new shell's first): it
           // redraws the screen from a clean one.
           term.reset();
           setExitCode(null);
-          setStatus('connected');
+          setStatus(runningRef.current ? 'connected' : 'waiting');
         } else if (m.type === 'exit') {
           exited = true;
+          ended = true;
           sessionStorage.removeItem(key);
           setExitCode(m.exitCode);
           setStatus('exited');
@@ -173,7 +186,9 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
         }
       };
       socket.onclose = () => {
-        if (ws !== socket || disposed || exited) return;
+        if (ws !== socket) return;
+        live = false;
+        if (disposed || exited) return;
         if (!attached) {
           failures += 1;
           // Refused twice with the saved session: that shell is gone, start a new one.
@@ -199,6 +214,12 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
       };
     };
     connectRef.current = connect;
+    restartRef.current = () => {
+      ended = false;
+      failures = 0;
+      sessionStorage.removeItem(key);
+      connect();
+    };
     connect();
 
     // Fit on every change of the box (the window's size, the layout), once per frame.
@@ -226,7 +247,7 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
   }, [sandboxId, client]);
 
   useEffect(() => {
-    // Resumed (here or elsewhere): back to the same shell.
+    // Resumed (here or elsewhere): back to the same shell. Paused: keystrokes would go nowhere.
     if (running) connectRef.current();
     else setStatus((s) => (s === 'exited' ? s : 'waiting'));
   }, [running]);
@@ -255,13 +276,7 @@ export function SandboxTerminal({ sandboxId, running }: { sandboxId: string; run
             Screen reader mode
           </label>
           {status === 'exited' || status === 'failed' ? (
-            <Button
-              onClick={() => {
-                sessionStorage.removeItem(sessionKey(sandboxId));
-                connectRef.current();
-              }}
-              disabled={!running}
-            >
+            <Button onClick={() => restartRef.current()} disabled={!running}>
               Start a new shell
             </Button>
           ) : null}

@@ -1,11 +1,16 @@
 import { useNavigate, useParams } from '@tanstack/react-router';
+import { lazy, Suspense } from 'react';
 import { FileBrowser } from '../components/file-browser.tsx';
 import { SandboxActions, SandboxStateBadge } from '../components/sandbox-actions.tsx';
 import { formatAge, formatNetwork, formatResources } from '../components/sandbox-format.ts';
 import { SandboxPortLinks } from '../components/sandbox-ports.tsx';
 import { usePendingAction, useSandbox } from '../components/sandbox-queries.ts';
-import { SandboxTerminal } from '../components/terminal.tsx';
 import { ErrorNotice, Loading, PageHeader, Time } from '../components/ui.tsx';
+
+// xterm.js is most of the bundle: only this page loads it.
+const SandboxTerminal = lazy(() =>
+  import('../components/terminal.tsx').then((m) => ({ default: m.SandboxTerminal })),
+);
 
 function Fact({ term, children }: { term: string; children: React.ReactNode }) {
   return (
@@ -70,7 +75,9 @@ export function SandboxPage() {
         </Fact>
       </dl>
       <h2 className="mb-3 text-lg font-semibold">Terminal</h2>
-      <SandboxTerminal sandboxId={sandbox.id} running={running} />
+      <Suspense fallback={<Loading what="the terminal" />}>
+        <SandboxTerminal sandboxId={sandbox.id} running={running} />
+      </Suspense>
       <h2 className="mt-10 mb-3 text-lg font-semibold">Files</h2>
       <FileBrowser sandboxId={sandbox.id} startPath={sandbox.cwd} running={running} />
     </>
