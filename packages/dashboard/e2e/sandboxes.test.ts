@@ -170,6 +170,17 @@ describe('dashboard: sandboxes (Chromium, real server, real sandboxes)', () => {
     const { id } = await d.rt.sandboxes.create({ template: 'debian-13' });
     const page = await d.signedIn();
     page.setDefaultTimeout(60_000);
+    // Keeps the page's WebSockets within reach, so the test can drop one.
+    await page.addInitScript(() => {
+      const sockets: WebSocket[] = [];
+      Object.assign(window, { testSockets: sockets });
+      window.WebSocket = class extends WebSocket {
+        constructor(...args: ConstructorParameters<typeof WebSocket>) {
+          super(...args);
+          sockets.push(this);
+        }
+      };
+    });
     await page.goto(`/sandboxes/${id}`);
     const terminal = page.getByRole('region', { name: 'Terminal' });
     await terminal.getByRole('status').getByText('Connected').waitFor();
@@ -206,6 +217,20 @@ describe('dashboard: sandboxes (Chromium, real server, real sandboxes)', () => {
       `cols=${narrow}`,
       'the shell follows the new width',
     );
+
+    // A dropped connection comes back to the same shell, by itself.
+    await page.evaluate(() => {
+      const sockets = (window as unknown as { testSockets: WebSocket[] }).testSockets;
+      sockets.at(-1)?.close();
+    });
+    await terminal
+      .getByRole('status')
+      .getByText(/reconnecting/)
+      .waitFor();
+    await terminal.getByRole('status').getByText('Connected').waitFor();
+    await terminal.locator('.xterm-screen').click();
+    assert.equal(await run(page, terminal, 'echo "pid=$$"', /^pid=\d+$/), pid, 'the same shell');
+    assert.ok((await screenLines(terminal)).includes('hi'), 'and the screen as it was');
 
     // A reload reattaches to the same shell (?session=) and the screen comes back.
     await page.reload();
