@@ -5,6 +5,7 @@ import { KeysPage } from './pages/keys.tsx';
 import { RunPage } from './pages/run.tsx';
 import { RunsPage } from './pages/runs.tsx';
 import { SandboxPage } from './pages/sandbox.tsx';
+import { SandboxPortPage } from './pages/sandbox-port.tsx';
 import { SandboxesPage } from './pages/sandboxes.tsx';
 import { TemplatePage } from './pages/template.tsx';
 import { TemplateBuilderPage } from './pages/template-builder.tsx';
@@ -35,6 +36,7 @@ const routeTree = root.addChildren([
   page('/runs/$runId', RunPage),
   page('/sandboxes', SandboxesPage),
   page('/sandboxes/$sandboxId', SandboxPage),
+  page('/sandboxes/$sandboxId/ports/$port', SandboxPortPage),
   page('/templates', TemplatesPage),
   page('/templates/new', TemplateBuilderPage),
   page('/templates/$slug', TemplatePage),

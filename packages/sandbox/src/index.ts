@@ -19,6 +19,7 @@ export { SandboxFiles } from './files.ts';
 export { findCriu } from './host/criu.ts';
 export { doctor, formatDoctorReport, type PrerequisiteCheck } from './host/doctor/doctor.ts';
 export { findRunc } from './host/runc.ts';
+export { type ListeningPort, parseListeningPorts } from './listening-ports.ts';
 export type { CreateSandboxInput, CreateSandboxOptions } from './options.ts';
 export { createOptionsSchema } from './options.ts';
 export type { ExposedPort } from './ports.ts';

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { SandboxError } from './errors.ts';
+import { type ListeningPort, parseListeningPorts } from './listening-ports.ts';
 import { SupervisorConnection, SupervisorReplyError } from './supervisor/connection.ts';
 import type { SupervisorEndpoint } from './supervisor/endpoint.ts';
 
@@ -8,6 +9,10 @@ export interface PortsContext {
   endpoint: SupervisorEndpoint;
   /** Makes the sandbox reachable (resumes a paused one); throws if it cannot be. */
   ensureRunning(): Promise<void>;
+  /** Throws unless the sandbox is running (without resuming it). */
+  assertRunning(operation: string): void;
+  /** Reads a file inside the sandbox (its own /proc, so its own network namespace). */
+  readFile(path: string): Promise<Buffer>;
 }
 
 export interface ExposedPort {
@@ -59,6 +64,27 @@ export class SandboxPorts {
     this.relays.add(socket);
     socket.once('close', () => this.relays.delete(socket));
     return socket;
+  }
+
+  /**
+   * The TCP ports something listens on inside the sandbox, from its /proc/net/tcp{,6}: what a
+   * dev server opened, to offer as links. A paused sandbox is not resumed to answer.
+   */
+  async listening(): Promise<ListeningPort[]> {
+    this.ctx.assertRunning('list the listening ports of');
+    const [tcp, tcp6] = await Promise.all(
+      ['/proc/net/tcp', '/proc/net/tcp6'].map((path) =>
+        // A kernel without IPv6 has no tcp6 table.
+        this.ctx.readFile(path).then(
+          (bytes) => bytes.toString('latin1'),
+          (error: unknown) => {
+            if (path.endsWith('6')) return '';
+            throw error;
+          },
+        ),
+      ),
+    );
+    return parseListeningPorts(tcp ?? '', tcp6 ?? '');
   }
 
   /** Forwards a loopback port on the host to `port` in the sandbox (for a dev server's URL). */

@@ -91,6 +91,8 @@ export class Sandbox {
         if (this.record.state === 'paused') await this.resume().catch(() => {});
         this.assertRunning('connect to a port of');
       },
+      assertRunning,
+      readFile: (path) => this.files.read(path),
     });
   }
 

@@ -251,3 +251,53 @@ export const ptyServerMessageSchema = z
   .meta({ id: 'PtyServerMessage' });
 
 export type PtyServerMessage = z.infer<typeof ptyServerMessageSchema>;
+
+/** A TCP port something listens on inside a sandbox (`GET /v1/sandboxes/{id}/ports`). */
+export const listeningPortSchema = z
+  .object({
+    port: z.number().int().min(1).max(65535),
+    /** What the socket is bound to (`0.0.0.0`, `127.0.0.1`, `::`); the proxy connects to 127.0.0.1. */
+    addresses: z.array(z.string()),
+    /** The port's URL through the proxy (the sandbox's `portUrl` with the port filled in). */
+    url: z.string(),
+  })
+  .meta({ id: 'ListeningPort' });
+
+export type ListeningPort = z.infer<typeof listeningPortSchema>;
+
+export const listeningPortListSchema = z
+  .object({ data: z.array(listeningPortSchema) })
+  .meta({ id: 'ListeningPortList' });
+
+/**
+ * The query parameter of a port grant URL. The proxy takes it once, answers 303 to the same URL
+ * without it and sets its port cookie instead, so the grant does not stay in the page's URL.
+ */
+export const portGrantParam = 'runtoolsGrant';
+
+/** The body of `POST /v1/sandboxes/{id}/port-grants`. */
+export const portGrantInputSchema = z
+  .object({ port: z.number().int().min(1).max(65535).meta({ example: 3000 }) })
+  .strict()
+  .meta({ id: 'PortGrantInput' });
+
+export type PortGrantInput = z.input<typeof portGrantInputSchema>;
+
+/**
+ * A link that opens one sandbox port in a browser without the API key: valid once, for a
+ * minute. Opening it gives that browser the port's cookie (12 hours, ended with the key).
+ */
+export const portGrantSchema = z
+  .object({
+    port: z.number().int(),
+    /** The port's URL with `?runtoolsGrant=…`: open it in a browser, once. */
+    url: z.string().meta({
+      example:
+        'http://3000-sbx_0123456789abcdef.localhost:3000/?runtoolsGrant=bootstrap.1767225600000.n0nce.mac',
+    }),
+    /** The link is refused after this. */
+    expiresAt: timestampSchema,
+  })
+  .meta({ id: 'PortGrant' });
+
+export type PortGrant = z.infer<typeof portGrantSchema>;

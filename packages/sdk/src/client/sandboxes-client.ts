@@ -4,7 +4,9 @@ import type {
   DirectoryListing,
   ExecInput,
   ExecResult,
+  ListeningPort,
   Page,
+  PortGrant,
   Sandbox,
   SandboxInput,
   SandboxListParams,
@@ -65,17 +67,33 @@ export interface SandboxesClient {
   files: {
     /** A file's bytes. */
     read(id: string, path: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
-    /** Creates or replaces a file (and missing parent directories); a string is written as UTF-8. */
+    /**
+     * Creates or replaces a file (and missing parent directories); a string is written as UTF-8,
+     * a Blob (a browser's `File`) is streamed from where it is.
+     */
     write(
       id: string,
       path: string,
-      data: string | Uint8Array,
+      data: string | Uint8Array | Blob,
       options?: { signal?: AbortSignal },
     ): Promise<{ path: string; size: number }>;
     /** A directory's entries. */
     list(id: string, path: string): Promise<DirectoryListing>;
     /** Removes a file, a symlink or a directory tree. */
     remove(id: string, path: string): Promise<void>;
+  };
+  ports: {
+    /** The TCP ports something listens on inside a running sandbox, each with its URL. */
+    list(id: string): Promise<ListeningPort[]>;
+    /**
+     * A link that opens `port` in a browser without the API key: valid once, for a minute (the
+     * proxy trades it for the port's cookie). For handing a port to a browser from a script.
+     *
+     * @example
+     * const { url } = await rt.sandboxes.ports.grant(id, 3000);
+     * spawn('xdg-open', [url]);
+     */
+    grant(id: string, port: number): Promise<PortGrant>;
   };
   /**
    * The URL of a port's HTTP server through the API's proxy. Given the sandbox (as the API
@@ -204,9 +222,12 @@ export function sandboxesClient(transport: ClientTransport): SandboxesClient {
             method: 'PUT',
             headers: { 'content-type': 'application/octet-stream', accept: 'application/json' },
             // A view over a plain ArrayBuffer, which is what the DOM's BodyInit accepts.
-            body: (typeof data === 'string'
-              ? new TextEncoder().encode(data)
-              : data) as Uint8Array<ArrayBuffer>,
+            body:
+              typeof data === 'string'
+                ? new TextEncoder().encode(data)
+                : data instanceof Blob
+                  ? data
+                  : (data as Uint8Array<ArrayBuffer>),
             signal: options.signal,
           },
           what,
@@ -229,6 +250,11 @@ export function sandboxesClient(transport: ClientTransport): SandboxesClient {
         return (await response.json()) as DirectoryListing;
       },
       remove: (id, path) => request('DELETE', filesPath(id, path)),
+    },
+    ports: {
+      list: async (id) =>
+        (await request<{ data: ListeningPort[] }>('GET', `${base(id)}/ports`)).data,
+      grant: (id, port) => request('POST', `${base(id)}/port-grants`, { body: { port } }),
     },
     portUrl: (sandbox, port) =>
       typeof sandbox === 'string'

@@ -13,6 +13,7 @@ import { errorResponse, handleError } from './errors.ts';
 import { KeySessions, trackKeySessions } from './key-sessions.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { notFoundHandler } from './not-found.ts';
+import { ProxyGrants } from './proxy-cookie.ts';
 import { defaultRateLimit, type RateLimitOptions, rateLimit, tokenBuckets } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
@@ -28,6 +29,7 @@ import { runRoutes } from './routes/runs.ts';
 import { runtimeRoutes } from './routes/runtimes.ts';
 import { sandboxExecRoutes } from './routes/sandbox-exec.ts';
 import { sandboxFileRoutes } from './routes/sandbox-files.ts';
+import { sandboxPortRoutes } from './routes/sandbox-ports.ts';
 import { sandboxPtyRoutes } from './routes/sandbox-pty.ts';
 import { sandboxRoutes } from './routes/sandboxes.ts';
 import { sessionRoutes, signInRoutes } from './routes/sessions.ts';
@@ -126,6 +128,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const sessions = new KeySessions(store.apiKeys);
   const buckets =
     options.rateLimit === false ? undefined : tokenBuckets(options.rateLimit ?? defaultRateLimit);
+  // Port cookies and grant links: the proxy checks what `POST …/port-grants` signs.
+  const grants = new ProxyGrants({ apiKeys: store.apiKeys, bootstrapKey });
   app.use(
     '*',
     sandboxProxy({
@@ -135,6 +139,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
       bootstrapKey,
       sessions,
       buckets,
+      grants,
       ...(options.sandboxResumeLimit ? { resumeLimit: options.sandboxResumeLimit } : {}),
     }),
   );
@@ -210,6 +215,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', sandboxExecRoutes(engine));
   app.route('/v1', sandboxFileRoutes(engine));
   app.route('/v1', sandboxPtyRoutes(engine));
+  app.route('/v1', sandboxPortRoutes(engine, grants, domain));
   app.route('/v1', templateBuildRoutes({ store, engine }));
   const services = {
     store,

@@ -36,4 +36,30 @@ describeEachDatabase('sandbox port grants (the proxy cookie)', ({ open }) => {
     const bootstrap = grants.issue({ kind: 'bootstrap' }, 'sbx_a:3000');
     assert.equal(Boolean(await grants.verify(bootstrap, 'sbx_a:3000')), true);
   });
+
+  it('grant links open one port once, within a minute, and never pass for a cookie', async () => {
+    const store = createStore(await open());
+    let now = 1_000_000;
+    const grants = new ProxyGrants({ apiKeys: store.apiKeys }, () => now);
+    const { apiKey, key } = await store.apiKeys.create({ name: 'dashboard', scopes: apiScopes });
+    const principal = { kind: 'api_key' as const, apiKey };
+
+    const link = grants.link(principal, 'sbx_a:3000');
+    assert.ok(!link.value.includes(key), 'the key is not in the link');
+    assert.equal(link.expiresAt.getTime(), now + 60_000);
+    assert.equal(Boolean(await grants.redeem(link.value, 'sbx_a:3001')), false, 'another port');
+    assert.equal(Boolean(await grants.verify(link.value, 'sbx_a:3000')), false, 'not a cookie');
+    const cookie = grants.issue(principal, 'sbx_a:3000');
+    assert.equal(Boolean(await grants.redeem(cookie, 'sbx_a:3000')), false, 'a cookie is no link');
+    assert.equal((await grants.redeem(link.value, 'sbx_a:3000'))?.kind, 'api_key');
+    assert.equal(Boolean(await grants.redeem(link.value, 'sbx_a:3000')), false, 'opened once');
+
+    const late = grants.link(principal, 'sbx_a:3000');
+    now += 61_000;
+    assert.equal(Boolean(await grants.redeem(late.value, 'sbx_a:3000')), false, 'expired');
+
+    const revoked = grants.link(principal, 'sbx_a:3000');
+    await store.apiKeys.revoke(apiKey.id);
+    assert.equal(Boolean(await grants.redeem(revoked.value, 'sbx_a:3000')), false, 'key revoked');
+  });
 });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
+import { portGrantParam } from '@runtools/sdk/api';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { hasScope, insufficientScope } from './access.ts';
@@ -29,6 +30,8 @@ export interface SandboxProxyOptions extends AuthOptions {
   buckets?: ReturnType<typeof tokenBuckets> | undefined;
   /** Resumes of a paused sandbox through its ports (default: bursts of 5, one per 10 s). */
   resumeLimit?: RateLimitOptions;
+  /** Signs port cookies and grant links; shared with the route that mints links. */
+  grants?: ProxyGrants;
 }
 
 /**
@@ -66,12 +69,14 @@ type NodeBindings = { incoming?: IncomingMessage; outgoing?: ServerResponse } | 
  * `{port}-{id}.{domain}`, to that port inside the sandbox (a paused sandbox is resumed first).
  * Mounted before the API's own auth: the key may come as `Authorization: Bearer KEY`, as
  * `?token=KEY` (which also sets an HttpOnly cookie scoped to the port, so a browser page's
- * assets load) or as that cookie. Credentials are removed before the request reaches the
- * sandbox. Other requests go on to the API.
+ * assets load) or as that cookie; a browser without the key opens a grant link
+ * (`?runtoolsGrant=`, minted by `POST /v1/sandboxes/{id}/port-grants`), traded for the cookie
+ * the same way. Credentials are removed before the request reaches the sandbox. Other requests
+ * go on to the API.
  */
 export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<AppEnv> {
   const verify = apiKeyVerifier(options);
-  const grants = new ProxyGrants(options);
+  const grants = options.grants ?? new ProxyGrants(options);
   const resumes = tokenBuckets(options.resumeLimit ?? { burst: 5, perSecond: 0.1 });
   const domain = options.domain?.toLowerCase().replace(/^\.+|\.+$/g, '');
   return async (c, next) => {
@@ -81,20 +86,26 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const query = splitQuery(url.search);
 
     const scope = `${target.sandboxId}:${target.port}`;
-    const candidates: Array<{ from: 'header' | 'query' | 'cookie'; key: string }> = [];
+    const candidates: Array<{ from: 'header' | 'query' | 'grant' | 'cookie'; key: string }> = [];
     const header = bearer.exec(c.req.header('authorization') ?? '')?.[1];
     if (header !== undefined) candidates.push({ from: 'header', key: header });
     if (query.token !== undefined) candidates.push({ from: 'query', key: query.token });
+    // Not on a WebSocket handshake: the link is for opening a page, and is used up by the first.
+    if (query.grant !== undefined && c.req.header('upgrade') === undefined) {
+      candidates.push({ from: 'grant', key: query.grant });
+    }
     const cookie = getCookie(c, proxyCookie);
     if (cookie !== undefined && cookie !== '') candidates.push({ from: 'cookie', key: cookie });
     let used: (typeof candidates)[number] | undefined;
     let principal: Principal | undefined;
     for (const candidate of candidates) {
-      // The cookie is a grant for this port (see ProxyGrants), not a key.
+      // The cookie and the link are grants for this port (see ProxyGrants), not keys.
       principal =
         candidate.from === 'cookie'
           ? await grants.verify(candidate.key, scope)
-          : await verify(candidate.key);
+          : candidate.from === 'grant'
+            ? await grants.redeem(candidate.key, scope)
+            : await verify(candidate.key);
       if (principal === undefined) continue;
       used = candidate;
       break;
@@ -105,7 +116,9 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
         'unauthorized',
         candidates.length === 0
           ? 'Send an API key as "Authorization: Bearer KEY" or "?token=KEY".'
-          : 'The API key is unknown or revoked.',
+          : query.grant !== undefined
+            ? 'The port link expired or was opened already: open the port again from the dashboard (POST /v1/sandboxes/{id}/port-grants mints a new link).'
+            : 'The API key is unknown or revoked.',
       );
     }
     if (!hasScope(principal, 'sandboxes')) throw insufficientScope(['sandboxes']);
@@ -126,9 +139,11 @@ export function sandboxProxy(options: SandboxProxyOptions): MiddlewareHandler<Ap
     const method = c.req.method;
     const upgrade = c.req.header('upgrade');
     const { incoming, outgoing } = (c.env as NodeBindings) ?? {};
-    if (used.from === 'query' && upgrade === undefined) {
-      // The key never stays in the page's URL (where the page's scripts, document.referrer and
-      // Referer headers would carry it): trade it for a grant cookie and drop it from the URL.
+    const inUrl = query.token !== undefined || query.grant !== undefined;
+    if (inUrl && used.from !== 'header' && upgrade === undefined) {
+      // The key (or link) never stays in the page's URL (where the page's scripts,
+      // document.referrer and Referer headers would carry it): trade it for a grant cookie and
+      // drop it from the URL.
       const secure = url.protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
       const safeMethod = method === 'GET' || method === 'HEAD';
       const path = target.rest === '' && safeMethod ? `${url.pathname}/` : url.pathname;
@@ -242,18 +257,27 @@ function matchTarget(c: Context, domain: string | undefined): Target | undefined
   };
 }
 
-/** The query without `token` (kept byte for byte otherwise), and the token's value. */
-function splitQuery(search: string): { rest: string; token?: string } {
+/**
+ * The query without `token` and `runtoolsGrant` (kept byte for byte otherwise), and their
+ * values.
+ */
+function splitQuery(search: string): { rest: string; token?: string; grant?: string } {
   if (search === '' || search === '?') return { rest: '' };
   let token: string | undefined;
+  let grant: string | undefined;
   const kept: string[] = [];
   for (const part of search.slice(1).split('&')) {
     const name = part.split('=', 1)[0] as string;
-    if (safeDecode(name) === 'token') {
-      token ??= safeDecode(part.slice(name.length + 1).replace(/\+/g, ' '));
-    } else kept.push(part);
+    const value = () => safeDecode(part.slice(name.length + 1).replace(/\+/g, ' '));
+    if (safeDecode(name) === 'token') token ??= value();
+    else if (safeDecode(name) === portGrantParam) grant ??= value();
+    else kept.push(part);
   }
-  return { rest: kept.length === 0 ? '' : `?${kept.join('&')}`, ...(token ? { token } : {}) };
+  return {
+    rest: kept.length === 0 ? '' : `?${kept.join('&')}`,
+    ...(token ? { token } : {}),
+    ...(grant ? { grant } : {}),
+  };
 }
 
 function withoutToken(referer: string | undefined): string | undefined {

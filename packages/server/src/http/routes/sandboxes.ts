@@ -149,14 +149,16 @@ const portProxy = scopedRoute('sandboxes', {
   description:
     'Forwards the request, minus the API credentials, to `port` inside the sandbox; a paused ' +
     'sandbox is resumed first. The key may be `Authorization: Bearer KEY`, `?token=KEY` (which ' +
-    "also sets an HttpOnly cookie for the port's path) or that cookie. With RUNTOOLS_DOMAIN, " +
+    "also sets an HttpOnly cookie for the port's path) or that cookie; a browser without the key " +
+    'opens a one-time `?runtoolsGrant=` link (`POST /v1/sandboxes/{id}/port-grants`) instead, ' +
+    'traded for the same cookie. With RUNTOOLS_DOMAIN, ' +
     '`{port}-{id}.{domain}` serves the same on every path. Nothing listening: 502 `port_unreachable`.',
   request: {
     params: sandboxIdParamSchema.extend({
       port: z.string().openapi({ param: { name: 'port', in: 'path' }, example: '3000' }),
       path: z.string().openapi({ param: { name: 'path', in: 'path' }, example: 'index.html' }),
     }),
-    query: z.object({ token: z.string().optional() }),
+    query: z.object({ token: z.string().optional(), runtoolsGrant: z.string().optional() }),
   },
   responses: {
     200: { description: "The sandbox server's response, streamed." },
