@@ -61,6 +61,14 @@ const tones: Record<string, string> = {
   paused: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   cancelled: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-700 dark:text-zinc-100',
+  succeeded: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
+  active: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
+  revoked: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-700 dark:text-zinc-100',
+  stopped: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-700 dark:text-zinc-100',
+  pending: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  'pausing…': 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  'resuming…': 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
+  'deleting…': 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
 };
 
 /** A status as a word on a tinted background (the word carries the meaning, not the colour). */
