@@ -43,6 +43,7 @@ export function RunControls({ runId, status }: { runId: string; status: RunStatu
               // A cancel may overtake a pause that waits for its step to end.
               disabled={!applies || (control.isPending && action !== 'cancel')}
               onClick={() => control.mutate(action)}
+              className="disabled:opacity-40"
             >
               {pending === action ? busy : label}
             </Button>
