@@ -4,7 +4,7 @@ import { RunControls } from './run-controls.tsx';
 import { type RunConnection, useRunEvents } from './run-event-stream.ts';
 import { formatCount } from './run-format.ts';
 import { RunTimeline } from './run-timeline.tsx';
-import { ErrorNotice, Loading, StatusBadge } from './ui.tsx';
+import { ErrorNotice, StatusBadge } from './ui.tsx';
 
 const connectionText: Record<RunConnection, string> = {
   connecting: 'connecting…',
@@ -48,7 +48,11 @@ export function RunView({
         </p>
       </div>
       {error ? <ErrorNotice error={error} /> : null}
-      {log.count === 0 && connection !== 'ended' ? <Loading what="the run's events" /> : null}
+      {log.count === 0 && connection !== 'ended' ? (
+        <p role="status" className="text-sm text-zinc-500 dark:text-zinc-400">
+          Waiting for the run's first event…
+        </p>
+      ) : null}
       <RunTimeline blocks={log.blocks} count={log.count} />
     </div>
   );

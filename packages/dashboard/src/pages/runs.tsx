@@ -112,6 +112,7 @@ export function RunsPage() {
           <RunTable runs={page.data} deploymentSlugs={slugs} busy={runs.isFetching} />
           <nav aria-label="Pages of runs" className="mt-4 flex items-center gap-2">
             <Button
+              className="disabled:opacity-40"
               disabled={cursor === undefined}
               onClick={() => {
                 const back = previous.at(-1);
@@ -122,6 +123,7 @@ export function RunsPage() {
               Newer
             </Button>
             <Button
+              className="disabled:opacity-40"
               disabled={page.nextCursor === null}
               onClick={() => {
                 setPrevious([...previous, cursor]);
