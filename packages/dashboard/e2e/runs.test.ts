@@ -122,8 +122,8 @@ describe('dashboard: runs (Chromium, real server)', () => {
       stored.map((_, i) => i + 1),
     );
     assert.deepEqual(await renderedEvents(page), { count: stored.length, blocks: stored.length });
-    assert.equal(await page.getByText('All done after the reload.').count(), 1);
     assert.equal(await text(answer.locator('strong')), 'done');
+    assert.equal(await page.getByText('All done after the reload.').count(), 1);
     await d.screenshot(page, 'run-light');
 
     const dark = await d.signedIn(undefined, { colorScheme: 'dark' });

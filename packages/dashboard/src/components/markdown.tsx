@@ -1,6 +1,12 @@
 import { lazy, memo, Suspense } from 'react';
 
-const MarkdownRenderer = lazy(() => import('./markdown-renderer.tsx'));
+const loadRenderer = () => import('./markdown-renderer.tsx');
+const MarkdownRenderer = lazy(loadRenderer);
+
+/** Fetches the parser ahead of the first Markdown (a run view does on mount). */
+export function preloadMarkdown(): void {
+  void loadRenderer();
+}
 
 /**
  * An agent's Markdown, sanitised (see `markdown-renderer.tsx`). The parser is a chunk of its own,

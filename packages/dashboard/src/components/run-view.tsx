@@ -1,5 +1,6 @@
 import type { RunStatus } from '@runtools/sdk/api';
 import { useEffect } from 'react';
+import { preloadMarkdown } from './markdown.tsx';
 import { RunControls } from './run-controls.tsx';
 import { type RunConnection, useRunEvents } from './run-event-stream.ts';
 import { formatCount } from './run-format.ts';
@@ -33,6 +34,8 @@ export function RunView({
   useEffect(() => {
     if (log.status !== null) onStatus?.(log.status);
   }, [log.status, onStatus]);
+  // The answer is Markdown: have its parser here before the answer is.
+  useEffect(preloadMarkdown, []);
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
