@@ -63,7 +63,15 @@ expectType<Equal<ReturnType<RunTools['runs']['list']>, Promise<Page<Run>>>>();
 expectType<
   Equal<
     NonNullable<Parameters<RunTools['runs']['list']>[0]>,
-    { limit?: number; cursor?: string; deploymentId?: string; status?: RunStatus }
+    {
+      limit?: number;
+      cursor?: string;
+      deploymentId?: string;
+      status?: RunStatus;
+      createdAfter?: string;
+      createdBefore?: string;
+      idPrefix?: string;
+    }
   >
 >();
 expectType<Equal<Parameters<RunTools['sandboxes']['create']>[0], SandboxInput>>();

@@ -29,12 +29,32 @@ export const deploymentPatchSchema = deploymentInputSchema
 
 export type DeploymentPatch = z.input<typeof deploymentPatchSchema>;
 
+/**
+ * What a deployment runs, from its runtime: enough for a key that may run it (scope `run`) to
+ * know the agent without reading the runtime (scope `deploy`). No endpoint, header or key.
+ */
+export const deploymentAgentSchema = z
+  .object({
+    slug: z.string(),
+    version: z.number().int(),
+    name: z.string().optional(),
+    description: z.string().optional(),
+    /** The model as configured: `claude-sonnet-4-5`, `auto`, or `provider/model` (`custom/scripted`). */
+    model: z.string(),
+    tools: z.array(z.string()),
+  })
+  .meta({ id: 'DeploymentAgent' });
+
+export type DeploymentAgent = z.infer<typeof deploymentAgentSchema>;
+
 /** A runtime plus a template, served at `/v1/run/{apiSlug}`. */
 export const deploymentSchema = z
   .object({
     id: z.string(),
     apiSlug: z.string(),
     runtimeId: z.string(),
+    /** The runtime's agent; null if the runtime is gone. */
+    agent: deploymentAgentSchema.nullable(),
     template: z.string(),
     createdAt: timestampSchema,
     updatedAt: timestampSchema,

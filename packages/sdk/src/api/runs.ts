@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { failureSchema, idSchema, timestampSchema } from './common.ts';
+import { failureSchema, idSchema, textSchema, timestampSchema } from './common.ts';
 import { pageQuerySchema } from './pagination.ts';
-import { runEventSchema } from './run-events.ts';
+import { runEventSchema, usageSchema } from './run-events.ts';
 import { runStatuses } from './run-status.ts';
 import { webhookEventTypes } from './webhooks.ts';
 
@@ -18,6 +18,10 @@ export const runSchema = z
     error: failureSchema.nullable(),
     /** Seq of the run's last event: where a stream subscriber is up to. */
     lastSeq: z.number().int(),
+    /** Model calls finished so far (its `step` events). */
+    steps: z.number().int(),
+    /** Tokens used so far: the sum of its `step` events' usage. */
+    usage: usageSchema,
     attempts: z.number().int(),
     /** The server worker holding the run, or (once finished) the one that ran it last. */
     worker: z.string().nullable(),
@@ -37,10 +41,23 @@ export const runWithEventsSchema = runSchema
 
 export type RunWithEvents = z.infer<typeof runWithEventsSchema>;
 
-/** `GET /v1/runs`: newest first, optionally of one deployment or in one status. */
+const instantSchema = z.iso
+  .datetime({ offset: true, message: 'an ISO 8601 time such as 2026-12-03T06:00:00Z' })
+  .meta({ example: '2026-12-03T06:00:00Z' });
+
+/**
+ * `GET /v1/runs`: newest first, optionally of one deployment, in one status, created in a time
+ * range, or whose id starts with `idPrefix` (a search box's "find run_0mwv…").
+ */
 export const runListQuerySchema = pageQuerySchema.extend({
   deploymentId: idSchema.optional(),
   status: z.enum(runStatuses).optional(),
+  /** Only runs created at or after this time. */
+  createdAfter: instantSchema.optional(),
+  /** Only runs created before this time. */
+  createdBefore: instantSchema.optional(),
+  /** Only runs whose id starts with this (a whole id finds that run). */
+  idPrefix: textSchema(100).optional(),
 });
 
 export type RunListParams = z.infer<typeof runListQuerySchema>;

@@ -257,6 +257,21 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * A run's progress as counters, bumped with each append of its events: model calls finished
+   * (`step` events) and the tokens they used, so a list of runs shows them without reading logs.
+   * Runs stored before keep zeros (their output, once completed, still has the totals).
+   */
+  '0009_run_usage': {
+    async up(db: Kysely<unknown>) {
+      for (const column of ['steps', 'input_tokens', 'output_tokens', 'total_tokens']) {
+        await db.schema
+          .alterTable('runs')
+          .addColumn(column, 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      }
+    },
+  },
 };
 
 /**

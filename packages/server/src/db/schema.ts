@@ -41,6 +41,11 @@ export interface RunsTable {
   finished_at: string | null;
   /** `pause` or `cancel` asked of the worker holding the run (cleared when it leaves running). */
   control_request: string | null;
+  /** `step` events appended so far, and the sums of their usage. */
+  steps: number;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
 }
 
 export interface RunEventsTable {

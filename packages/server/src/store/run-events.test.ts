@@ -34,6 +34,25 @@ describeEachDatabase('run events', ({ open, openAgain }) => {
     assert.equal((await store.runs.require(run.id)).lastSeq, 4);
   });
 
+  it("counts the run's steps and their tokens as its step events are appended", async () => {
+    const store = createStore(await open());
+    const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });
+    assert.deepEqual([run.steps, run.usage.totalTokens], [0, 0]);
+    const step = (n: number, input: number, output: number): RunEventInput => ({
+      type: 'step',
+      step: n,
+      usage: { inputTokens: input, outputTokens: output, totalTokens: input + output },
+      finishReason: 'tool-calls',
+    });
+    await store.events.append(run.id, [text('a'), step(1, 10, 5)]);
+    await store.events.append(run.id, [text('b')]);
+    await store.events.append(run.id, [step(2, 20, 7), step(3, Number.NaN, 1)]);
+    const read = await store.runs.require(run.id);
+    assert.equal(read.steps, 3);
+    assert.deepEqual(read.usage, { inputTokens: 30, outputTokens: 13, totalTokens: 42 });
+    assert.equal(read.lastSeq, 5);
+  });
+
   it('lists the events after a seq, up to a limit', async () => {
     const store = createStore(await open());
     const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });

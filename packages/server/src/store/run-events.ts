@@ -17,13 +17,27 @@ export class RunEventRepository {
     this.#db = database.db;
   }
 
-  /** Appends events in order and returns them with their assigned `seq` and `ts`. */
+  /**
+   * Appends events in order and returns them with their assigned `seq` and `ts`. The run's
+   * `steps` and token counters grow by its `step` events in the same update.
+   */
   async append(runId: string, events: readonly RunEventInput[]): Promise<RunEvent[]> {
     if (events.length === 0) return [];
+    const steps = stepTotals(events);
     return this.#db.transaction().execute(async (tx) => {
       const counter = await tx
         .updateTable('runs')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', events.length) }))
+        .set((eb) => ({
+          last_seq: eb('last_seq', '+', events.length),
+          ...(steps.steps === 0
+            ? {}
+            : {
+                steps: eb('steps', '+', steps.steps),
+                input_tokens: eb('input_tokens', '+', steps.inputTokens),
+                output_tokens: eb('output_tokens', '+', steps.outputTokens),
+                total_tokens: eb('total_tokens', '+', steps.totalTokens),
+              }),
+        }))
         .where('id', '=', runId)
         .returning('last_seq')
         .executeTakeFirst();
@@ -74,4 +88,19 @@ export class RunEventRepository {
         }) as RunEvent,
     );
   }
+}
+
+/** How many `step` events `events` holds and the tokens they report. */
+function stepTotals(events: readonly RunEventInput[]) {
+  const totals = { steps: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  // A provider that reports no count for a field gives 0, not NaN, to an integer column.
+  const tokens = (value: number) => (Number.isFinite(value) ? Math.max(0, Math.round(value)) : 0);
+  for (const event of events) {
+    if (event.type !== 'step') continue;
+    totals.steps += 1;
+    totals.inputTokens += tokens(event.usage.inputTokens);
+    totals.outputTokens += tokens(event.usage.outputTokens);
+    totals.totalTokens += tokens(event.usage.totalTokens);
+  }
+  return totals;
 }

@@ -19,6 +19,37 @@ describeEachDatabase('runs', ({ dialect, open, openAgain }) => {
     assert.equal(await store.runs.get('run_missing'), undefined);
   });
 
+  it('lists runs by creation time range and by id prefix', async () => {
+    const store = createStore(await open());
+    const a = await store.runs.create({ deploymentId: 'dep_1', input: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const b = await store.runs.create({ deploymentId: 'dep_1', input: 'b' });
+    const ids = async (filter: Parameters<typeof store.runs.list>[0]) =>
+      (await store.runs.list(filter)).items.map((r) => r.id);
+    assert.deepEqual(await ids({ createdAfter: b.createdAt }), [b.id]);
+    assert.deepEqual(await ids({ createdBefore: b.createdAt }), [a.id]);
+    // A bound with an offset means the same instant as its UTC form.
+    const local = new Date(b.createdAt).toISOString().replace('Z', '+00:00');
+    assert.deepEqual(await ids({ createdAfter: local }), [b.id]);
+    assert.deepEqual(await ids({ createdAfter: a.createdAt, createdBefore: b.createdAt }), [a.id]);
+    assert.deepEqual(await ids({ idPrefix: a.id }), [a.id]);
+    assert.deepEqual(await ids({ idPrefix: 'run_' }), [b.id, a.id]);
+    // "_" is an ordinary character, not a wildcard.
+    assert.deepEqual(await ids({ idPrefix: 'run__' }), []);
+    assert.deepEqual(await ids({ idPrefix: 'dep_' }), []);
+  });
+
+  it('reads the steps and tokens of a run finished before they were counted from its output', async () => {
+    const store = createStore(await open());
+    const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });
+    await store.runs.transition(run.id, 'running');
+    const usage = { inputTokens: 4, outputTokens: 2, totalTokens: 6 };
+    const done = await store.runs.transition(run.id, 'completed', {
+      output: { text: 'ok', usage, steps: 2 },
+    });
+    assert.deepEqual([done.steps, done.usage], [2, usage]);
+  });
+
   it('follows legal transitions and stamps started/finished times', async () => {
     const store = createStore(await open());
     const run = await store.runs.create({ deploymentId: 'dep_1', input: 'x' });

@@ -1,6 +1,6 @@
 import { RunToolsError } from '@runtools/sdk';
 import { type RunStatus, runStatuses } from '@runtools/sdk/api';
-import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, Dialect } from '../db/database.ts';
 import type { RunsTable, Schema } from '../db/schema.ts';
 import { newId, nowIso } from './ids.ts';
@@ -37,6 +37,10 @@ export interface Run {
   checkpoint: unknown;
   /** Seq of the last event appended to the run's log (0 when none). */
   lastSeq: number;
+  /** Model calls finished so far (`step` events appended). */
+  steps: number;
+  /** The tokens of those model calls. */
+  usage: { inputTokens: number; outputTokens: number; totalTokens: number };
   /** How many times a worker has claimed the run; more than 1 means it was resumed or reclaimed. */
   attempts: number;
   /** The worker holding the run; for a finished run, the one that ran it last. */
@@ -61,6 +65,12 @@ export interface ListRunsFilter extends PageRequest {
   /** Only runs of these deployments (with `deploymentId`, of both): a restricted key's view. */
   deploymentIds?: readonly string[];
   status?: RunStatus | readonly RunStatus[];
+  /** Only runs created at or after this time (ISO 8601). */
+  createdAfter?: string;
+  /** Only runs created before this time (ISO 8601). */
+  createdBefore?: string;
+  /** Only runs whose id starts with this. */
+  idPrefix?: string;
 }
 
 export interface TransitionOptions {
@@ -118,6 +128,10 @@ export class RunRepository {
       started_at: null,
       finished_at: null,
       control_request: null,
+      steps: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      total_tokens: 0,
     };
     await this.#db.insertInto('runs').values(row).execute();
     return toRun(row);
@@ -139,7 +153,7 @@ export class RunRepository {
     return run;
   }
 
-  /** Runs newest first, optionally of one deployment and/or in some statuses. */
+  /** Runs newest first, optionally of one deployment, in some statuses, in a time range, by id prefix. */
   async list(filter: ListRunsFilter = {}): Promise<Page<Run>> {
     const limit = pageLimit(filter);
     let query = this.#db
@@ -158,6 +172,18 @@ export class RunRepository {
       const statuses: readonly RunStatus[] =
         typeof filter.status === 'string' ? [filter.status] : filter.status;
       query = query.where('status', 'in', statuses);
+    }
+    // Stored times are UTC ISO strings, which compare as text; a bound with an offset becomes one.
+    if (filter.createdAfter !== undefined) {
+      query = query.where('created_at', '>=', new Date(filter.createdAfter).toISOString());
+    }
+    if (filter.createdBefore !== undefined) {
+      query = query.where('created_at', '<', new Date(filter.createdBefore).toISOString());
+    }
+    if (filter.idPrefix !== undefined) {
+      // substr rather than LIKE: an id's "_" would be a LIKE wildcard.
+      const prefix = filter.idPrefix;
+      query = query.where(sql<string>`substr(id, 1, ${prefix.length})`, '=', prefix);
     }
     if (filter.cursor !== undefined) query = query.where('id', '<', filter.cursor);
     return toPage(await query.execute(), limit, toRun);
@@ -357,6 +383,32 @@ function parseJson(text: string | null): unknown {
   return text === null ? null : JSON.parse(text);
 }
 
+/**
+ * The run's steps and tokens from its counters; a run that finished before the counters existed
+ * has zeros there and its totals in its output.
+ */
+function progress(row: RunRow): Pick<Run, 'steps' | 'usage'> {
+  const counted = {
+    steps: Number(row.steps),
+    usage: {
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+      totalTokens: Number(row.total_tokens),
+    },
+  };
+  if (counted.steps > 0 || row.output === null) return counted;
+  const output = parseJson(row.output) as { steps?: unknown; usage?: Partial<Run['usage']> };
+  const count = (value: unknown) => (typeof value === 'number' ? value : 0);
+  return {
+    steps: count(output?.steps),
+    usage: {
+      inputTokens: count(output?.usage?.inputTokens),
+      outputTokens: count(output?.usage?.outputTokens),
+      totalTokens: count(output?.usage?.totalTokens),
+    },
+  };
+}
+
 function toRun(row: RunRow): Run {
   return {
     id: row.id,
@@ -369,6 +421,7 @@ function toRun(row: RunRow): Run {
       row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
     checkpoint: parseJson(row.checkpoint),
     lastSeq: Number(row.last_seq),
+    ...progress(row),
     attempts: Number(row.attempts),
     claimedBy: row.claimed_by,
     claimedAt: row.claimed_at,

@@ -72,6 +72,19 @@ export class RuntimeRepository {
     return row === undefined ? undefined : this.#toRuntime(row);
   }
 
+  /** The runtimes of `ids` that exist, by id: one query for a page of deployments. */
+  async getMany(ids: readonly string[]): Promise<Map<string, Runtime>> {
+    const found = new Map<string, Runtime>();
+    if (ids.length === 0) return found;
+    const rows = await this.#db
+      .selectFrom('runtimes')
+      .selectAll()
+      .where('id', 'in', [...new Set(ids)])
+      .execute();
+    for (const row of rows) found.set(row.id, this.#toRuntime(row));
+    return found;
+  }
+
   /** The newest version of a slug. */
   async getLatest(slug: string): Promise<Runtime | undefined> {
     const row = await this.#db

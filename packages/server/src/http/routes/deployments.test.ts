@@ -7,6 +7,7 @@ interface DeploymentJson {
   id: string;
   apiSlug: string;
   runtimeId: string;
+  agent: { slug: string; version: number; model: string; tools: string[] } | null;
   template: string;
 }
 
@@ -30,6 +31,12 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
       [deployment.apiSlug, deployment.runtimeId, deployment.template],
       ['helper', runtimeId, 'debian-13'],
     );
+    assert.deepEqual(deployment.agent, {
+      slug: 'helper',
+      version: 1,
+      model: 'claude-sonnet-4-5',
+      tools: [],
+    });
     assert.deepEqual((await server.request('GET', `/v1/deployments/${deployment.id}`)).body, {
       ...deployment,
     });
@@ -51,6 +58,39 @@ describeEachDatabase('http /v1/deployments', ({ open }) => {
         details: { deploymentId: deployment.id },
       },
     });
+  });
+
+  it("shows the agent's model by name and tools, never a custom endpoint or its key", async () => {
+    await using server = await startTestServer(await open());
+    const runtime = await server.request('POST', '/v1/runtimes', {
+      body: {
+        slug: 'local',
+        name: 'Local helper',
+        model: {
+          provider: 'custom',
+          endpoint: 'http://10.0.0.5:8000/v1',
+          model: 'llama-3',
+          apiKey: 'sk-secret-value-1234',
+        },
+        systemPrompt: 'Be brief.',
+        tools: ['bash', 'read_file'],
+      },
+    });
+    const runtimeId = (runtime.body as { id: string }).id;
+    await server.request('POST', '/v1/deployments', {
+      body: { apiSlug: 'local', runtimeId, template: 'debian-13' },
+    });
+    const { body } = await server.request('GET', '/v1/deployments');
+    const [listed] = (body as { data: DeploymentJson[] }).data;
+    assert.deepEqual(listed?.agent, {
+      slug: 'local',
+      version: 1,
+      name: 'Local helper',
+      model: 'custom/llama-3',
+      tools: ['bash', 'read_file'],
+    });
+    assert.ok(!JSON.stringify(body).includes('10.0.0.5'), 'no endpoint');
+    assert.ok(!JSON.stringify(body).includes('sk-'), 'no key, not even masked');
   });
 
   it('answers 409 for a duplicate apiSlug, on create and on update', async () => {

@@ -1,5 +1,6 @@
 import { RunToolsError } from '@runtools/sdk';
 import {
+  type DeploymentAgent,
   type Deployment as DeploymentJson,
   deploymentInputSchema,
   deploymentPatchSchema,
@@ -8,17 +9,50 @@ import {
   pageSchema,
 } from '@runtools/sdk/api';
 import type { Deployment } from '../../store/deployments.ts';
+import type { Runtime } from '../../store/runtimes.ts';
 import type { Store } from '../../store/store.ts';
 import { deploymentsOf, mayUseDeployment } from '../access.ts';
 import { idParamSchema } from '../common-schemas.ts';
 import { toPageResponse } from '../pagination.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
 
-function toJson(deployment: Deployment): DeploymentJson {
+/**
+ * The agent a runtime defines, as a deployment shows it: its model by name only (a custom
+ * endpoint's URL, headers and key stay with the runtime, which needs scope `deploy`).
+ */
+function agentOf(runtime: Runtime | undefined): DeploymentAgent | null {
+  if (runtime === undefined) return null;
+  const definition = runtime.definition as {
+    name?: unknown;
+    description?: unknown;
+    model?: unknown;
+    tools?: unknown;
+  };
+  const model = definition.model as string | { provider?: string; model?: string } | undefined;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const name = text(definition.name);
+  const description = text(definition.description);
+  return {
+    slug: runtime.slug,
+    version: runtime.version,
+    ...(name === undefined ? {} : { name }),
+    ...(description === undefined ? {} : { description }),
+    model:
+      typeof model === 'string'
+        ? model
+        : `${model?.provider ?? 'custom'}/${model?.model ?? 'default'}`,
+    tools: Array.isArray(definition.tools)
+      ? definition.tools.filter((t) => typeof t === 'string')
+      : [],
+  };
+}
+
+function toJson(deployment: Deployment, runtime: Runtime | undefined): DeploymentJson {
   return {
     id: deployment.id,
     apiSlug: deployment.apiSlug,
     runtimeId: deployment.runtimeId,
+    agent: agentOf(runtime),
     template: deployment.templateSlug,
     createdAt: deployment.createdAt,
     updatedAt: deployment.updatedAt,
@@ -77,6 +111,8 @@ const remove = scopedRoute('deploy', {
 
 /** `/v1/deployments`: a runtime plus a template, served as an API. */
 export function deploymentRoutes(store: Store) {
+  const withAgent = async (deployment: Deployment) =>
+    toJson(deployment, await store.runtimes.get(deployment.runtimeId));
   return newRouter()
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
@@ -85,19 +121,21 @@ export function deploymentRoutes(store: Store) {
         runtimeId: body.runtimeId,
         templateSlug: body.template,
       });
-      return c.json(toJson(deployment), 201);
+      return c.json(await withAgent(deployment), 201);
     })
     .openapi(get, async (c) => {
       const { id } = c.req.valid('param');
       const deployment = await store.deployments.get(id);
       if (deployment === undefined || !mayUseDeployment(c, deployment.apiSlug)) throw notFound(id);
-      return c.json(toJson(deployment), 200);
+      return c.json(await withAgent(deployment), 200);
     })
     .openapi(list, async (c) => {
       const query = c.req.valid('query');
       const apiSlugs = deploymentsOf(c.get('principal'));
+      const page = await store.deployments.list({ ...query, apiSlugs });
+      const runtimes = await store.runtimes.getMany(page.items.map((d) => d.runtimeId));
       return c.json(
-        toPageResponse(await store.deployments.list({ ...query, apiSlugs }), toJson),
+        toPageResponse(page, (d) => toJson(d, runtimes.get(d.runtimeId))),
         200,
       );
     })
@@ -109,7 +147,7 @@ export function deploymentRoutes(store: Store) {
         runtimeId: body.runtimeId,
         templateSlug: body.template,
       });
-      return c.json(toJson(deployment), 200);
+      return c.json(await withAgent(deployment), 200);
     })
     .openapi(remove, async (c) => {
       const { id } = c.req.valid('param');

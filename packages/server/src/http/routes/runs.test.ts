@@ -26,6 +26,8 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
         output: null,
         error: null,
         lastSeq: 0,
+        steps: 0,
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
         attempts: 0,
         worker: null,
         createdAt: undefined,
@@ -42,6 +44,16 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
     assert.deepEqual(await ids('?deploymentId=dep_a'), [a.id]);
     assert.deepEqual(await ids('?limit=1'), [b.id]);
     assert.equal((await server.request('GET', '/v1/runs?status=exploded')).status, 400);
+    assert.deepEqual(await ids(`?idPrefix=${a.id}`), [a.id]);
+    assert.deepEqual(await ids(`?createdAfter=${encodeURIComponent(b.createdAt)}`), [b.id]);
+    assert.deepEqual(await ids('?createdBefore=2000-01-01T00:00:00Z'), []);
+    const badTime = await server.request('GET', '/v1/runs?createdAfter=yesterday');
+    assert.equal(badTime.status, 400);
+    assert.deepEqual(
+      (badTime.body as { error: { details: { issues: Array<{ field: string }> } } }).error.details
+        .issues[0]?.field,
+      'createdAfter',
+    );
     const missing = await server.request('GET', '/v1/runs/run_nope');
     assert.equal(missing.status, 404);
     assert.equal((missing.body as { error: { code: string } }).error.code, 'run_not_found');
@@ -54,8 +66,18 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
     await server.store.events.append(run.id, [
       { type: 'status', status: 'running' },
       { type: 'text', step: 1, delta: 'hello' },
+      {
+        type: 'step',
+        step: 1,
+        usage: { inputTokens: 7, outputTokens: 3, totalTokens: 10 },
+        finishReason: 'stop',
+      },
     ]);
     const plain = await server.request('GET', `/v1/runs/${run.id}`);
+    assert.deepEqual(
+      [(plain.body as { steps: number }).steps, (plain.body as { usage: unknown }).usage],
+      [1, { inputTokens: 7, outputTokens: 3, totalTokens: 10 }],
+    );
     assert.equal((plain.body as { events?: unknown }).events, undefined);
     const withEvents = await server.request('GET', `/v1/runs/${run.id}?include=events`);
     assert.equal(withEvents.status, 200);
@@ -65,6 +87,7 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
       [
         [1, 'status'],
         [2, 'text'],
+        [3, 'step'],
       ],
     );
     assert.equal((await server.request('GET', `/v1/runs/${run.id}?include=nope`)).status, 400);

@@ -24,6 +24,8 @@ export function runToJson(run: Run): RunJson {
     output: run.output,
     error: run.error,
     lastSeq: run.lastSeq,
+    steps: run.steps,
+    usage: run.usage,
     attempts: run.attempts,
     worker: run.claimedBy,
     createdAt: run.createdAt,
@@ -35,7 +37,8 @@ export function runToJson(run: Run): RunJson {
 const list = scopedRoute('run', {
   method: 'get',
   path: '/runs',
-  summary: 'Runs newest first, optionally of one deployment or in one status',
+  summary:
+    'Runs newest first, optionally of one deployment, in one status, in a time range or by id prefix',
   request: { query: runListQuerySchema },
   responses: {
     200: jsonResponse(pageSchema(runSchema), 'A page of runs.'),
