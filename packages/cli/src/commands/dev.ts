@@ -113,6 +113,10 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
       host: flags.host,
       apiKey,
       modelEnv,
+      // Custom tools' secrets come from this environment (each tool gets those it declares).
+      toolSecrets: Object.fromEntries(
+        Object.entries(process.env).filter((e): e is [string, string] => Boolean(e[1])),
+      ),
       outbound,
       reporter,
       templateProgress: out,

@@ -68,6 +68,11 @@ export interface DevServerOptions {
   /** Model keys and endpoints for the runs. */
   modelEnv: Record<string, string>;
   /**
+   * The values custom tools' declared secrets come from (`runtools dev` passes its own
+   * environment; a tool gets only the variables it declares).
+   */
+  toolSecrets?: Readonly<Record<string, string>>;
+  /**
    * The operator's outbound settings (`RUNTOOLS_WEBHOOK_ALLOW`, …, as `readOutboundSettings`
    * reads them). Loopback is added to the ranges webhooks and custom model endpoints may reach
    * (`DEV_LOOPBACK`): a dev server's machine is its developer's.
@@ -142,6 +147,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     domain: options.domain ?? 'localhost',
     apiKey: options.apiKey,
     modelEnv: options.modelEnv,
+    toolSecrets: options.toolSecrets ?? {},
+    toolSecretsHelp: '(the one runtools dev was started in)',
     webhookAllow: [...DEV_LOOPBACK, ...(options.outbound?.webhookAllow ?? [])],
     modelEndpointAllow: [...DEV_LOOPBACK, ...(options.outbound?.modelEndpointAllow ?? [])],
     modelBaseURLs: options.outbound?.modelBaseURLs ?? [],
@@ -199,7 +206,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     try {
       last = await syncProject(
         client,
-        { agents, problems: project.problems, config: project.config },
+        { agents, problems: project.problems, config: project.config, root },
         { prune: true },
       );
       reload.result = last;
