@@ -130,7 +130,7 @@ export default defineAgent({
     roots.push(root);
     const description = async () => {
       const { agents } = await loadProjectStrict(root);
-      return (agents[0]?.agent.tools[1] as { description?: string }).description;
+      return (agents[0]?.agent.tools[1] as { description?: string } | undefined)?.description;
     };
     assert.equal(await description(), 'Looks up an order.');
     writeFileSync(join(root, 'agents/support-bot/tools.ts'), tools('Finds an order.'));
