@@ -66,6 +66,7 @@ const toolsSource = (
   lookupDescription: string,
 ) => `import { defineTool } from '@runtools/sdk';
 import { z } from 'zod';
+import { orderPath } from '../../lib/orders.ts';
 
 const ORDERS = '${ordersUrl}';
 
@@ -76,7 +77,7 @@ export const lookupOrder = defineTool({
   secrets: ['ORDERS_API_KEY'],
   async execute({ orderId }, ctx) {
     ctx.log('looking up ' + orderId);
-    const r = await fetch(ORDERS + '/orders/' + orderId, {
+    const r = await fetch(ORDERS + orderPath(orderId), {
       headers: { authorization: 'Bearer ' + ctx.secrets.ORDERS_API_KEY },
       signal: ctx.signal,
     });
@@ -136,6 +137,10 @@ export const runnerInfo = defineTool({
 });
 `;
 
+/** A file outside agents/ that the tools import. */
+const ordersLib = (prefix: string) =>
+  `export const orderPath = (id: string): string => '${prefix}' + id;\n`;
+
 const agentSource = (modelUrl: string) => `import { defineAgent } from '@runtools/sdk';
 import { checkInventory, lookupOrder, runnerInfo, slowReport, waitForApproval, writeNote } from './tools.ts';
 
@@ -183,6 +188,8 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
       toolsSource(orders.url, 'Looks up an order by its id.'),
     );
     writeFileSync(join(project, 'agents', 'support-bot', 'index.ts'), agentSource(model.url));
+    mkdirSync(join(project, 'lib'));
+    writeFileSync(join(project, 'lib', 'orders.ts'), ordersLib('/orders/'));
     dev = await startDevServer({
       root: project,
       port: 0,
@@ -223,6 +230,7 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
     assert.deepEqual(endpoint.bundleFiles, [
       'agents/support-bot/index.ts',
       'agents/support-bot/tools.ts',
+      'lib/orders.ts',
     ]);
     const runtime = await rt.runtimes.get(endpoint.runtimeId);
     assert.equal(runtime.definition.bundle, endpoint.bundle);
@@ -376,7 +384,7 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
     assert.ok(!JSON.stringify(allEvents).includes(SECRET));
   });
 
-  it('deploys a new runtime version with a new bundle when tools.ts changes', async () => {
+  it('deploys a new runtime version with a new bundle when tools.ts, or a file it imports, changes', async () => {
     const before = dev.last.endpoints[0];
     writeFileSync(
       join(project, 'agents', 'support-bot', 'tools.ts'),
@@ -393,5 +401,15 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
     const runtime = await rt.runtimes.get(now?.runtimeId ?? '');
     const lookup = (runtime.definition.tools as Array<Record<string, unknown>>)[1];
     assert.equal(lookup?.description, 'Finds an order by its id.');
+    // A file outside agents/ that the tools import is watched too, and its code shipped.
+    writeFileSync(join(project, 'lib', 'orders.ts'), ordersLib('/v2/orders/'));
+    while (dev.last.endpoints[0]?.runtimeVersion === now?.runtimeVersion) {
+      assert.ok(Date.now() < deadline, 'no new version after lib/orders.ts changed');
+      await sleep(50);
+    }
+    assert.notEqual(dev.last.endpoints[0]?.bundle, now?.bundle);
+    const { result } = await runPlan(['lookup_order', { orderId: 'A-7' }]);
+    assert.equal(result.status, 'completed');
+    assert.equal(orders.requests.at(-1)?.path, '/v2/orders/A-7');
   });
 });

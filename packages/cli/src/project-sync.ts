@@ -66,6 +66,12 @@ export interface SyncOptions {
 }
 
 /**
+ * The bundle made for each loaded agent, so that an agent `runtools dev` keeps serving while its
+ * file is broken (the last good load) is not bundled again from that broken file.
+ */
+const bundles = new WeakMap<object, AgentBundle>();
+
+/**
  * Makes a server serve a project: each agent becomes a runtime (a new version only when its
  * definition differs from the newest stored one) and a deployment under its slug with its
  * template (created, or updated when its runtime or template differs). Running it again with no
@@ -74,6 +80,9 @@ export interface SyncOptions {
  *
  * Broken files (`project.problems`) are skipped: what they defined before stays as it is.
  * With `project.config`, model names its `openaiCompatible` server serves are made explicit.
+ * An agent with custom tools (`defineTool()`) is bundled with esbuild (its file and everything it
+ * imports): the bundle is uploaded before the runtime that names it, and a change of any of
+ * those files changes its hash, so the agent gets a new runtime version.
  */
 export async function syncProject(
   client: RunTools,
@@ -105,7 +114,11 @@ export async function syncProject(
           `${file} has custom tools: syncing it needs the project's root to bundle it.`,
         );
       }
-      bundle = await bundleAgent(project.root, file);
+      bundle = bundles.get(agent);
+      if (bundle === undefined) {
+        bundle = await bundleAgent(project.root, file);
+        bundles.set(agent, bundle);
+      }
     }
     const input = runtimeInput(agent, project.config, bundle?.sha256);
     const runtime = await syncRuntime(client, input, record, bundle);

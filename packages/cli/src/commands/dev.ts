@@ -218,6 +218,11 @@ function printBanner(
       `    POST ${url}/v1/run/${e.slug}`,
       `    WS   ${ws}/v1/run/${e.slug}/stream`,
     );
+    if (e.customTools.length > 0) {
+      lines.push(
+        `    ${paint('dim', 'custom tools')} ${e.customTools.join(', ')} ${paint('dim', '(run as nobody in a tool runner; secrets from this environment)')}`,
+      );
+    }
   }
   const first = endpoints[0];
   if (first) {
