@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +23,7 @@ const SECRET = 'sk-orders-0123456789abcdef';
 
 /** An agent file with a tool for each behaviour under test. */
 const agentSource = `
+import { connect } from 'node:net';
 import { defineAgent, defineTool } from '@runtools/sdk';
 import { z } from 'zod';
 
@@ -115,6 +124,21 @@ const stuck = defineTool({
   },
 });
 
+const probe = defineTool({
+  name: 'probe',
+  description: 'Tries to reach a unix socket itself.',
+  input: z.object({ path: z.string() }),
+  execute: ({ path }) =>
+    new Promise((resolve) => {
+      const socket = connect(path);
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve('connected');
+      });
+      socket.on('error', (error) => resolve(error.code));
+    }),
+});
+
 const crash = defineTool({
   name: 'crash',
   description: 'Kills its runner.',
@@ -126,7 +150,7 @@ export default defineAgent({
   slug: 'custom-tools-test',
   model: 'scripted',
   systemPrompt: 'Test.',
-  tools: ['bash', echo, whoami, orders, fails, workspace, waits, slow, stuck, crash],
+  tools: ['bash', echo, whoami, orders, fails, workspace, waits, slow, stuck, probe, crash],
 });
 `;
 
@@ -257,6 +281,16 @@ describe('custom tools in a tool runner (a real runner process, a real sandbox)'
     assert.match(String(out.missing), /^file_not_found: /);
     // The file is in the run's sandbox, where bash sees it.
     assert.equal(await sandbox.sh('cat /tmp/custom/note.txt'), 'written by the tool');
+  });
+
+  it("cannot reach the sandbox's supervisor itself: only through the server", async () => {
+    const socket = readdirSync('/var/tmp')
+      .filter((name) => name.startsWith('rt-agent-custom-tools-'))
+      .map((name) => join('/var/tmp', name, 'sandboxes', sandbox.sandbox.id, 'run', 'sup.sock'))
+      .find((path) => existsSync(path));
+    assert.ok(socket, 'the sandbox has a supervisor socket');
+    const r = await call('probe', { path: socket });
+    assert.equal(r.output, 'EACCES');
   });
 
   it('cancels a call when the run is aborted: the tool sees ctx.signal abort', async () => {
