@@ -10,6 +10,7 @@ import { type RecordedRequest, TestModelServer } from '@runtools/agent/testing';
 import { SandboxEngine } from '@runtools/sandbox';
 import { type RunEvent, RunTools } from '@runtools/sdk';
 import { type DevServer, devEngineDataDir, startDevServer } from './dev/dev-server.ts';
+import { runCli } from './testing/remote-cli-fixture.ts';
 
 const API_KEY = 'custom-tools-test-key-0123456789';
 /** Written in two halves where a command names it: the command itself must not hold it. */
@@ -382,6 +383,22 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
   it('puts the secret in no run event', () => {
     assert.ok(allEvents.length > 20);
     assert.ok(!JSON.stringify(allEvents).includes(SECRET));
+  });
+
+  it('runtools deploy --server makes the same bundle in its own process: nothing to change', async () => {
+    const result = await runCli([
+      'deploy',
+      '--dir',
+      project,
+      '--server',
+      dev.url,
+      '--api-key',
+      API_KEY,
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const deployed = JSON.parse(result.stdout) as { changed: boolean; changes: unknown[] };
+    assert.deepEqual([deployed.changed, deployed.changes], [false, []]);
   });
 
   it('deploys a new runtime version with a new bundle when tools.ts, or a file it imports, changes', async () => {

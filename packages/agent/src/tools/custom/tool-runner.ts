@@ -118,6 +118,13 @@ export class ToolRunner implements AsyncDisposable {
         outcome: 'failed',
       };
     }
+    if (!child.connected) {
+      return {
+        output: 'The tool runner stopped before the call.',
+        isError: true,
+        outcome: 'failed',
+      };
+    }
     return new Promise<RunnerCallResult>((resolve) => {
       const active: ActiveCall = {
         id: randomUUID(),
