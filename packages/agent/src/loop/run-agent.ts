@@ -84,8 +84,9 @@ export interface RunAgentResult {
 /**
  * Runs an agent: think (a streamed model call) → act (each tool call runs in the sandbox and its
  * result joins the context) → repeat, until a final answer, `maxSteps`, the timeout, or the abort
- * signal. Emits `thinking`, `text`, `tool_call`, `tool_result`, `step`, then `complete` or
- * `error`. A tool that fails becomes an error result the model sees; the run goes on.
+ * signal. Emits `thinking`, `text`, `tool_call`, `tool_log` (a tool's log lines), `tool_result`,
+ * `step`, then `complete` or `error`. A tool that fails becomes an error result the model sees;
+ * the run goes on.
  */
 export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
   const servers = options.agent.mcpServers ?? {};
