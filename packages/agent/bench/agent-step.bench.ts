@@ -1,51 +1,100 @@
 /**
  * The platform's overhead per agent step: `npm run bench:agent`. An instant scripted model (the
- * test model server on loopback) asks for a trivial tool (`bash` running `true` in a real
- * sandbox) every step; the time between step events is what RunTools itself costs per step:
- * the model request and stream parsing, event emission, the tool's sandbox exec.
+ * test model server on loopback) asks for a trivial tool every step; the time between step
+ * events is what RunTools itself costs per step: the model request and stream parsing, event
+ * emission, the tool call. Three tools, each over STEPS steps:
+ * - `bash` running `true` in a real sandbox (a core tool: one sandbox exec);
+ * - a custom tool (`defineTool`) that returns a string: the round trip to its tool runner (a
+ *   child process as nobody, over IPC), input validation with zod, secrets and masking;
+ * - a custom tool that runs `ctx.sandbox.exec('true')`: that round trip plus one sandbox exec
+ *   requested by the runner and performed by this process.
  * Environment: STEPS (default 200), PROVIDER (custom | openai | anthropic, default custom).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { SandboxEngine } from '@runtools/sandbox';
-import { defineAgent } from '@runtools/sdk';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Sandbox, SandboxEngine } from '@runtools/sandbox';
+import { type AgentDefinition, defineAgent, splitAgentTools, toolDescriptor } from '@runtools/sdk';
 import { runAgent } from '../src/loop/run-agent.ts';
 import { ModelAccess } from '../src/models/model-access.ts';
 import { loopbackRanges } from '../src/net/forbidden-ranges.ts';
 import { TestModelServer } from '../src/testing/test-model-server.ts';
+import { bundleAgentSource } from '../src/testing/tool-bundle.ts';
+import { createCustomTools } from '../src/tools/custom/custom-tools.ts';
+import { ToolRunners } from '../src/tools/custom/tool-runners.ts';
 
 const STEPS = Number(process.env.STEPS ?? 200);
 const PROVIDER = process.env.PROVIDER ?? 'custom';
+
+const toolsSource = `
+import { defineAgent, defineTool } from '@runtools/sdk';
+import { z } from 'zod';
+const noop = defineTool({
+  name: 'noop',
+  description: 'Does nothing.',
+  input: z.object({ n: z.number().int() }),
+  secrets: ['BENCH_KEY'],
+  execute: ({ n }, ctx) => 'ok ' + n + ' ' + ctx.secrets.BENCH_KEY.length,
+});
+const sandboxTrue = defineTool({
+  name: 'sandbox_true',
+  description: 'Runs true in the sandbox.',
+  input: z.object({ n: z.number().int() }),
+  execute: async (_input, ctx) => String((await ctx.sandbox.exec('true')).exitCode),
+});
+export default defineAgent({ slug: 'bench-tools', model: 'scripted', systemPrompt: 'Bench.', tools: [noop, sandboxTrue] });
+`;
+
+interface Measured {
+  label: string;
+  steps: number[];
+  tools: number[];
+  mean: number;
+}
+
+const q = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+
 const dataDir = await mkdtemp('/var/tmp/rt-bench-agent-');
+// Traversable by the tool runner's user, as a server's engine directory is.
+await chmod(dataDir, 0o711);
 const engine = await SandboxEngine.open({
-  dataDir,
+  dataDir: join(dataDir, 'engine'),
   templatesDir: process.env.RUNTOOLS_TEMPLATES_DIR ?? '/var/lib/runtools/templates',
 });
+const runners = new ToolRunners({ dir: join(dataDir, 'tool-bundles') });
 let calls = 0;
+let tool = { name: 'bash', input: (_n: number): unknown => ({ command: 'true' }) };
 const server = await TestModelServer.start({
   respond: () =>
     ++calls <= STEPS
-      ? { toolCalls: [{ name: 'bash', input: { command: 'true' } }] }
+      ? { toolCalls: [{ name: tool.name, input: tool.input(calls) }] }
       : { text: 'done' },
 });
-try {
-  const sandbox = await engine.create({ template: 'debian-13' });
-  const model =
-    PROVIDER === 'anthropic'
-      ? 'claude-sonnet-4-5'
-      : PROVIDER === 'openai'
-        ? 'gpt-4o'
-        : {
-            provider: 'custom' as const,
-            endpoint: `${server.url}/v1`,
-            model: 'instant',
-          };
-  const agent = defineAgent({
-    slug: 'bench',
-    model,
-    systemPrompt: 'Benchmark.',
-    tools: ['bash'],
-    maxSteps: STEPS + 1,
+const model =
+  PROVIDER === 'anthropic'
+    ? 'claude-sonnet-4-5'
+    : PROVIDER === 'openai'
+      ? 'gpt-4o'
+      : { provider: 'custom' as const, endpoint: `${server.url}/v1`, model: 'instant' };
+
+async function measure(
+  label: string,
+  sandbox: Sandbox,
+  agent: AgentDefinition,
+  customTools?: Parameters<typeof runAgent>[0]['customTools'],
+): Promise<Measured> {
+  // A short run first: each path is measured warm (JIT, connections, the runner started).
+  calls = STEPS - Math.min(20, STEPS);
+  await runAgent({
+    agent,
+    input: 'warm up',
+    sandbox,
+    modelAccess: new ModelAccess({ endpointAllow: loopbackRanges }),
+    env: { OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: `${server.url}/v1` },
+    ...(customTools ? { customTools } : {}),
   });
+  calls = 0;
   const stepAt: number[] = [];
   const toolMs: number[] = [];
   const t0 = performance.now();
@@ -61,34 +110,88 @@ try {
       ANTHROPIC_API_KEY: 'bench',
       ANTHROPIC_BASE_URL: `${server.url}/v1`,
     },
+    ...(customTools ? { customTools } : {}),
     onEvent: (e) => {
       if (e.type === 'step') stepAt.push(performance.now());
-      if (e.type === 'tool_result') toolMs.push(e.durationMs);
+      if (e.type === 'tool_result') {
+        if (e.isError) throw new Error(`${e.name} failed: ${e.output}`);
+        toolMs.push(e.durationMs);
+      }
     },
   });
   const total = performance.now() - t0;
   if (result.outcome !== 'completed')
     throw new Error(`run ended ${result.outcome}: ${result.error?.message}`);
-  const per = stepAt
+  const steps = stepAt
     .slice(1)
     .map((t, i) => t - (stepAt[i] as number))
     .sort((a, b) => a - b);
-  const q = (p: number) => per[Math.min(per.length - 1, Math.ceil(p * per.length) - 1)] as number;
-  const tools = [...toolMs].sort((a, b) => a - b);
+  return { label, steps, tools: toolMs.sort((a, b) => a - b), mean: total / result.steps };
+}
+
+try {
+  const sandbox = await engine.create({ template: 'debian-13' });
+  const base = { slug: 'bench', model, systemPrompt: 'Benchmark.', maxSteps: STEPS + 1 };
+  const rows: Measured[] = [];
+  rows.push(
+    await measure(
+      'bash `true` in the sandbox (core tool)',
+      sandbox,
+      defineAgent({ ...base, tools: ['bash'] }),
+    ),
+  );
+
+  const bundle = await bundleAgentSource(toolsSource);
+  const file = join(dataDir, 'bench-agent.mjs');
+  await writeFile(file, bundle.code);
+  const bundled = (await import(pathToFileURL(file).href)).default as AgentDefinition;
+  const descriptors = splitAgentTools(bundled.tools).definitions.map(toolDescriptor);
+  const runner = await runners.runner(bundle.sha256, async () => bundle.code);
+  const startedAt = performance.now();
+  await runner.start();
+  const runnerStartMs = performance.now() - startedAt;
+  const agent = defineAgent({ ...base, tools: descriptors, bundle: bundle.sha256 });
+  const customTools = async () =>
+    createCustomTools(descriptors, {
+      runner,
+      secrets: { BENCH_KEY: 'bench-secret-value' },
+      runId: 'run_bench',
+      metadata: {},
+    });
+  tool = { name: 'noop', input: (n) => ({ n }) };
+  rows.push(
+    await measure(
+      'custom tool returning a string (tool runner round trip)',
+      sandbox,
+      agent,
+      customTools,
+    ),
+  );
+  tool = { name: 'sandbox_true', input: (n) => ({ n }) };
+  rows.push(
+    await measure("custom tool running `ctx.sandbox.exec('true')`", sandbox, agent, customTools),
+  );
+
   console.log(
     `# npm run bench:agent  PROVIDER=${PROVIDER} STEPS=${STEPS}  ${new Date().toISOString()}`,
   );
-  console.log('| metric | p50 | p99 | mean |');
-  console.log('|---|---|---|---|');
+  console.log('| tool called every step | step p50 | step p99 | step mean | tool p50 | tool p99 |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.label} | ${q(r.steps, 0.5).toFixed(2)} ms | ${q(r.steps, 0.99).toFixed(2)} ms | ${r.mean.toFixed(2)} ms | ${q(r.tools, 0.5).toFixed(2)} ms | ${q(r.tools, 0.99).toFixed(2)} ms |`,
+    );
+  }
+  const [, noop] = rows as [Measured, Measured, Measured];
   console.log(
-    `| step (model call + tool + events) | ${q(0.5).toFixed(2)} ms | ${q(0.99).toFixed(2)} ms | ${(total / result.steps).toFixed(2)} ms |`,
-  );
-  console.log(
-    `| tool (bash \`true\` in the sandbox) | ${tools[Math.floor(tools.length / 2)]?.toFixed(2)} ms | ${tools[Math.ceil(tools.length * 0.99) - 1]?.toFixed(2)} ms | - |`,
+    `\nWhat a custom tool call itself costs (the round trip to its runner over IPC, zod validation, ` +
+      `secrets and masking): p50 ${q(noop.tools, 0.5).toFixed(2)} ms, p99 ${q(noop.tools, 0.99).toFixed(2)} ms ` +
+      `(target: at most 5 ms). Starting a bundle's runner, once: ${runnerStartMs.toFixed(0)} ms.`,
   );
   await sandbox.delete();
 } finally {
   await server.close();
+  await runners.close();
   await engine.close();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -57,5 +57,19 @@ export {
   type ProjectTemplate,
 } from './project/project-loader.ts';
 export { coreTools, createCoreTools } from './tools/core-tools.ts';
+export { type CustomToolsOptions, createCustomTools } from './tools/custom/custom-tools.ts';
+export type { SandboxOperation } from './tools/custom/runner-protocol.ts';
+export { maskSecrets } from './tools/custom/secret-mask.ts';
+export {
+  type RunnerCall,
+  type RunnerCallResult,
+  ToolRunner,
+  type ToolRunnerOptions,
+} from './tools/custom/tool-runner.ts';
+export {
+  TOOL_RUNNER_USER,
+  ToolRunners,
+  type ToolRunnersOptions,
+} from './tools/custom/tool-runners.ts';
 export type { AgentTool, ToolContext, ToolResult, WebSearchConfig } from './tools/tool.ts';
 export { ToolError } from './tools/tool.ts';

@@ -2,15 +2,20 @@ import { type LoadedProject, providerOf } from '@runtools/agent';
 import {
   agentDefinitionSchema,
   type Deployment,
+  isToolDefinition,
   type ModelSpec,
   maskDefinitionSecrets,
   type Page,
   type PageParams,
   type ProjectConfig,
   type RunTools,
+  RunToolsError,
   type Runtime,
   type RuntimeInput,
+  splitAgentTools,
+  toolDescriptor,
 } from '@runtools/sdk';
+import { type AgentBundle, bundleAgent } from './agent-bundle.ts';
 
 /** One thing a sync changed on the server. */
 export interface SyncChange {
@@ -35,6 +40,12 @@ export interface SyncEndpoint {
   runtimeId: string;
   runtimeVersion: number;
   deploymentId: string;
+  /** The agent's custom tools (`defineTool()`), whose code went up as the bundle. */
+  customTools: string[];
+  /** The SHA-256 of the agent's code bundle, when it has custom tools. */
+  bundle?: string;
+  /** The project's files in that bundle (relative to the project root). */
+  bundleFiles?: string[];
 }
 
 export interface SyncResult {
@@ -55,6 +66,12 @@ export interface SyncOptions {
 }
 
 /**
+ * The bundle made for each loaded agent, so that an agent `runtools dev` keeps serving while its
+ * file is broken (the last good load) is not bundled again from that broken file.
+ */
+const bundles = new WeakMap<object, AgentBundle>();
+
+/**
  * Makes a server serve a project: each agent becomes a runtime (a new version only when its
  * definition differs from the newest stored one) and a deployment under its slug with its
  * template (created, or updated when its runtime or template differs). Running it again with no
@@ -63,10 +80,17 @@ export interface SyncOptions {
  *
  * Broken files (`project.problems`) are skipped: what they defined before stays as it is.
  * With `project.config`, model names its `openaiCompatible` server serves are made explicit.
+ * An agent with custom tools (`defineTool()`) is bundled with esbuild (its file and everything it
+ * imports): the bundle is uploaded before the runtime that names it, and a change of any of
+ * those files changes its hash, so the agent gets a new runtime version.
  */
 export async function syncProject(
   client: RunTools,
-  project: Pick<LoadedProject, 'agents' | 'problems'> & { config?: ProjectConfig },
+  project: Pick<LoadedProject, 'agents' | 'problems'> & {
+    config?: ProjectConfig;
+    /** The project's root: needed to bundle agents with custom tools. */
+    root?: string;
+  },
   options: SyncOptions = {},
 ): Promise<SyncResult> {
   const changes: SyncChange[] = [];
@@ -81,8 +105,23 @@ export async function syncProject(
   );
   const endpoints: SyncEndpoint[] = [];
   for (const { agent, file } of project.agents) {
-    const input = runtimeInput(agent, project.config);
-    const runtime = await syncRuntime(client, input, record);
+    const customTools = splitAgentTools(agent.tools).definitions.map((d) => d.name);
+    let bundle: AgentBundle | undefined;
+    if (customTools.length > 0) {
+      if (project.root === undefined) {
+        throw new RunToolsError(
+          'invalid_project',
+          `${file} has custom tools: syncing it needs the project's root to bundle it.`,
+        );
+      }
+      bundle = bundles.get(agent);
+      if (bundle === undefined) {
+        bundle = await bundleAgent(project.root, file);
+        bundles.set(agent, bundle);
+      }
+    }
+    const input = runtimeInput(agent, project.config, bundle?.sha256);
+    const runtime = await syncRuntime(client, input, record, bundle);
     const deployment = await syncDeployment(
       client,
       deployments.get(agent.slug),
@@ -98,6 +137,8 @@ export async function syncProject(
       runtimeId: runtime.id,
       runtimeVersion: runtime.version,
       deploymentId: deployment.id,
+      customTools,
+      ...(bundle ? { bundle: bundle.sha256, bundleFiles: bundle.files } : {}),
     });
   }
   // A broken file may define any slug: while there is one, nothing is pruned.
@@ -120,10 +161,18 @@ export async function syncProject(
 /**
  * The definition as the server stores it: validated, defaults filled in. A model name only the
  * project's `openaiCompatible` server serves becomes an explicit `openai-compatible` model, since
- * the server does not read the project's config.
+ * the server does not read the project's config. Custom tools become their descriptors (the
+ * JSON schema of their input) and `bundle` names the code they run.
  */
-function runtimeInput(agent: RuntimeInput, config?: ProjectConfig): Record<string, unknown> {
-  const json = JSON.parse(JSON.stringify(agent)) as RuntimeInput;
+function runtimeInput(
+  agent: LoadedProject['agents'][number]['agent'],
+  config?: ProjectConfig,
+  bundle?: string,
+): Record<string, unknown> {
+  const tools = agent.tools.map((tool) => (isToolDefinition(tool) ? toolDescriptor(tool) : tool));
+  const json = JSON.parse(
+    JSON.stringify({ ...agent, tools, ...(bundle ? { bundle } : {}) }),
+  ) as RuntimeInput;
   const c = config?.openaiCompatible;
   if (c && typeof json.model === 'string' && providerOf(json.model) === 'openai-compatible') {
     json.model = {
@@ -140,13 +189,17 @@ async function syncRuntime(
   client: RunTools,
   definition: Record<string, unknown>,
   record: (change: SyncChange) => void,
+  bundle: AgentBundle | undefined,
 ): Promise<Runtime> {
   const slug = definition.slug as string;
   const [latest] = (await client.runtimes.list({ slug, limit: 1 })).data;
   // The server shows a stored key masked: compare the local definition masked the same way.
+  // The same definition names the same bundle, which the server then already has.
   if (latest && canonical(latest.definition) === canonical(maskDefinitionSecrets(definition))) {
     return latest;
   }
+  // The code first: the server refuses a runtime whose bundle it does not have.
+  if (bundle) await client.bundles.upload(bundle.code);
   const created = await client.runtimes.create(definition as RuntimeInput);
   record({ kind: 'runtime', slug, action: 'created', detail: `version ${created.version}` });
   return created;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { bundleHashSchema } from './api/bundles.ts';
+import { customToolDescriptorSchema, isCoreToolName } from './api/custom-tools.ts';
 import { RunToolsError } from './errors.ts';
+import { isToolDefinition, splitAgentTools, type ToolDefinition } from './tool-definition.ts';
 
 const slug = z
   .string()
@@ -85,8 +88,32 @@ export const agentDefinitionSchema = z
     description: z.string().max(2000).optional(),
     model: modelSchema,
     systemPrompt: z.string().min(1, 'a system prompt is required'),
-    /** Core tool names: bash, read_file, edit_file, grep, glob, web_search. */
-    tools: z.array(z.string().min(1)).default([]),
+    /**
+     * Core tool names (bash, read_file, edit_file, grep, glob, web_search) and custom tools:
+     * `defineTool()`s in an agent file, their descriptors (`{ custom: NAME, … }`) as the API
+     * stores them.
+     */
+    tools: z
+      .array(
+        z.union(
+          [
+            z.string().min(1),
+            z.custom<ToolDefinition>(isToolDefinition),
+            customToolDescriptorSchema,
+          ],
+          {
+            error:
+              'a core tool name, a tool made by defineTool(), or a custom tool descriptor { custom, description, inputSchema }',
+          },
+        ),
+      )
+      .max(200)
+      .default([]),
+    /**
+     * The SHA-256 of the code bundle the custom tools run (`PUT /v1/bundles/{sha256}`);
+     * `runtools dev` and `runtools deploy` bundle the agent file and set it.
+     */
+    bundle: bundleHashSchema.optional(),
     /** Sandbox template the agent's tools run in (default: the project's, else `debian-13`). */
     template: z.string().min(1).optional(),
     maxSteps: z.number().int().min(1).max(1000).default(25),
@@ -111,6 +138,38 @@ export const agentDefinitionSchema = z
       .default({}),
   })
   .strict();
+
+/**
+ * The checks of an agent's `tools` that span entries and fields: a custom tool's name is used
+ * once and is not a core tool's, and descriptors (code that is not in the definition) come with
+ * the `bundle` that holds it. Added to a schema with `.superRefine(checkAgentTools)`.
+ */
+export function checkAgentTools(
+  definition: { tools?: readonly unknown[]; bundle?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const { definitions, descriptors } = splitAgentTools(definition.tools ?? []);
+  const seen = new Set<string>();
+  for (const name of [...definitions.map((d) => d.name), ...descriptors.map((d) => d.custom)]) {
+    if (isCoreToolName(name) || seen.has(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools'],
+        message: `two tools are named "${name}"; tool names must be unique`,
+      });
+    }
+    seen.add(name);
+  }
+  if (descriptors.length > 0 && definition.bundle === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bundle'],
+      message: 'custom tool descriptors need the bundle their code is in (its SHA-256)',
+    });
+  }
+}
+
+const checkedAgentSchema = agentDefinitionSchema.superRefine(checkAgentTools);
 
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;
 export type AgentDefinition = z.output<typeof agentDefinitionSchema> & {
@@ -146,7 +205,7 @@ export class AgentDefinitionError extends RunToolsError {
  * A wrong field throws an `AgentDefinitionError` naming the field and what was expected.
  */
 export function defineAgent(input: AgentDefinitionInput): AgentDefinition {
-  const r = agentDefinitionSchema.safeParse(input);
+  const r = checkedAgentSchema.safeParse(input);
   if (!r.success) {
     const issues = r.error.issues.map((i) => ({
       field: i.path.join('.') || '(agent)',

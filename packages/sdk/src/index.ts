@@ -3,6 +3,7 @@ export {
   AgentDefinitionError,
   type AgentDefinitionInput,
   agentDefinitionSchema,
+  checkAgentTools,
   defineAgent,
   isAgentDefinition,
   type McpServerConfig,
@@ -12,6 +13,7 @@ export {
 } from './agent-definition.ts';
 export * from './api/index.ts';
 export { RunToolsApiError } from './client/api-error.ts';
+export { type BundlesClient, sha256Hex } from './client/bundles-client.ts';
 export { type EventStreamOptions, isTerminalEvent, runEventStream } from './client/event-stream.ts';
 export {
   type RunOptions,
@@ -34,4 +36,19 @@ export {
   type ProjectConfigInput,
   projectConfigSchema,
 } from './project-config.ts';
+export {
+  type AgentTools,
+  defineTool,
+  isToolDefinition,
+  splitAgentTools,
+  type ToolCallContext,
+  type ToolDefinition,
+  ToolDefinitionError,
+  type ToolDefinitionInput,
+  type ToolExecOptions,
+  type ToolExecResult,
+  type ToolFileEntry,
+  type ToolSandbox,
+  toolDescriptor,
+} from './tool-definition.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook } from './webhook-verify.ts';

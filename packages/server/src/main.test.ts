@@ -50,6 +50,21 @@ describe('main.ts configuration (production mode)', () => {
     );
   });
 
+  it('hands custom tools only the variables RUNTOOLS_TOOL_SECRETS names, never its own', () => {
+    const config = readConfig({
+      RUNTOOLS_TOOL_SECRETS: 'ORDERS_API_KEY, CRM_TOKEN,UNSET_ONE',
+      ORDERS_API_KEY: 'sk-orders',
+      CRM_TOKEN: 'crm',
+      ANTHROPIC_API_KEY: 'sk-ant',
+    });
+    assert.deepEqual(config.toolSecrets, { ORDERS_API_KEY: 'sk-orders', CRM_TOKEN: 'crm' });
+    assert.deepEqual(readConfig({ ORDERS_API_KEY: 'sk-orders' }).toolSecrets, {});
+    assert.throws(
+      () => readConfig({ RUNTOOLS_TOOL_SECRETS: 'RUNTOOLS_SECRET_KEY,DATABASE_URL' }),
+      /RUNTOOLS_TOOL_SECRETS/,
+    );
+  });
+
   it('exits at once with that message when started with a short key', async () => {
     const main = resolve(import.meta.dirname, 'main.ts');
     const result = await run(process.execPath, [main], {

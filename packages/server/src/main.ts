@@ -43,8 +43,11 @@
  *   provider's own API (the `*_BASE_URL` variables count as listed).
  * - `RUNTOOLS_MODEL_KEY_VARS`: variables besides the providers' own keys that runtimes may name
  *   with `apiKey: 'env:NAME'` (they are handed to the worker too).
+ * - `RUNTOOLS_TOOL_SECRETS`: the variables of this environment custom tools may declare as
+ *   secrets (`secrets: ['ORDERS_API_KEY']`), e.g. `ORDERS_API_KEY,CRM_TOKEN`. Default none: a
+ *   runtime is written by whoever holds a `deploy` key, and must not read the server's own keys.
  */
-import { RunToolsError } from '@runtools/sdk';
+import { RunToolsError, toolSecretNameSchema } from '@runtools/sdk';
 import { z } from 'zod';
 import { addressMatcher, defaultAuthThrottle } from './http/auth-throttle.ts';
 import { jsonLogger } from './http/logger.ts';
@@ -114,6 +117,16 @@ const configSchema = z.object({
     )
     .optional(),
   ...outboundSettingsSchema.shape,
+  RUNTOOLS_TOOL_SECRETS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    )
+    .pipe(z.array(toolSecretNameSchema))
+    .optional(),
   RUNTOOLS_AUTH_THROTTLE: z
     .string()
     .regex(/^(off|\d+\/\d+)$/, 'must be "off" or FAILURES/SECONDS such as 10/60')
@@ -147,6 +160,8 @@ const configSchema = z.object({
 export type ServerConfig = z.output<typeof configSchema> & {
   /** Model provider keys and endpoints, passed to the agent loop. */
   modelEnv: Record<string, string>;
+  /** The variables RUNTOOLS_TOOL_SECRETS names, with their values: what custom tools may read. */
+  toolSecrets: Record<string, string>;
 };
 
 /** Variables the model providers read: keys and base URLs (not RunTools' own). */
@@ -165,7 +180,12 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
   for (const [name, value] of Object.entries(env)) {
     if (value && (modelVariable.test(name) || keyVariables.has(name))) modelEnv[name] = value;
   }
-  return { ...parsed.data, modelEnv };
+  const toolSecrets: Record<string, string> = {};
+  for (const name of parsed.data.RUNTOOLS_TOOL_SECRETS ?? []) {
+    const value = env[name];
+    if (value) toolSecrets[name] = value;
+  }
+  return { ...parsed.data, modelEnv, toolSecrets };
 }
 
 /** The throttle of failed authentications as configured (the default when nothing is set). */
@@ -214,6 +234,8 @@ async function main(): Promise<void> {
       ...(config.RUNTOOLS_PIP_INDEX_URL ? { pipIndexUrl: config.RUNTOOLS_PIP_INDEX_URL } : {}),
     },
     modelEnv: config.modelEnv,
+    toolSecrets: config.toolSecrets,
+    toolSecretsHelp: 'and name it in RUNTOOLS_TOOL_SECRETS',
     ...outboundOptions(config),
   });
   jsonLogger.info(

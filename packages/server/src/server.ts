@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AddressPolicy, ModelAccess } from '@runtools/agent';
+import { AddressPolicy, ModelAccess, ToolRunners } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
 import type { RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
@@ -83,6 +83,21 @@ export interface StartServerOptions {
    * with `no_model_configured`, naming the variables to set.
    */
   demoModel?: boolean;
+  /**
+   * The values custom tools' declared secrets come from: the variables of the server's
+   * environment the operator lets tools read (`main.ts`: those RUNTOOLS_TOOL_SECRETS names;
+   * `runtools dev`: its own environment). A tool gets only those it declared, per call.
+   */
+  toolSecrets?: Readonly<Record<string, string>>;
+  /** Appended to the error of a declared secret `toolSecrets` lacks: how to provide it here. */
+  toolSecretsHelp?: string;
+  /**
+   * Where code bundles are written for their tool runners (default
+   * `<engineDataDir>/tool-bundles`): its parents must be traversable by the runners' user.
+   */
+  toolBundlesDir?: string;
+  /** Who tool runners run as (default: nobody, 65534, when the server runs as root). */
+  toolRunnerUser?: { uid: number; gid: number };
   /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
   projectConfig?: RunWorkerOptions['projectConfig'];
   /** Where logs go (default: JSON lines on stderr). */
@@ -103,6 +118,8 @@ export interface RunningServer extends AsyncDisposable {
   readonly engine: SandboxEngine;
   readonly worker: RunWorker;
   readonly hub: RunEventHub;
+  /** Where runtimes' custom tools run: a process per code bundle. */
+  readonly toolRunners: ToolRunners;
   /**
    * Stops the server: no new runs are taken; runs in flight go back to the queue from their last
    * checkpoint (for the next start). With `drain` they first finish their current tool call
@@ -175,8 +192,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   try {
     const store = createStore(database);
+    const engineDataDir = resolve(options.engineDataDir ?? resolve(dataDir, 'engine'));
     const engine = await SandboxEngine.open({
-      dataDir: resolve(options.engineDataDir ?? resolve(dataDir, 'engine')),
+      dataDir: engineDataDir,
       ...(options.templatesDir ? { templatesDir: resolve(options.templatesDir) } : {}),
       onEvent: (event) => logger.info({ ...event }, `sandbox engine: ${event.type}`),
       ...(options.warmPool ? { pool: options.warmPool } : {}),
@@ -222,9 +240,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       const started = relay;
       cleanup.push(() => started.close());
     }
+    // The engine's directory is traversable by other users (the sandboxes' mapped ones): the
+    // runners' user reaches its bundle there, and lists nothing.
+    const toolRunners = new ToolRunners({
+      dir: resolve(options.toolBundlesDir ?? resolve(engineDataDir, 'tool-bundles')),
+      ...(options.toolRunnerUser ? { user: options.toolRunnerUser } : {}),
+    });
+    cleanup.push(() => toolRunners.close());
     const worker = new RunWorker({
       store,
       engine,
+      toolRunners,
+      toolSecrets: options.toolSecrets ?? {},
+      ...(options.toolSecretsHelp ? { toolSecretsHelp: options.toolSecretsHelp } : {}),
       workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
@@ -280,6 +308,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await relay?.close();
         // A build in flight ends as cancelled (not abandoned, 60 s later).
         await templateBuilder(engine).close();
+        await toolRunners.close();
         await modelAccess.close();
         await engine.close();
         await database.close();
@@ -297,6 +326,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       engine,
       worker,
       hub,
+      toolRunners,
       stop,
       [Symbol.asyncDispose]: async () => {
         await stop({ drain: true });

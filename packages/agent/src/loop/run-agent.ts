@@ -1,5 +1,11 @@
 import type { Sandbox } from '@runtools/sandbox';
-import type { AgentDefinition, ProjectConfig, RunEventInput, Usage } from '@runtools/sdk';
+import {
+  type AgentDefinition,
+  type ProjectConfig,
+  type RunEventInput,
+  splitAgentTools,
+  type Usage,
+} from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import {
   jsonSchema,
@@ -56,6 +62,12 @@ export interface RunAgentOptions {
   projectConfig?: Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'>;
   /** Overrides the tools named by the agent. */
   tools?: Record<string, AgentTool>;
+  /**
+   * The agent's custom tools (its `{ custom: … }` descriptors), as the server runs them: in the
+   * tool runner of the definition's bundle (see `createCustomTools`). Called once per run. An
+   * agent with custom tools and no factory fails with `unknown_tool`.
+   */
+  customTools?: (agent: AgentDefinition, signal: AbortSignal) => Promise<Record<string, AgentTool>>;
 }
 
 export type RunOutcome = 'completed' | 'max_steps' | 'cancelled' | 'stopped' | 'timeout' | 'failed';
@@ -72,29 +84,56 @@ export interface RunAgentResult {
 /**
  * Runs an agent: think (a streamed model call) → act (each tool call runs in the sandbox and its
  * result joins the context) → repeat, until a final answer, `maxSteps`, the timeout, or the abort
- * signal. Emits `thinking`, `text`, `tool_call`, `tool_result`, `step`, then `complete` or
- * `error`. A tool that fails becomes an error result the model sees; the run goes on.
+ * signal. Emits `thinking`, `text`, `tool_call`, `tool_log` (a tool's log lines), `tool_result`,
+ * `step`, then `complete` or `error`. A tool that fails becomes an error result the model sees;
+ * the run goes on.
  */
 export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
   const servers = options.agent.mcpServers ?? {};
-  if (options.tools !== undefined || Object.keys(servers).length === 0) {
-    return runLoop(options, async () => ({}));
-  }
+  if (options.tools !== undefined) return runLoop(options, async () => ({}));
   // The agent's MCP servers are connected for this run (stdio ones start in its sandbox) and
   // closed when it ends, however it ends.
   let mcp: McpConnections | undefined;
   try {
     return await runLoop(options, async (signal) => {
+      const custom = await customToolsOf(options, signal);
+      if (Object.keys(servers).length === 0) return custom;
       mcp = await connectMcpServers(servers, {
         sandbox: options.sandbox,
         signal,
         ...(options.modelAccess ? { endpointPolicy: options.modelAccess.endpointPolicy } : {}),
       });
-      return mcp.tools;
+      for (const name of Object.keys(mcp.tools)) {
+        if (Object.hasOwn(custom, name)) {
+          throw new RunToolsError(
+            'invalid_agent',
+            `The tool name ${name} is both a custom tool and an MCP server's tool; rename the custom tool or narrow the server with allow/deny.`,
+          );
+        }
+      }
+      return { ...custom, ...mcp.tools };
     });
   } finally {
     await mcp?.close();
   }
+}
+
+/** The agent's custom tools, from the caller's factory. */
+async function customToolsOf(
+  options: RunAgentOptions,
+  signal: AbortSignal,
+): Promise<Record<string, AgentTool>> {
+  const { definitions, descriptors } = splitAgentTools(options.agent.tools);
+  if (definitions.length === 0 && descriptors.length === 0) return {};
+  if (options.customTools === undefined || definitions.length > 0) {
+    const names = [...definitions.map((d) => d.name), ...descriptors.map((d) => d.custom)];
+    throw new RunToolsError(
+      'unknown_tool',
+      `Custom tools (${names.join(', ')}) run in a tool runner of the RunTools server: deploy the agent (runtools dev, runtools deploy) rather than passing its definitions to runAgent.`,
+      { details: { unknown: names } },
+    );
+  }
+  return options.customTools(options.agent, signal);
 }
 
 async function runLoop(
@@ -119,7 +158,10 @@ async function runLoop(
   let tools: Record<string, AgentTool>;
   let model: LanguageModel;
   try {
-    tools = options.tools ?? { ...createCoreTools(agent.tools), ...(await extraTools(signal)) };
+    tools = options.tools ?? {
+      ...createCoreTools(splitAgentTools(agent.tools).core),
+      ...(await extraTools(signal)),
+    };
     model =
       options.model ??
       resolveModel(agent.model, options.env ?? {}, options.projectConfig, options.modelAccess, {
@@ -250,6 +292,8 @@ async function runLoop(
         input: parsed?.success ? parsed.data : call.input,
       });
       const started = performance.now();
+      // A tool's log lines are events between its tool_call and its tool_result, in order.
+      let logged: Promise<void> = Promise.resolve();
       const r = await executeTool(t, call, parsed, {
         sandbox,
         signal,
@@ -257,8 +301,17 @@ async function runLoop(
         ...(options.projectConfig?.webSearch
           ? { webSearch: options.projectConfig.webSearch as WebSearchConfig }
           : {}),
+        call: { id: call.toolCallId, step },
+        log: (message) => {
+          logged = logged
+            .then(() =>
+              emit({ type: 'tool_log', step, id: call.toolCallId, name: call.toolName, message }),
+            )
+            .catch(() => {});
+        },
       });
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      await logged;
       await emit({
         type: 'tool_result',
         step,

@@ -105,6 +105,38 @@ export default defineAgent({ slug: 'complex', model: { provider: 'custom', endpo
     assert.equal((await loadProjectStrict(root)).agents[0]?.agent.systemPrompt, 'You help more.');
   });
 
+  it('picks up an edit of a file an agent imports (tools.ts), not only of the agent file', async () => {
+    const tools = (description: string) => `import { defineTool } from '@runtools/sdk';
+import { z } from 'zod';
+export const lookupOrder = defineTool({
+  name: 'lookup_order',
+  description: '${description}',
+  input: z.object({ orderId: z.string() }),
+  execute: ({ orderId }) => orderId,
+});
+`;
+    const root = makeProject({
+      'agents/support-bot/index.ts': `import { defineAgent } from '@runtools/sdk';
+import { lookupOrder } from './tools.ts';
+export default defineAgent({
+  slug: 'support-bot',
+  model: 'scripted',
+  systemPrompt: 'You help.',
+  tools: ['bash', lookupOrder],
+});
+`,
+      'agents/support-bot/tools.ts': tools('Looks up an order.'),
+    });
+    roots.push(root);
+    const description = async () => {
+      const { agents } = await loadProjectStrict(root);
+      return (agents[0]?.agent.tools[1] as { description?: string } | undefined)?.description;
+    };
+    assert.equal(await description(), 'Looks up an order.');
+    writeFileSync(join(root, 'agents/support-bot/tools.ts'), tools('Finds an order.'));
+    assert.equal(await description(), 'Finds an order.');
+  });
+
   it('rejects an invalid config with the field named', async () => {
     const root = makeProject({ 'runtools.config.ts': 'export default { dev: { port: 0 } };\n' });
     roots.push(root);

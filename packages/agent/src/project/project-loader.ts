@@ -59,20 +59,20 @@ export class ProjectLoadError extends RunToolsError {
  * Loads a project: `runtools.config.ts`, `agents/NAME.ts` and `agents/NAME/index.ts` (default
  * export `defineAgent(...)`), `templates/NAME/Dockerfile`. TypeScript is loaded by Node itself.
  * Every broken file is reported (not only the first), and two agents with one slug are refused.
- * Each load imports the files afresh, so an edited agent file is picked up without a restart.
- * A project without its own `@runtools/sdk` gets the one this package uses.
+ * Each load imports the project's files afresh, those the agent files import too (`tools.ts`,
+ * `prompts.ts`; not packages), so an edit of any of them is picked up without a restart.
+ * A project without its own `@runtools/sdk` (or `zod`) gets the one this package uses.
  */
 export async function loadProject(root: string): Promise<LoadedProject> {
-  resolveSdkFromHere();
+  registerLoaderHooks();
+  const version = String(++loadGeneration);
   const problems: ProjectProblem[] = [];
-  const config = await loadConfig(root, problems);
+  const config = await loadConfig(root, problems, version);
   const agents: ProjectAgent[] = [];
   for (const file of await agentFiles(root)) {
     const rel = relative(root, file);
     try {
-      const mod = (await import(`${pathToFileURL(file).href}?v=${(await stat(file)).mtimeMs}`)) as {
-        default?: unknown;
-      };
+      const mod = (await import(versioned(file, version))) as { default?: unknown };
       if (!isAgentDefinition(mod.default)) {
         problems.push({
           file: rel,
@@ -112,23 +112,42 @@ export async function loadProjectStrict(root: string): Promise<LoadedProject> {
   return project;
 }
 
-let sdkFallback = false;
+/** Counts loads: the version every project file of one load is imported under. */
+let loadGeneration = 0;
+let hooksRegistered = false;
+const versionParam = 'rtv';
+
+/** `file` as an import URL of load `version`: a new module, not the one cached by an earlier load. */
+function versioned(file: string, version: string): string {
+  const url = pathToFileURL(file);
+  url.searchParams.set(versionParam, version);
+  return url.href;
+}
 
 /**
- * A project made by `runtools init` in a checkout of RunTools (or used before `npm install`) may
- * have no `@runtools/sdk` of its own: resolve it, when nothing else does, to the copy this package
- * uses. Node's synchronous resolve hook applies to the project's files and to what they import.
+ * Two resolve hooks, for the project's files and what they import (Node's synchronous hooks):
+ * - a relative or absolute import of a project file (not a package) from a file of one load is
+ *   imported under that load's version too, so an edited `tools.ts` is read again even when the
+ *   agent file that imports it did not change;
+ * - a project made by `runtools init` in a checkout of RunTools (or used before `npm install`)
+ *   may have no `@runtools/sdk` or `zod` of its own: when nothing else resolves them, they are
+ *   the copies this package uses.
  */
-function resolveSdkFromHere(): void {
-  if (sdkFallback) return;
-  sdkFallback = true;
+function registerLoaderHooks(): void {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
+      let resolved: ReturnType<typeof nextResolve>;
       try {
-        return nextResolve(specifier, context);
+        resolved = nextResolve(specifier, context);
       } catch (error) {
-        const sdk = specifier === '@runtools/sdk' || specifier.startsWith('@runtools/sdk/');
-        if (!sdk || (error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+        const fallback =
+          specifier === '@runtools/sdk' ||
+          specifier.startsWith('@runtools/sdk/') ||
+          specifier === 'zod' ||
+          specifier.startsWith('zod/');
+        if (!fallback || (error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
         let url: string;
         try {
           url = import.meta.resolve(specifier);
@@ -137,18 +156,29 @@ function resolveSdkFromHere(): void {
         }
         return { url, format: 'module', shortCircuit: true };
       }
+      const version = context.parentURL?.startsWith('file:')
+        ? new URL(context.parentURL).searchParams.get(versionParam)
+        : null;
+      const local = /^(\.{1,2}\/|\/|file:)/.test(specifier);
+      if (version === null || !local || !resolved.url.startsWith('file:')) return resolved;
+      const url = new URL(resolved.url);
+      if (url.pathname.includes('/node_modules/')) return resolved;
+      url.searchParams.set(versionParam, version);
+      return { ...resolved, url: url.href };
     },
   });
 }
 
-async function loadConfig(root: string, problems: ProjectProblem[]): Promise<ProjectConfig> {
+async function loadConfig(
+  root: string,
+  problems: ProjectProblem[],
+  version: string,
+): Promise<ProjectConfig> {
   const file = join(root, 'runtools.config.ts');
   const st = await stat(file).catch(() => null);
   if (!st) return projectConfigSchema.parse({});
   try {
-    const mod = (await import(`${pathToFileURL(file).href}?v=${st.mtimeMs}`)) as {
-      default?: unknown;
-    };
+    const mod = (await import(versioned(file, version))) as { default?: unknown };
     const r = projectConfigSchema.safeParse(mod.default ?? {});
     if (r.success) return r.data;
     problems.push({

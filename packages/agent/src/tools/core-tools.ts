@@ -1,3 +1,4 @@
+import type { CoreToolName } from '@runtools/sdk/api';
 import { RunToolsError } from '@runtools/sdk/errors';
 import { bashTool } from './bash.ts';
 import { editFileTool } from './edit-file.ts';
@@ -7,7 +8,7 @@ import { readFileTool } from './read-file.ts';
 import type { AgentTool } from './tool.ts';
 import { webSearchTool } from './web-search.ts';
 
-export type CoreToolName = 'bash' | 'read_file' | 'edit_file' | 'grep' | 'glob' | 'web_search';
+export type { CoreToolName };
 
 /** The tools every agent can name in `tools: [...]`, by the name the model calls them. */
 export const coreTools: Record<CoreToolName, AgentTool> = {

@@ -19,6 +19,10 @@ export interface ToolContext {
    */
   state: Record<string, unknown>;
   webSearch?: WebSearchConfig;
+  /** The call being made: its id (as in the `tool_call` event) and the step it is part of. */
+  call?: { id: string; step: number };
+  /** A line for the run's log while the call runs: a `tool_log` event of this call. */
+  log?: (message: string) => void;
 }
 
 /** The result of a tool call as the model sees it, plus facts for events and logs. */

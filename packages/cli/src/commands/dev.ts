@@ -113,6 +113,10 @@ export async function runDev(root: string, flags: DevFlags): Promise<number> {
       host: flags.host,
       apiKey,
       modelEnv,
+      // Custom tools' secrets come from this environment (each tool gets those it declares).
+      toolSecrets: Object.fromEntries(
+        Object.entries(process.env).filter((e): e is [string, string] => Boolean(e[1])),
+      ),
       outbound,
       reporter,
       templateProgress: out,
@@ -214,6 +218,11 @@ function printBanner(
       `    POST ${url}/v1/run/${e.slug}`,
       `    WS   ${ws}/v1/run/${e.slug}/stream`,
     );
+    if (e.customTools.length > 0) {
+      lines.push(
+        `    ${paint('dim', 'custom tools')} ${e.customTools.join(', ')} ${paint('dim', '(run as nobody in a tool runner; secrets from this environment)')}`,
+      );
+    }
   }
   const first = endpoints[0];
   if (first) {

@@ -68,6 +68,11 @@ export interface DevServerOptions {
   /** Model keys and endpoints for the runs. */
   modelEnv: Record<string, string>;
   /**
+   * The values custom tools' declared secrets come from (`runtools dev` passes its own
+   * environment; a tool gets only the variables it declares).
+   */
+  toolSecrets?: Readonly<Record<string, string>>;
+  /**
    * The operator's outbound settings (`RUNTOOLS_WEBHOOK_ALLOW`, …, as `readOutboundSettings`
    * reads them). Loopback is added to the ranges webhooks and custom model endpoints may reach
    * (`DEV_LOOPBACK`): a dev server's machine is its developer's.
@@ -119,8 +124,8 @@ function ensureTraversable(dir: string): void {
  * (SQLite in its data dir, `.runtools/` by default; sandboxes under `/var/lib/runtools/dev/…`),
  * builds its `templates/NAME/Dockerfile` templates, deploys every agent under its slug, writes
  * `.runtools/dev.json`, builds (system templates) and boots each agent's template once in the
- * background, and re-syncs whenever `agents/`, `templates/` or
- * `runtools.config.ts` change. A broken file is reported and what it defined before keeps serving.
+ * background, and re-syncs whenever `agents/`, `templates/`, `runtools.config.ts` or a file an
+ * agent with custom tools imports from elsewhere in the project change. A broken file is reported and what it defined before keeps serving.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const { root, reporter = {} } = options;
@@ -142,6 +147,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     domain: options.domain ?? 'localhost',
     apiKey: options.apiKey,
     modelEnv: options.modelEnv,
+    toolSecrets: options.toolSecrets ?? {},
+    toolSecretsHelp: '(the one runtools dev was started in)',
     webhookAllow: [...DEV_LOOPBACK, ...(options.outbound?.webhookAllow ?? [])],
     modelEndpointAllow: [...DEV_LOOPBACK, ...(options.outbound?.modelEndpointAllow ?? [])],
     modelBaseURLs: options.outbound?.modelBaseURLs ?? [],
@@ -199,10 +206,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     try {
       last = await syncProject(
         client,
-        { agents, problems: project.problems, config: project.config },
+        { agents, problems: project.problems, config: project.config, root },
         { prune: true },
       );
       reload.result = last;
+      if (watching) watchImports(watching, last);
     } catch (error) {
       reload.errors.push(error);
     }
@@ -215,6 +223,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 
   let stopped = false;
+  let watching: ProjectWatcher | undefined;
   await sync(first, []);
   writeDevState(root, { url: server.url, apiKey: options.apiKey, pid: process.pid });
 
@@ -243,6 +252,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     onChange: resync,
     ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
   });
+  watching = watcher;
+  watchImports(watcher, last);
 
   let stopping: Promise<StopResult> | undefined;
   return {
@@ -269,6 +280,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       return stopping;
     },
   };
+}
+
+/** Watches what the agents' bundles hold from outside agents/ (`lib/orders.ts`), too. */
+function watchImports(watcher: ProjectWatcher, result: SyncResult): void {
+  watcher.watchFiles(result.endpoints.flatMap((e) => e.bundleFiles ?? []));
 }
 
 /** Builds a template when needed and boots one sandbox of it, so the first run starts fast. */

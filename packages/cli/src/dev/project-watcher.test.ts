@@ -43,6 +43,36 @@ describe('ProjectWatcher', () => {
     assert.deepEqual(bursts.slice(2), [['templates/web/Dockerfile']]);
   });
 
+  it('also reports the files agents import from elsewhere in the project, once told of them', async () => {
+    const other = mkdtempSync('/var/tmp/rt-watcher-files-');
+    mkdirSync(join(other, 'lib'));
+    writeFileSync(join(other, 'lib', 'orders.ts'), 'one');
+    writeFileSync(join(other, 'lib', 'unrelated.ts'), 'one');
+    writeFileSync(join(other, 'shared.ts'), 'one');
+    const bursts: string[][] = [];
+    try {
+      using watcher = new ProjectWatcher({
+        root: other,
+        debounceMs: 50,
+        onChange: (paths) => bursts.push(paths.sort()),
+      });
+      watcher.watchFiles(['agents/bot/index.ts', 'lib/orders.ts', 'shared.ts']);
+      writeFileSync(join(other, 'lib', 'unrelated.ts'), 'two');
+      writeFileSync(join(other, 'lib', 'orders.ts'), 'two');
+      writeFileSync(join(other, 'shared.ts'), 'two');
+      await waitFor(() => bursts.flat().length >= 2);
+      assert.deepEqual(bursts.flat().sort(), ['lib/orders.ts', 'shared.ts']);
+      watcher.watchFiles([]);
+      bursts.length = 0;
+      writeFileSync(join(other, 'lib', 'orders.ts'), 'three');
+      writeFileSync(join(other, 'runtools.config.ts'), 'export default {};\n');
+      await waitFor(() => bursts.length > 0);
+      assert.deepEqual(bursts, [['runtools.config.ts']]);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
   it('tells editor files from project files', () => {
     for (const p of ['agents/.a.ts.swp', 'agents/a.ts~', 'agents/4913', 'agents/#a.ts#'])
       assert.equal(isProjectChange(p), false, p);

@@ -1,5 +1,5 @@
 import { existsSync, type FSWatcher, watch } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** The folders of a project whose changes matter, and the config file at its root. */
 const WATCHED_DIRS = ['agents', 'templates'] as const;
@@ -23,7 +23,8 @@ export interface ProjectWatcherOptions {
 }
 
 /**
- * Watches `agents/` and `templates/` (recursively) and `runtools.config.ts` of a project. The
+ * Watches `agents/` and `templates/` (recursively), `runtools.config.ts`, and the files agents
+ * import from elsewhere in the project (`watchFiles`) of a project. The
  * project root itself is watched without recursion (never `node_modules/` or `.runtools/`), so a
  * folder created after the start, or a config file an editor replaces, is still seen. Editors'
  * swap and backup files are ignored.
@@ -33,6 +34,9 @@ export class ProjectWatcher implements Disposable {
   readonly #onChange: (paths: string[]) => void;
   readonly #debounceMs: number;
   readonly #dirs = new Map<string, FSWatcher>();
+  /** Files elsewhere in the project that agents import (see `watchFiles`), and their folders' watchers. */
+  #files = new Set<string>();
+  readonly #fileDirs = new Map<string, FSWatcher>();
   #rootWatcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pending = new Set<string>();
@@ -43,7 +47,7 @@ export class ProjectWatcher implements Disposable {
     this.#onChange = options.onChange;
     this.#debounceMs = options.debounceMs ?? 150;
     this.#rootWatcher = watch(this.#root, (_event, name) => {
-      if (name === CONFIG_FILE) this.#changed(name);
+      if (name === CONFIG_FILE || (name && this.#files.has(name))) this.#changed(name);
       else if (name && (WATCHED_DIRS as readonly string[]).includes(name)) {
         this.#attach(name);
         this.#changed(name);
@@ -76,6 +80,46 @@ export class ProjectWatcher implements Disposable {
     }
   }
 
+  /**
+   * Also watches these files (relative to the root) outside the watched folders: what agents
+   * import from elsewhere in the project (`lib/orders.ts`), as their bundles list it. Replaces
+   * the list given before.
+   */
+  watchFiles(files: readonly string[]): void {
+    if (this.#closed) return;
+    this.#files = new Set(
+      files.filter(
+        (f) =>
+          f !== CONFIG_FILE &&
+          !f.startsWith('../') &&
+          !WATCHED_DIRS.some((dir) => f === dir || f.startsWith(`${dir}/`)),
+      ),
+    );
+    // Files at the root are the root watcher's.
+    const dirs = new Set([...this.#files].map((f) => dirname(f)).filter((d) => d !== '.'));
+    for (const [dir, watcher] of this.#fileDirs) {
+      if (dirs.has(dir)) continue;
+      watcher.close();
+      this.#fileDirs.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.#fileDirs.has(dir)) continue;
+      try {
+        const watcher = watch(join(this.#root, dir), (_event, name) => {
+          const path = name ? join(dir, name.toString()) : '';
+          if (this.#files.has(path)) this.#changed(path);
+        });
+        watcher.on('error', () => {
+          watcher.close();
+          if (this.#fileDirs.get(dir) === watcher) this.#fileDirs.delete(dir);
+        });
+        this.#fileDirs.set(dir, watcher);
+      } catch {
+        // Gone: the agent that imports from it fails to load, and says so.
+      }
+    }
+  }
+
   #changed(path: string): void {
     if (this.#closed || !isProjectChange(path)) return;
     this.#pending.add(path);
@@ -93,6 +137,8 @@ export class ProjectWatcher implements Disposable {
     this.#rootWatcher?.close();
     for (const w of this.#dirs.values()) w.close();
     this.#dirs.clear();
+    for (const w of this.#fileDirs.values()) w.close();
+    this.#fileDirs.clear();
   }
 
   [Symbol.dispose](): void {

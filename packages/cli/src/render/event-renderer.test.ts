@@ -63,6 +63,23 @@ describe('EventRenderer', () => {
     );
   });
 
+  it("shows a custom tool's log lines under its call, one line each", async () => {
+    const output = await draw([
+      { type: 'tool_call', step: 1, id: 'c1', name: 'lookup_order', input: { orderId: 'A-1' } },
+      { type: 'tool_log', step: 1, id: 'c1', name: 'lookup_order', message: 'calling\nthe API' },
+      {
+        type: 'tool_result',
+        step: 1,
+        id: 'c1',
+        name: 'lookup_order',
+        output: 'shipped',
+        isError: false,
+        durationMs: 20,
+      },
+    ]);
+    assert.equal(output, '▸ lookup_order orderId="A-1"\n  │ calling⏎the API\n  ⎿ shipped (20ms)\n');
+  });
+
   it('prints the final answer when it was not streamed', async () => {
     const output = await draw([
       {

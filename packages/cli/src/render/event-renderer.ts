@@ -57,6 +57,10 @@ export class EventRenderer {
       case 'tool_result':
         this.#toolResult(event);
         return;
+      case 'tool_log':
+        // A custom tool's ctx.log line, under its call.
+        this.#line(`  ${s.dim('│')} ${s.dim(truncate(oneLine(event.message), this.#width - 4))}`);
+        return;
       case 'step':
         return;
       case 'complete':

@@ -164,8 +164,11 @@ static int try_listen_on(const char *path, const char **step)
 		*step = "socket";
 		return -1;
 	}
+	/* Only the host's root (the engine) connects: 0600 keeps every other user of the host (a
+	 * custom tool's runner, run as nobody, for one) and the sandbox's own non-root users out. The
+	 * file belongs to the sandbox's root; the engine passes the check as root on the host. */
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 512) < 0 ||
-	    chmod(path, 0666) < 0) {
+	    chmod(path, 0600) < 0) {
 		int e = errno;
 		*step = "bind/listen/chmod";
 		close(fd);

@@ -32,7 +32,15 @@ function expectType<T extends true>(_proof?: T): void {}
 expectType<
   Equal<
     RunEventType,
-    'thinking' | 'text' | 'tool_call' | 'tool_result' | 'step' | 'complete' | 'error' | 'status'
+    | 'thinking'
+    | 'text'
+    | 'tool_call'
+    | 'tool_result'
+    | 'tool_log'
+    | 'step'
+    | 'complete'
+    | 'error'
+    | 'status'
   >
 >();
 expectType<Equal<Extract<RunEvent, { type: 'status' }>['status'], RunStatus>>();

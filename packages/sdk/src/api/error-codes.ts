@@ -12,6 +12,9 @@ export const errorCodes = {
   invalid_input: 400,
   invalid_options: 400,
   invalid_agent: 400,
+  invalid_tool: 400,
+  // A bundle uploaded under a hash that is not the SHA-256 of its bytes.
+  bundle_hash_mismatch: 400,
   invalid_config: 400,
   invalid_path: 400,
   exec_failed: 400,
@@ -51,6 +54,8 @@ export const errorCodes = {
   // What the request names does not exist
   not_found: 404,
   api_key_not_found: 404,
+  // A runtime names a code bundle the server does not have: upload it first (PUT /v1/bundles/{sha256}).
+  bundle_not_found: 404,
   deployment_not_found: 404,
   file_not_found: 404,
   process_not_found: 404,

@@ -4,7 +4,9 @@
  * client's types are inferred from them, so the two cannot drift apart. All JSON is camelCase.
  */
 export * from './api-keys.ts';
+export * from './bundles.ts';
 export * from './common.ts';
+export * from './custom-tools.ts';
 export * from './deployments.ts';
 export * from './error-codes.ts';
 export * from './pagination.ts';

@@ -49,6 +49,18 @@ const toolResultEvent = z
   })
   .meta({ description: 'What a tool call returned (or the error it ended with).' });
 
+const toolLogEvent = z
+  .object({
+    type: z.literal('tool_log'),
+    step: z.number().int(),
+    /** The call it belongs to: its `tool_call`'s id. */
+    id: z.string(),
+    name: z.string(),
+    /** One line of the tool's `ctx.log` (secrets masked). */
+    message: z.string(),
+  })
+  .meta({ description: 'A line a custom tool logged while it ran (`ctx.log`).' });
+
 const stepEvent = z
   .object({
     type: z.literal('step'),
@@ -88,6 +100,7 @@ export const runEventInputSchema = z.discriminatedUnion('type', [
   textEvent,
   toolCallEvent,
   toolResultEvent,
+  toolLogEvent,
   stepEvent,
   completeEvent,
   errorEvent,
@@ -110,6 +123,9 @@ export const runEventSchema = z
     toolResultEvent
       .extend(logPosition)
       .meta({ id: 'ToolResultEvent', description: toolResultEvent.description }),
+    toolLogEvent
+      .extend(logPosition)
+      .meta({ id: 'ToolLogEvent', description: toolLogEvent.description }),
     stepEvent.extend(logPosition).meta({ id: 'StepEvent', description: stepEvent.description }),
     completeEvent
       .extend(logPosition)

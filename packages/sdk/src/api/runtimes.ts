@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { agentDefinitionSchema } from '../agent-definition.ts';
+import { agentDefinitionSchema, checkAgentTools } from '../agent-definition.ts';
 import { textSchema, timestampSchema } from './common.ts';
+import { customToolDescriptorSchema } from './custom-tools.ts';
 import { pageQuerySchema } from './pagination.ts';
 
 /** The system prompt of a runtime created without one. */
@@ -10,13 +11,24 @@ export const defaultSystemPrompt =
 /**
  * The body of `POST /v1/runtimes` and `PUT /v1/runtimes/{id}`: an agent definition, where only
  * `model` is required. Without `slug` the server names the runtime (`agent-…`); without
- * `systemPrompt` it gets `defaultSystemPrompt`.
+ * `systemPrompt` it gets `defaultSystemPrompt`. Custom tools are descriptors here (their code is
+ * the `bundle`, uploaded first): a `defineTool()` is code, which JSON cannot carry.
  */
 export const runtimeInputSchema = agentDefinitionSchema
   .extend({
     slug: agentDefinitionSchema.shape.slug.optional(),
     systemPrompt: z.string().min(1).default(defaultSystemPrompt),
+    tools: z
+      .array(
+        z.union([z.string().min(1), customToolDescriptorSchema], {
+          error:
+            'a core tool name, or a custom tool descriptor { custom, description, inputSchema }',
+        }),
+      )
+      .max(200)
+      .default([]),
   })
+  .superRefine(checkAgentTools)
   .meta({ id: 'RuntimeInput' });
 
 export type RuntimeInput = z.input<typeof runtimeInputSchema>;

@@ -26,6 +26,7 @@ import type { RunEvent } from '../api/run-events.ts';
 import { isTerminalStatus } from '../api/run-status.ts';
 import { RunToolsError } from '../errors.ts';
 import { networkError, RunToolsApiError } from './api-error.ts';
+import { type BundlesClient, bundlesClient } from './bundles-client.ts';
 import { runEventStream } from './event-stream.ts';
 import { type ClientTransport, type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
 import { type TemplatesClient, templatesClient } from './templates-client.ts';
@@ -163,6 +164,9 @@ export class RunTools {
   /** `/v1/sandboxes`: create, exec (streamed on request), files, pause, resume, delete, ports. */
   readonly sandboxes: SandboxesClient;
 
+  /** `/v1/bundles`: the code bundles of runtimes with custom tools, by SHA-256. */
+  readonly bundles: BundlesClient;
+
   /** `/v1/templates`: template definitions, their builds and build logs. */
   readonly templates: TemplatesClient;
 
@@ -259,6 +263,7 @@ export class RunTools {
         }),
     };
     this.sandboxes = sandboxesClient(transport);
+    this.bundles = bundlesClient(transport);
     this.templates = templatesClient(transport);
     this.runs = {
       get: (runId) => get(`/v1/runs/${id(runId)}`),

@@ -272,6 +272,22 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  /**
+   * Code bundles of runtimes with custom tools, by the SHA-256 of their bytes: in the database,
+   * so every server of a PostgreSQL setup can run any runtime's tools. The code is JavaScript
+   * text (UTF-8, no NUL), which both dialects store as `text`.
+   */
+  '0010_bundles': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('bundles')
+        .addColumn('sha256', 'text', (c) => c.primaryKey())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

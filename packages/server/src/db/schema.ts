@@ -168,6 +168,15 @@ export interface SecretKeyCheckTable {
   created_at: string;
 }
 
+/** A code bundle (custom tools' code): one ES module, named by the SHA-256 of its bytes. */
+export interface BundlesTable {
+  sha256: string;
+  size: number;
+  /** The module's text (UTF-8; its bytes hash to `sha256`). */
+  code: string;
+  created_at: string;
+}
+
 export interface Schema {
   runtimes: RuntimesTable;
   deployments: DeploymentsTable;
@@ -182,4 +191,5 @@ export interface Schema {
   template_builds: TemplateBuildsTable;
   template_build_logs: TemplateBuildLogsTable;
   secret_key_check: SecretKeyCheckTable;
+  bundles: BundlesTable;
 }

@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { SandboxEngine } from '@runtools/sandbox';
+import { maxBundleBytes } from '@runtools/sdk/api';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
@@ -17,6 +18,7 @@ import { ProxyGrants } from './proxy-cookie.ts';
 import { defaultRateLimit, type RateLimitOptions, rateLimit, tokenBuckets } from './rate-limit.ts';
 import { newRouter } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
+import { bundleRoutes } from './routes/bundles.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -94,6 +96,7 @@ export interface AppOptions {
 export const openApiPath = '/v1/openapi.json';
 
 const fileUploadPath = /^\/v1\/sandboxes\/[^/]+\/files$/;
+const bundleUploadPath = /^\/v1\/bundles\/[^/]+$/;
 
 /**
  * The RunTools HTTP API as a Hono app: `/health`, the generated OpenAPI document, and the `/v1`
@@ -185,9 +188,14 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   const jsonLimit = limitBody(maxSize);
   // File uploads are streamed to the sandbox's disk (which has its own quota), not parsed.
   const fileLimit = limitBody(options.fileBodyLimitBytes ?? 512 * 1024 * 1024);
-  app.use('/v1/*', (c, next) =>
-    (c.req.method === 'PUT' && fileUploadPath.test(c.req.path) ? fileLimit : jsonLimit)(c, next),
-  );
+  // A code bundle is read whole into memory (and stored): its own, smaller limit.
+  const bundleLimit = limitBody(maxBundleBytes);
+  app.use('/v1/*', (c, next) => {
+    if (c.req.method !== 'PUT') return jsonLimit(c, next);
+    if (fileUploadPath.test(c.req.path)) return fileLimit(c, next);
+    if (bundleUploadPath.test(c.req.path)) return bundleLimit(c, next);
+    return jsonLimit(c, next);
+  });
 
   const acceptingRuns = options.acceptingRuns;
   if (acceptingRuns) {
@@ -203,6 +211,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     });
   }
 
+  app.route('/v1', bundleRoutes(store));
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
   app.route('/v1', sessionRoutes(store));

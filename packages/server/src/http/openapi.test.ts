@@ -60,6 +60,8 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'POST /v1/runs/{id}/resume',
       'GET /v1/run/{slug}/stream',
       'GET /v1/runs/{id}/stream',
+      'PUT /v1/bundles/{sha256}',
+      'GET /v1/bundles/{sha256}',
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
@@ -91,6 +93,7 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'TextEvent',
       'ThinkingEvent',
       'ToolCallEvent',
+      'ToolLogEvent',
       'ToolResultEvent',
     ]);
     for (const name of eventRefs) {

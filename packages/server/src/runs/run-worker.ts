@@ -1,4 +1,12 @@
-import { type LoopState, type ModelAccess, type ModelEnvironment, runAgent } from '@runtools/agent';
+import {
+  createCustomTools,
+  type LoopState,
+  type ModelAccess,
+  type ModelEnvironment,
+  type RunAgentOptions,
+  runAgent,
+  type ToolRunners,
+} from '@runtools/agent';
 import type { SandboxEngine } from '@runtools/sandbox';
 import {
   defineAgent,
@@ -7,6 +15,7 @@ import {
   type RunEventInput,
   type RunStatus,
   RunToolsError,
+  splitAgentTools,
 } from '@runtools/sdk';
 import { redactDefinitionSecrets } from '../secrets/definition-secrets.ts';
 import type { Run } from '../store/runs.ts';
@@ -45,7 +54,28 @@ export interface RunWorkerOptions {
   projectConfig?: () => Pick<ProjectConfig, 'openaiCompatible' | 'webSearch'> | undefined;
   /** Every stored event, after it is in the database: the fan-out to WebSocket/SSE subscribers. */
   onEvent?: (runId: string, event: RunEvent) => void;
+  /**
+   * Where runtimes' custom tools run: one tool runner per code bundle. Without them a run of an
+   * agent with custom tools fails with `unknown_tool`.
+   */
+  toolRunners?: ToolRunners;
+  /**
+   * The values custom tools' declared secrets are read from (read once at the edge: the
+   * variables of the server's environment the operator lets tools read).
+   */
+  toolSecrets?: Readonly<Record<string, string>>;
+  /** Appended to the error of a declared secret that is not in `toolSecrets`: how to set one. */
+  toolSecretsHelp?: string;
 }
+
+type OptionalOption =
+  | 'onEvent'
+  | 'env'
+  | 'projectConfig'
+  | 'modelAccess'
+  | 'toolRunners'
+  | 'toolSecrets'
+  | 'toolSecretsHelp';
 
 interface Active {
   /** Aborts at once (cancel, drain, a lost lease). */
@@ -64,10 +94,8 @@ interface Active {
  * one PostgreSQL share the queue without running a run twice.
  */
 export class RunWorker {
-  private readonly opts: Required<
-    Omit<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>
-  > &
-    Pick<RunWorkerOptions, 'onEvent' | 'env' | 'projectConfig' | 'modelAccess'>;
+  private readonly opts: Required<Omit<RunWorkerOptions, OptionalOption>> &
+    Pick<RunWorkerOptions, OptionalOption>;
   private readonly active = new Map<string, Active>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -261,6 +289,7 @@ export class RunWorker {
           ]);
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
+        ...(agent.bundle ? { customTools: this.customTools(run, agent.bundle) } : {}),
       });
       const stoppedBy =
         result.outcome === 'stopped' || result.outcome === 'cancelled' ? entry.stopping : undefined;
@@ -293,6 +322,30 @@ export class RunWorker {
       clearInterval(heartbeat);
       await sandbox?.delete().catch(() => {});
     }
+  }
+
+  /**
+   * The custom tools of a run's agent, run by the tool runner of its bundle (the code comes from
+   * the database the first time this server runs that bundle).
+   */
+  private customTools(run: Run, bundle: string): NonNullable<RunAgentOptions['customTools']> {
+    const { store, toolRunners } = this.opts;
+    return async (agent) => {
+      if (toolRunners === undefined) {
+        throw new RunToolsError(
+          'unknown_tool',
+          'This server runs no custom tools (it was started without tool runners).',
+        );
+      }
+      const runner = await toolRunners.runner(bundle, () => store.bundles.require(bundle));
+      return createCustomTools(splitAgentTools(agent.tools).descriptors, {
+        runner,
+        secrets: this.opts.toolSecrets ?? {},
+        ...(this.opts.toolSecretsHelp ? { secretsHelp: this.opts.toolSecretsHelp } : {}),
+        runId: run.id,
+        metadata: run.metadata,
+      });
+    };
   }
 }
 

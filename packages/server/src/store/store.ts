@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.ts';
 import { ApiKeyRepository } from './api-keys.ts';
+import { BundleRepository } from './bundles.ts';
 import { DeploymentRepository } from './deployments.ts';
 import { RunEventRepository } from './run-events.ts';
 import { RunRepository } from './runs.ts';
@@ -21,6 +22,7 @@ export interface Store {
   readonly webhooks: WebhookRepository;
   readonly webhookDeliveries: WebhookDeliveryRepository;
   readonly templates: TemplateRepository;
+  readonly bundles: BundleRepository;
 }
 
 export function createStore(database: Database): Store {
@@ -35,5 +37,6 @@ export function createStore(database: Database): Store {
     webhooks: new WebhookRepository(database),
     webhookDeliveries: new WebhookDeliveryRepository(database),
     templates: new TemplateRepository(database),
+    bundles: new BundleRepository(database),
   };
 }

@@ -9,6 +9,7 @@ import {
   runtimeSchema,
 } from '@runtools/sdk/api';
 import { hasMaskedSecrets, restoreMaskedSecrets } from '../../secrets/definition-secrets.ts';
+import { bundleNotFound } from '../../store/bundles.ts';
 import type { Runtime } from '../../store/runtimes.ts';
 import type { Store } from '../../store/store.ts';
 import { idParamSchema } from '../common-schemas.ts';
@@ -88,6 +89,7 @@ export function runtimeRoutes(store: Store) {
       // A definition copied from the slug's latest version keeps that version's secrets.
       const latest = hasMaskedSecrets(body) ? await store.runtimes.getLatest(slug) : undefined;
       const definition = restoreMaskedSecrets({ ...body, slug }, latest?.definition);
+      await requireBundle(store, definition.bundle);
       const runtime = await store.runtimes.create({ slug, definition });
       return c.json(toJson(runtime), 201);
     })
@@ -110,6 +112,7 @@ export function runtimeRoutes(store: Store) {
         { ...body, slug: body.slug ?? current.slug },
         current.definition,
       );
+      await requireBundle(store, definition.bundle);
       if (current.slug !== definition.slug) {
         throw new RunToolsError(
           'invalid_input',
@@ -124,6 +127,13 @@ export function runtimeRoutes(store: Store) {
       if (!(await store.runtimes.delete(id))) throw notFound(id);
       return c.body(null, 204);
     });
+}
+
+/** A runtime's custom tools run its bundle's code: one the server does not have is refused. */
+async function requireBundle(store: Store, sha256: string | undefined): Promise<void> {
+  if (sha256 !== undefined && (await store.bundles.get(sha256)) === undefined) {
+    throw bundleNotFound(sha256);
+  }
 }
 
 function notFound(id: string): RunToolsError {

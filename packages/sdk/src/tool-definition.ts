@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import {
+  type CustomToolDescriptor,
+  customToolDescriptorSchema,
+  customToolNameSchema,
+  customToolTimeouts,
+  isCustomToolDescriptor,
+  toolSecretNameSchema,
+} from './api/custom-tools.ts';
+import { RunToolsError } from './errors.ts';
+
+/** What `ctx.sandbox.exec` returns: a non-zero exit is a result, not an error. */
+export interface ToolExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when `timeoutMs` killed the command (and everything it started). */
+  timedOut: boolean;
+}
+
+export interface ToolExecOptions {
+  /** Working directory in the sandbox (default: where the run's `bash` last `cd`-ed). */
+  cwd?: string;
+  /** Added to the sandbox's environment for this command. */
+  env?: Record<string, string>;
+  /** Kill the command after this long (default 120 s, at most the tool's own timeout). */
+  timeoutMs?: number;
+}
+
+/** An entry of `ctx.sandbox.files.list()`. */
+export interface ToolFileEntry {
+  name: string;
+  /** Absolute path in the sandbox. */
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+}
+
+/**
+ * The run's workspace sandbox, as a custom tool reaches it: the same sandbox the agent's core
+ * tools act in. The tool itself runs elsewhere (a tool runner on the server), so each call is a
+ * request to the server, which performs it in the sandbox.
+ */
+export interface ToolSandbox {
+  /** Runs a command: a string goes to `/bin/sh -c`, an array is the argv. */
+  exec(command: string | string[], options?: ToolExecOptions): Promise<ToolExecResult>;
+  files: {
+    /** A text file's content (UTF-8); a relative path is from the run's working directory. */
+    read(path: string): Promise<string>;
+    /** Creates or replaces a file (and missing parent directories). */
+    write(path: string, text: string): Promise<void>;
+    /** A directory's entries. */
+    list(path: string): Promise<ToolFileEntry[]>;
+  };
+}
+
+/** What a custom tool's `execute` gets besides its input. */
+export interface ToolCallContext<Secret extends string = string> {
+  sandbox: ToolSandbox;
+  /** Aborted when the run is cancelled or the call times out: stop, and clean up. */
+  signal: AbortSignal;
+  runId: string;
+  /** The run's metadata (what its caller gave with `POST /v1/run/{slug}`). */
+  metadata: Record<string, unknown>;
+  /** A line for the run's log: a `tool_log` event (secrets in it are masked). */
+  log(message: string): void;
+  /** The values of the secrets the tool declared, and only those. */
+  secrets: Readonly<Record<Secret, string>>;
+}
+
+/** What `defineTool` takes. */
+export interface ToolDefinitionInput<
+  Input extends z.ZodObject = z.ZodObject,
+  Secret extends string = string,
+> {
+  /** What the model calls it: lowercase letters, digits and `_` (not a core tool's name). */
+  name: string;
+  /** What the model reads to decide when to call it, and how. */
+  description: string;
+  /** The input's schema: the model is shown its JSON schema; a call is validated with it. */
+  input: Input;
+  /** Environment variables of the server the tool reads, e.g. `['ORDERS_API_KEY']`. */
+  secrets?: readonly Secret[];
+  /** Longest a call may take (default 60 000 ms); a slower call is an error result. */
+  timeoutMs?: number;
+  /**
+   * Does the work. A string is given to the model as it is, anything else as formatted JSON;
+   * a throw is an error result the model sees (its message, never a stack).
+   */
+  execute(input: z.output<Input>, ctx: ToolCallContext<Secret>): unknown;
+}
+
+const toolMarker = Symbol.for('runtools.tool');
+
+/** A tool made by `defineTool`: list it in an agent's `tools`. */
+export type ToolDefinition<
+  Input extends z.ZodObject = z.ZodObject,
+  Secret extends string = string,
+> = Readonly<Required<Omit<ToolDefinitionInput<Input, Secret>, 'timeoutMs'>>> & {
+  readonly timeoutMs?: number;
+  readonly [toolMarker]: true;
+};
+
+/** A tool definition that is not valid (`invalid_tool`), with every problem listed. */
+export class ToolDefinitionError extends RunToolsError {
+  readonly issues: Array<{ field: string; message: string }>;
+  constructor(name: string, issues: Array<{ field: string; message: string }>) {
+    super(
+      'invalid_tool',
+      `Invalid tool ${name}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      { details: { tool: name, issues } },
+    );
+    this.name = 'ToolDefinitionError';
+    this.issues = issues;
+  }
+}
+
+const toolConfigSchema = z.object({
+  name: customToolNameSchema,
+  description: z.string().min(1, 'a description is required').max(4000),
+  input: z.custom<z.ZodObject>(isZodObject, 'a zod object schema: z.object({ ... })'),
+  secrets: z.array(toolSecretNameSchema).max(50).default([]),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(customToolTimeouts.minMs)
+    .max(customToolTimeouts.maxMs)
+    .optional(),
+  execute: z.custom<(...args: unknown[]) => unknown>(
+    (v) => typeof v === 'function',
+    'a function (input, ctx) => result',
+  ),
+});
+
+/**
+ * Defines a custom tool: the project's own code, which an agent lists beside the core tools.
+ * It runs on the server in an unprivileged tool runner (not in the workspace sandbox, where the
+ * model's commands run), reaches that sandbox through `ctx.sandbox`, and gets the secrets it
+ * declares (from the server's environment) in `ctx.secrets`.
+ *
+ * ```ts
+ * import { defineTool } from '@runtools/sdk';
+ * import { z } from 'zod';
+ *
+ * export const lookupOrder = defineTool({
+ *   name: 'lookup_order',
+ *   description: 'Looks up an order by its id: status, items and shipping.',
+ *   input: z.object({ orderId: z.string().describe('e.g. A-1042') }),
+ *   secrets: ['ORDERS_API_KEY'],
+ *   async execute({ orderId }, ctx) {
+ *     const r = await fetch(`https://orders.example.com/v1/orders/${orderId}`, {
+ *       headers: { authorization: `Bearer ${ctx.secrets.ORDERS_API_KEY}` },
+ *       signal: ctx.signal,
+ *     });
+ *     if (!r.ok) throw new Error(`the orders API answered ${r.status}`);
+ *     return r.json();
+ *   },
+ * });
+ * ```
+ * A wrong field throws a `ToolDefinitionError` naming it.
+ */
+export function defineTool<Input extends z.ZodObject, const Secret extends string = never>(
+  input: ToolDefinitionInput<Input, Secret>,
+): ToolDefinition<Input, Secret> {
+  const name = typeof input?.name === 'string' ? input.name : '(unnamed)';
+  const r = toolConfigSchema.safeParse(input);
+  if (!r.success) {
+    throw new ToolDefinitionError(
+      name,
+      r.error.issues.map((i) => ({ field: i.path.join('.') || '(tool)', message: i.message })),
+    );
+  }
+  const definition = Object.freeze({
+    name: r.data.name,
+    description: r.data.description,
+    input: input.input,
+    secrets: Object.freeze([...r.data.secrets]) as readonly Secret[],
+    ...(r.data.timeoutMs !== undefined ? { timeoutMs: r.data.timeoutMs } : {}),
+    execute: input.execute,
+    [toolMarker]: true as const,
+  });
+  // The model must be shown a schema: one zod cannot write as JSON schema is refused here.
+  toolDescriptor(definition);
+  return definition;
+}
+
+/** True for a value made by `defineTool` (in any copy of this package). */
+export function isToolDefinition(value: unknown): value is ToolDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[toolMarker] === true
+  );
+}
+
+/**
+ * A tool definition as the API stores it: its input as JSON schema (what the model is shown,
+ * for the input the model writes: defaults are optional). The code is shipped apart, bundled.
+ */
+export function toolDescriptor(definition: ToolDefinition): CustomToolDescriptor {
+  let inputSchema: Record<string, unknown>;
+  try {
+    const { $schema: _, ...schema } = z.toJSONSchema(definition.input, { io: 'input' }) as Record<
+      string,
+      unknown
+    >;
+    inputSchema = schema;
+  } catch (error) {
+    throw new ToolDefinitionError(definition.name, [
+      {
+        field: 'input',
+        message: `cannot be shown to the model as JSON schema: ${(error as Error).message}`,
+      },
+    ]);
+  }
+  return customToolDescriptorSchema.parse({
+    custom: definition.name,
+    description: definition.description,
+    inputSchema,
+    secrets: [...definition.secrets],
+    ...(definition.timeoutMs !== undefined ? { timeoutMs: definition.timeoutMs } : {}),
+  });
+}
+
+/** An agent's `tools` sorted by kind. */
+export interface AgentTools {
+  /** Core tool names (and any other string: `createCoreTools` says which it does not know). */
+  core: string[];
+  /** Tools from `defineTool()`, in an agent file. */
+  definitions: ToolDefinition[];
+  /** Custom tools as the API stores them (their code is in the runtime's `bundle`). */
+  descriptors: CustomToolDescriptor[];
+}
+
+/** Sorts an agent's `tools` into core tool names, tool definitions and custom tool descriptors. */
+export function splitAgentTools(tools: readonly unknown[]): AgentTools {
+  const split: AgentTools = { core: [], definitions: [], descriptors: [] };
+  for (const tool of tools) {
+    if (typeof tool === 'string') split.core.push(tool);
+    else if (isToolDefinition(tool)) split.definitions.push(tool);
+    else if (isCustomToolDescriptor(tool)) split.descriptors.push(tool);
+  }
+  return split;
+}
+
+/** Duck-typed, so a schema made with the project's own copy of zod 4 is accepted too. */
+function isZodObject(value: unknown): value is z.ZodObject {
+  const zod = (value as { _zod?: { def?: { type?: unknown } } } | null)?._zod;
+  return (
+    typeof (value as { safeParse?: unknown } | null)?.safeParse === 'function' &&
+    zod?.def?.type === 'object'
+  );
+}
