@@ -17,6 +17,8 @@ export type RunBlock =
       id: string;
       name: string;
       input: unknown;
+      /** What a custom tool logged while it ran (`tool_log` events). */
+      logs?: string[];
       result?: { output: string; isError: boolean; durationMs: number };
     }
   | { kind: 'step'; key: string; events: number; step: number; usage: Usage; finishReason: string }
@@ -110,6 +112,20 @@ function apply(blocks: RunBlock[], event: RunEvent): void {
         input: event.input,
       });
       return;
+    case 'tool_log': {
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const block = blocks[i];
+        if (block?.kind === 'tool' && block.id === event.id) {
+          blocks[i] = {
+            ...block,
+            logs: [...(block.logs ?? []), event.message],
+            events: block.events + 1,
+          };
+          return;
+        }
+      }
+      return;
+    }
     case 'tool_result': {
       const result = {
         output: event.output,

@@ -79,6 +79,11 @@ export const RunToolCall = memo(function RunToolCall({ block }: { block: ToolBlo
       {block.input === undefined ? null : (
         <Folded text={inputText(block.name, block.input)} label="Input" />
       )}
+      {block.logs && block.logs.length > 0 ? (
+        <div className="mt-2">
+          <Folded text={block.logs.join('\n')} label="Log" />
+        </div>
+      ) : null}
       {result === undefined ? null : (
         <div className="mt-2">
           <Folded

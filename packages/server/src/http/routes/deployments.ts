@@ -42,7 +42,14 @@ function agentOf(runtime: Runtime | undefined): DeploymentAgent | null {
         ? model
         : `${model?.provider ?? 'custom'}/${model?.model ?? 'default'}`,
     tools: Array.isArray(definition.tools)
-      ? definition.tools.filter((t) => typeof t === 'string')
+      ? // Core tools by name; custom tools (descriptors) by their own name.
+        definition.tools.flatMap((t) =>
+          typeof t === 'string'
+            ? [t]
+            : typeof (t as { custom?: unknown }).custom === 'string'
+              ? [(t as { custom: string }).custom]
+              : [],
+        )
       : [],
   };
 }
