@@ -67,7 +67,7 @@ export function SandboxPage() {
         <Fact term="Resources">
           {formatResources(sandbox.resources)}, {formatNetwork(sandbox.network)}
         </Fact>
-        <Fact term={sandbox.onTimeout === 'pause' ? 'Pauses at' : 'Deleted at'}>
+        <Fact term={sandbox.onTimeout === 'pause' ? 'Timeout pauses it at' : 'Timeout ends it at'}>
           {sandbox.expiresAt ? <Time iso={sandbox.expiresAt} /> : 'no timeout'}
         </Fact>
         <Fact term="Ports">
