@@ -6,6 +6,7 @@
 export * from './api-keys.ts';
 export * from './bundles.ts';
 export * from './common.ts';
+export * from './csrf-header.ts';
 export * from './custom-tools.ts';
 export * from './deployments.ts';
 export * from './error-codes.ts';
