@@ -37,6 +37,7 @@ export {
   projectConfigSchema,
 } from './project-config.ts';
 export {
+  type AgentToolApproval,
   type AgentTools,
   defineTool,
   isToolDefinition,
@@ -48,7 +49,9 @@ export {
   type ToolExecOptions,
   type ToolExecResult,
   type ToolFileEntry,
+  type ToolApproval,
   type ToolSandbox,
+  storedApprovalRule,
   toolDescriptor,
 } from './tool-definition.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook } from './webhook-verify.ts';
