@@ -42,6 +42,8 @@ export {
   defineTool,
   isToolDefinition,
   splitAgentTools,
+  storedApprovalRule,
+  type ToolApproval,
   type ToolCallContext,
   type ToolDefinition,
   ToolDefinitionError,
@@ -49,9 +51,7 @@ export {
   type ToolExecOptions,
   type ToolExecResult,
   type ToolFileEntry,
-  type ToolApproval,
   type ToolSandbox,
-  storedApprovalRule,
   toolDescriptor,
 } from './tool-definition.ts';
 export { generateWebhookSecret, signWebhook, verifyWebhook } from './webhook-verify.ts';
