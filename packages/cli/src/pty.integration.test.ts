@@ -130,6 +130,29 @@ describe('runtools in a terminal (tmux)', () => {
     }
   });
 
+  it('asks at the terminal when a tool call needs approval: y runs it, n denies it with a reason the agent reads', async () => {
+    await cp.deployScriptedAgent('asking', { approvals: { bash: 'always' } });
+    cp.model.push(
+      { toolCalls: [{ name: 'bash', input: { command: 'echo approved-in-the-pane' } }] },
+      { toolCalls: [{ name: 'bash', input: { command: 'echo must-not-run' } }] },
+      { text: 'One ran, one was refused.' },
+    );
+    const name = await startInPane(`run asking "two commands"`);
+    await waitForScreen(name, /Allow bash command="echo approved-in-the-pane"\? \[y\/N\]/);
+    await tmux('send-keys', '-t', name, 'y', 'Enter');
+    await waitForScreen(name, /Allow bash command="echo must-not-run"\? \[y\/N\]/);
+    await tmux('send-keys', '-t', name, 'n', 'Enter');
+    await waitForScreen(name, /Why\?/);
+    await tmux('send-keys', '-t', name, 'not today', 'Enter');
+    const text = await waitForScreen(name, /__EXIT=\d/);
+    assert.match(text, /__EXIT=0/);
+    assert.match(text, /approved-in-the-pane/);
+    assert.match(text, /denied: not today/);
+    assert.match(text, /One ran, one was refused\./);
+    assert.doesNotMatch(text.replace(/command="echo must-not-run"/g, ''), /must-not-run/);
+    assert.match(JSON.stringify(cp.model.requests.at(-1)?.messages), /not today/);
+  });
+
   it('NO_COLOR: the same screen without any colour', async () => {
     cp.model.push(
       { toolCalls: [{ name: 'bash', input: { command: 'echo plain' } }] },

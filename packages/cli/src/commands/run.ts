@@ -6,6 +6,7 @@ import { exitCodes } from '../program.ts';
 import { printEvents } from '../render/event-renderer.ts';
 import { terminalStyle } from '../render/terminal-style.ts';
 import { UsageError } from '../usage-error.ts';
+import { answerApproval } from './approval-prompt.ts';
 
 interface RunFlags extends ClientFlags {
   json?: boolean;
@@ -18,7 +19,9 @@ export function runCommand(): Command {
   return withClientOptions(
     new Command('run')
       .showHelpAfterError('(runtools run --help shows how to use it)')
-      .description('Run a deployed agent and show its events live (Ctrl-C cancels the run)')
+      .description(
+        'Run a deployed agent and show its events live; asks here when a tool call needs approval (Ctrl-C cancels the run)',
+      )
       .argument('<slug>', "the deployment's slug, as in POST /v1/run/{slug}")
       .argument('<input>', 'what to ask the agent; - reads it from stdin')
       .option('--json', 'print one JSON event per line on stdout, nothing else')
@@ -64,7 +67,16 @@ async function runAction(slug: string, inputArg: string, flags: RunFlags): Promi
         cancel.started(runId);
       },
     });
-    const printed = await printEvents(events, { out: process.stdout, json: flags.json === true });
+    // Asked at this terminal when there is one to ask at (stdin not used for the input).
+    const interactive = process.stdin.isTTY === true && inputArg !== '-' && flags.json !== true;
+    const printed = await printEvents(events, {
+      out: process.stdout,
+      json: flags.json === true,
+      after: async (event) => {
+        if (event.type !== 'approval_requested' || cancel.runId === undefined) return;
+        await answerApproval(rt, cancel.runId, event, { interactive });
+      },
+    });
     return printed.status === 'completed' ? exitCodes.ok : exitCodes.failure;
   } catch (error) {
     // The cancel request itself failed and gave up on the stream: that error was printed.
@@ -88,6 +100,11 @@ class RunCanceller {
 
   constructor(rt: RunTools) {
     this.#rt = rt;
+  }
+
+  /** The run's id, once it started. */
+  get runId(): string | undefined {
+    return this.#runId;
   }
 
   /** Aborts the event stream when the cancel request could not be made. */

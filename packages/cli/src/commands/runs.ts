@@ -25,10 +25,10 @@ interface ListFlags extends JsonFlag {
   limit: number;
 }
 
-/** `runtools runs list|get|pause|resume|cancel`. */
+/** `runtools runs list|get|pause|resume|cancel|approve|deny`. */
 export function runsCommand(): Command {
   const runs = new Command('runs').description(
-    'List runs, show one, and pause, resume or cancel it',
+    'List runs, show one, and pause, resume, cancel it or answer its approval',
   );
   runs.addCommand(
     withClientOptions(
@@ -113,6 +113,45 @@ export function runsCommand(): Command {
       }),
     );
   }
+  for (const [name, description] of [
+    ['approve', 'Approve the tool call a waiting run asks about: the call runs'],
+    ['deny', 'Deny it: the agent gets the denial (and --reason) as the call result'],
+  ] as const) {
+    runs.addCommand(
+      withClientOptions(
+        new Command(name)
+          .showHelpAfterError(`(runtools runs ${name} --help shows how to use it)`)
+          .description(description)
+          .argument('<run-id>')
+          .argument('[call-id]', 'the call it asks about (default: the one it waits for now)')
+          .option('--reason <text>', 'why (the agent reads it)')
+          .option('--json', 'print the run as JSON'),
+      ).action(
+        async (
+          runId: string,
+          callId: string | undefined,
+          flags: JsonFlag & { reason?: string },
+        ) => {
+          const rt = createClient(flags);
+          const call = callId ?? (await rt.runs.get(runId)).approval?.callId;
+          if (call === undefined) {
+            throw new RunToolsError(
+              'approval_not_found',
+              `Run ${runId} is not waiting for an approval (runtools runs get ${runId} shows its status).`,
+            );
+          }
+          const options = flags.reason === undefined ? {} : { reason: flags.reason };
+          const run = await rt.runs[name](runId, call, options);
+          if (flags.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+          else {
+            process.stdout.write(
+              `${run.id}: ${name === 'approve' ? 'approved' : 'denied'} ${call}; ${paintStatus(run.status, terminalStyle(process.stdout))}\n`,
+            );
+          }
+        },
+      ),
+    );
+  }
   return runs;
 }
 
@@ -142,7 +181,8 @@ function deploymentIdFor(value: string, slugs: Map<string, string>): string {
 function paintStatus(status: string, style: ReturnType<typeof terminalStyle>): string {
   if (status === 'completed') return style.green(status);
   if (status === 'failed') return style.red(status);
-  if (status === 'cancelled' || status === 'paused') return style.yellow(status);
+  if (status === 'cancelled' || status === 'paused' || status === 'waiting')
+    return style.yellow(status);
   return status;
 }
 

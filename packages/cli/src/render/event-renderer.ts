@@ -61,6 +61,22 @@ export class EventRenderer {
         // A custom tool's ctx.log line, under its call.
         this.#line(`  ${s.dim('│')} ${s.dim(truncate(oneLine(event.message), this.#width - 4))}`);
         return;
+      case 'approval_requested':
+        this.#line(
+          s.yellow(
+            `  ⏸ ${event.tool} waits for approval (call ${event.callId}, until ${new Date(event.expiresAt).toLocaleString()})`,
+          ),
+        );
+        return;
+      case 'approval_resolved':
+        this.#line(
+          event.decision === 'approved'
+            ? s.green(`  ✔ approved${event.reason ? `: ${event.reason}` : ''}`)
+            : s.yellow(
+                `  ✖ ${event.decision === 'expired' ? 'no answer in time: denied' : 'denied'}${event.reason ? `: ${event.reason}` : ''}`,
+              ),
+        );
+        return;
       case 'step':
         return;
       case 'complete':
@@ -185,7 +201,12 @@ export interface PrintedRun {
  */
 export async function printEvents(
   events: AsyncIterable<RunEvent> | Iterable<RunEvent>,
-  options: { out: OutputStream; json: boolean },
+  options: {
+    out: OutputStream;
+    json: boolean;
+    /** Called after each event is printed (and awaited: the next waits for it). */
+    after?: (event: RunEvent) => Promise<void>;
+  },
 ): Promise<PrintedRun> {
   const renderer = options.json ? undefined : new EventRenderer({ out: options.out });
   const printed: PrintedRun = { status: undefined, events: 0 };
@@ -195,6 +216,7 @@ export async function printEvents(
       if (event.type === 'status') printed.status = event.status;
       if (renderer) renderer.render(event);
       else options.out.write(eventJsonLine(event));
+      await options.after?.(event);
     }
   } finally {
     renderer?.finish();

@@ -24,7 +24,8 @@ export interface CliServer extends AsyncDisposable {
   /** What the CLI needs to find the server: RUNTOOLS_SERVER and RUNTOOLS_API_KEY. */
   readonly env: Record<string, string>;
   /** Creates a runtime on the scripted model (with `bash`) and its deployment on debian-13. */
-  deployScriptedAgent(slug: string): Promise<string>;
+  /** A deployment of the scripted model with bash (and `extra` fields of its definition). */
+  deployScriptedAgent(slug: string, extra?: Record<string, unknown>): Promise<string>;
 }
 
 /**
@@ -63,12 +64,13 @@ export async function startCliServer(): Promise<CliServer> {
     server,
     rt,
     env: { RUNTOOLS_SERVER: server.url, RUNTOOLS_API_KEY: apiKey },
-    async deployScriptedAgent(slug) {
+    async deployScriptedAgent(slug, extra = {}) {
       const runtime = await rt.runtimes.create({
         slug,
         model: { provider: 'custom', endpoint: model.baseURL, model: 'scripted' },
         systemPrompt: 'You are a test agent.',
         tools: ['bash'],
+        ...extra,
       });
       const deployment = await rt.deployments.create({
         apiSlug: slug,

@@ -17,6 +17,7 @@ const eventDescriptions: Record<WebhookEventType, string> = {
   'run.completed': 'a run ended with its output',
   'run.failed': 'a run ended with an error',
   'run.paused': 'a run was paused',
+  'run.waiting': 'a run waits for a person to approve a tool call',
   'run.resumed': 'a paused run was resumed',
   'run.cancelled': 'a run was cancelled',
 };

@@ -260,6 +260,7 @@ export class RunWorker {
     let sandbox: Awaited<ReturnType<SandboxEngine['create']>> | undefined;
     // A run that stops to wait for an approval, or is paused, keeps its sandbox, paused.
     let keepSandbox = false;
+    let requested: Extract<RunEventInput, { type: 'approval_requested' }> | undefined;
     // A provider's error may quote the key it was sent: run errors show it masked.
     let definition: unknown;
     const redact = (message: string) =>
@@ -316,6 +317,11 @@ export class RunWorker {
         demoModel: this.opts.demoModel,
         ...(projectConfig ? { projectConfig } : {}),
         onEvent: async (event) => {
+          // Held until the run is `waiting`: an answer sent on seeing it must find it so.
+          if (event.type === 'approval_requested') {
+            requested = event;
+            return;
+          }
           await emit([
             event.type === 'error' ? { ...event, message: redact(event.message) } : event,
           ]);
@@ -338,12 +344,16 @@ export class RunWorker {
       } else if (result.outcome === 'waiting' && result.approval) {
         // Nothing runs while a person decides: the sandbox's memory goes to disk.
         keepSandbox = await pauseKept(sandbox);
-        await finish('waiting', {
+        await store.runs.transition(run.id, 'waiting', {
+          worker: workerId,
           checkpoint: result.state,
           approval: result.approval,
           sandboxId: keepSandbox ? sandbox.id : null,
-          reason: 'approval',
         });
+        await emit([
+          ...(requested ? [requested] : []),
+          { type: 'status', status: 'waiting', reason: 'approval' },
+        ]);
       } else if (stoppedBy === 'pause') {
         keepSandbox = await pauseKept(sandbox);
         await finish('paused', { sandboxId: keepSandbox ? sandbox.id : null });
