@@ -10,6 +10,7 @@ export * from './custom-tools.ts';
 export * from './deployments.ts';
 export * from './error-codes.ts';
 export * from './pagination.ts';
+export * from './project-agents.ts';
 export * from './run-events.ts';
 export * from './run-status.ts';
 export * from './runs.ts';

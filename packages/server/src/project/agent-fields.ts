@@ -64,7 +64,7 @@ export function staticValue(node: Expression, parsed: ParsedAgentFile): StaticVa
     case 'TemplateLiteral': {
       const cooked = n.quasis[0]?.value.cooked;
       if (n.expressions.length > 0 || typeof cooked !== 'string')
-        return { ok: false, reason: 'a template literal with ${…}' };
+        return { ok: false, reason: 'a template literal with substitutions' };
       return { ok: true, value: cooked };
     }
     case 'UnaryExpression':
@@ -156,14 +156,16 @@ export function agentFields(parsed: ParsedAgentFile): AgentField[] {
     if (p.type === 'SpreadElement') {
       const arg = parsed.text.slice(p.argument.start ?? 0, p.argument.end ?? 0);
       const v = staticValue(p.argument, parsed);
-      const reason =
-        !v.ok && v.reason.startsWith('imported') ? `spread, ${v.reason}` : 'spread';
+      const reason = !v.ok && v.reason.startsWith('imported') ? `spread, ${v.reason}` : 'spread';
       fields.push({ name: `...${arg}`, editable: false, reason, source, range });
       return;
     }
     const key = p.type === 'ObjectProperty' ? propertyKey(p) : undefined;
     const name =
-      key ?? (p.key.type === 'Identifier' ? p.key.name : parsed.text.slice(p.key.start ?? 0, p.key.end ?? 0));
+      key ??
+      (p.key.type === 'Identifier'
+        ? p.key.name
+        : parsed.text.slice(p.key.start ?? 0, p.key.end ?? 0));
     if (p.type === 'ObjectMethod') {
       fields.push({ name, editable: false, reason: 'a method', source, range });
       return;

@@ -116,12 +116,17 @@ class AgentEditor {
     const current = staticValue(n, this.#parsed);
     if (current.ok && sameValue(current.value, value)) return;
     if (!this.#plain && current.ok) {
-      if (n.type === 'ArrayExpression' && Array.isArray(value)) return this.#editArray(n, value, indent);
+      if (n.type === 'ArrayExpression' && Array.isArray(value)) {
+        this.#editArray(n, value, indent);
+        return;
+      }
       if (n.type === 'ObjectExpression' && isPlainObject(value) && isPlainObject(current.value)) {
         const changes = new Map<string, Change>();
-        for (const k of Object.keys(current.value)) if (!Object.hasOwn(value, k)) changes.set(k, remove);
+        for (const k of Object.keys(current.value))
+          if (!Object.hasOwn(value, k)) changes.set(k, remove);
         for (const [k, v] of Object.entries(value)) changes.set(k, v);
-        return this.#editObject(n, changes, indent);
+        this.#editObject(n, changes, indent);
+        return;
       }
     }
     this.#ms.overwrite(n.start ?? 0, n.end ?? 0, printValue(value, this.#style, indent, n));
@@ -143,7 +148,11 @@ class AgentEditor {
       const after = rest.slice(comma ? comma[0].length : 0);
       if (!/^[ \t]*(\/\/.*)?\r?\n?$/.test(after)) return null;
       const chunkEnd = lineEnd(text, end);
-      chunks.push({ start: previous, end: chunkEnd, comma: comma ? end + comma[0].length - 1 : -1 });
+      chunks.push({
+        start: previous,
+        end: chunkEnd,
+        comma: comma ? end + comma[0].length - 1 : -1,
+      });
       previous = chunkEnd;
     }
     if ((node.end ?? 0) - 1 < previous) return null;
@@ -255,7 +264,10 @@ class AgentEditor {
       return;
     }
     if (added.length === 0) return;
-    const entries = added.map(([k, v]) => `${printKey(k, this.#style)}: ${printValue(v, this.#style, indent + this.#style.indentUnit)}`);
+    const entries = added.map(
+      ([k, v]) =>
+        `${printKey(k, this.#style)}: ${printValue(v, this.#style, indent + this.#style.indentUnit)}`,
+    );
     if (lastKept === undefined) {
       // Nothing left to follow: the object is written again from its braces.
       const inner = entries.join(', ');
@@ -312,7 +324,10 @@ function commonSubsequence(a: unknown[], b: unknown[]): Array<[number, number]> 
       pairs.push([i, j]);
       i++;
       j++;
-    } else if (((table[i + 1] as number[])[j] as number) >= ((table[i] as number[])[j + 1] as number)) i++;
+    } else if (
+      ((table[i + 1] as number[])[j] as number) >= ((table[i] as number[])[j + 1] as number)
+    )
+      i++;
     else j++;
   }
   return pairs;

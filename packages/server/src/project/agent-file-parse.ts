@@ -78,7 +78,14 @@ export function parseAgentFile(text: string): ParsedAgentFile {
   }
   const exported = defaultExport(ast.program.body);
   if (exported === undefined) {
-    return { text, ast, object: null, notFound: 'the file has no default export', imports, variables };
+    return {
+      text,
+      ast,
+      object: null,
+      notFound: 'the file has no default export',
+      imports,
+      variables,
+    };
   }
   const object = agentObject(exported, variables, 0);
   if (object === null) {

@@ -33,7 +33,8 @@ export function detectStyle(text: string, root: Node, object: ObjectExpression |
     if (propIndent.startsWith(objectIndent) && propIndent.length > objectIndent.length) {
       indentUnit = propIndent.slice(objectIndent.length);
     } else if (propIndent.includes('\t')) indentUnit = '\t';
-    trailingComma = (object.extra as { trailingComma?: number } | undefined)?.trailingComma !== undefined;
+    trailingComma =
+      (object.extra as { trailingComma?: number } | undefined)?.trailingComma !== undefined;
   } else if (/^\t/m.test(text)) indentUnit = '\t';
   return { quote: double > single ? '"' : "'", eol, indentUnit, trailingComma };
 }
@@ -78,7 +79,8 @@ export function quoteString(s: string, quote: "'" | '"'): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029) out += unicodeEscape(code);
+    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029)
+      out += unicodeEscape(code);
     else if (code >= 0xd800 && code <= 0xdfff) {
       const next = s.charCodeAt(i + 1);
       if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
@@ -105,7 +107,8 @@ export function templateString(s: string, eol: '\n' | '\r\n'): string {
     else if (ch === '\n') out += eol;
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\t';
-    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029) out += unicodeEscape(code);
+    else if (code < 0x20 || code === 0x7f || code === 0x2028 || code === 0x2029)
+      out += unicodeEscape(code);
     else if (code >= 0xd800 && code <= 0xdfff) {
       const next = s.charCodeAt(i + 1);
       if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
