@@ -143,10 +143,10 @@ class AgentEditor {
       const end = e.end ?? 0;
       if (start < previous) return null;
       const rest = text.slice(end, lineEnd(text, end));
-      const comma = /^[ \t]*,/.exec(rest);
-      // After the entry and its comma only a line comment or the line's end.
+      const comma = /^(?:[ \t]*\/\*(?:(?!\*\/).)*\*\/)*[ \t]*,/.exec(rest);
+      // After the entry and its comma only comments and the line's end.
       const after = rest.slice(comma ? comma[0].length : 0);
-      if (!/^[ \t]*(\/\/.*)?\r?\n?$/.test(after)) return null;
+      if (!/^(?:[ \t]*\/\*(?:(?!\*\/).)*\*\/)*[ \t]*(\/\/.*)?\r?\n?$/.test(after)) return null;
       const chunkEnd = lineEnd(text, end);
       chunks.push({
         start: previous,
