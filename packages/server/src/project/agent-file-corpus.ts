@@ -310,9 +310,17 @@ export default defineAgent(definition);
 
 export const corpus: CorpusFile[] = [
   { name: 'the scaffold', file: 'agents/code-assistant.ts', text: scaffold },
-  { name: 'four spaces, double quotes, no trailing commas', file: 'agents/reviewer.ts', text: fourSpacesDouble },
+  {
+    name: 'four spaces, double quotes, no trailing commas',
+    file: 'agents/reviewer.ts',
+    text: fourSpacesDouble,
+  },
   { name: 'tabs, no semicolons', file: 'agents/tabbed.ts', text: tabs },
-  { name: 'CRLF line endings', file: 'agents/crlf.ts', text: scaffold.replaceAll('code-assistant', 'crlf').replaceAll('\n', '\r\n') },
+  {
+    name: 'CRLF line endings',
+    file: 'agents/crlf.ts',
+    text: scaffold.replaceAll('code-assistant', 'crlf').replaceAll('\n', '\r\n'),
+  },
   {
     name: 'a BOM and CRLF',
     file: 'agents/bom.ts',
@@ -331,7 +339,11 @@ export const corpus: CorpusFile[] = [
     text: spread,
     extra: { 'agents/base.ts': "export const base = { model: 'auto', maxSteps: 7 } as const;\n" },
   },
-  { name: 'an object that satisfies AgentDefinitionInput', file: 'agents/plain-object.ts', text: satisfiesObject },
+  {
+    name: 'an object that satisfies AgentDefinitionInput',
+    file: 'agents/plain-object.ts',
+    text: satisfiesObject,
+  },
   { name: 'a const object as const', file: 'agents/as-const.ts', text: asConst },
   {
     name: 'a multi-file agent',
@@ -363,6 +375,10 @@ export const lookupOrder = defineTool({
   { name: 'an inline defineTool', file: 'agents/inline-tool.ts', text: inlineTool },
   { name: 'env with quoted keys and MCP servers', file: 'agents/with-env.ts', text: envAndMcp },
   { name: 'escapes in strings', file: 'agents/escapes.ts', text: escapes },
-  { name: 'no trailing commas, multi-line', file: 'agents/no-trailing.ts', text: noTrailingMultiline },
+  {
+    name: 'no trailing commas, multi-line',
+    file: 'agents/no-trailing.ts',
+    text: noTrailingMultiline,
+  },
   { name: 'a typed const', file: 'agents/typed-const.ts', text: typedConst },
 ];

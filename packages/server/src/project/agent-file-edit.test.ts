@@ -14,10 +14,16 @@ function changed(field: string, value: unknown): unknown {
     case 'name':
       return `Renamed "it's"`;
     case 'description':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: text a user types, not a template
       return 'A `tick` and ${dollar}';
     case 'model':
-      return typeof value === 'string' ? (value === 'gpt-5' ? 'gpt-5-mini' : 'gpt-5') : { ...(value as object), model: 'llama-3.3-70b' };
+      return typeof value === 'string'
+        ? value === 'gpt-5'
+          ? 'gpt-5-mini'
+          : 'gpt-5'
+        : { ...(value as object), model: 'llama-3.3-70b' };
     case 'systemPrompt':
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: text a user types, not a template
       return 'First line\nSecond `line` with ${braces} and a \\ backslash';
     case 'tools': {
       const tools = value as string[];
@@ -94,7 +100,8 @@ describe('agent file round trips (corpus)', () => {
         const editable = agentFields(parsed).find((f) => f.editable && f.name === 'systemPrompt');
         if (editable === undefined) return;
         const out = editAgentSource(parsed, { systemPrompt: 'a\nb' });
-        if (entry.text.includes('\r\n')) assert.equal(out.replaceAll('\r\n', '').includes('\n'), false);
+        if (entry.text.includes('\r\n'))
+          assert.equal(out.replaceAll('\r\n', '').includes('\n'), false);
         else assert.equal(out.includes('\r'), false);
       });
     });
@@ -124,8 +131,10 @@ describe('agent file edits', () => {
   it('writes a multi-line prompt as a template literal with backticks and ${ escaped', () => {
     const entry = corpus.find((c) => c.file === 'agents/reviewer.ts');
     assert.ok(entry);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: text a user types, not a template
     const prompt = 'Review `this`.\nNever ${interpolate}.';
     const out = editAgentSource(parseAgentFile(entry.text), { systemPrompt: prompt });
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: text a user types, not a template
     assert.ok(out.includes('systemPrompt: `Review \\`this\\`.\nNever \\${interpolate}.`,'));
   });
 
@@ -151,6 +160,7 @@ describe('agent file edits', () => {
     for (const hostile of [
       '"; process.exit(1); "',
       "'); require('child_process').execSync('id'); ('",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: text a user types, not a template
       '`${process.exit(1)}`',
       'a\u2028b\u0000c\\',
       '\ud800 lone surrogate',
@@ -158,7 +168,10 @@ describe('agent file edits', () => {
       const out = editAgentSource(parseAgentFile(entry.text), { name: hostile });
       const parsed = parseAgentFile(out);
       assert.equal(agentFields(parsed).find((f) => f.name === 'name')?.value, hostile);
-      assert.equal(parsed.ast.program.body.length, parseAgentFile(entry.text).ast.program.body.length);
+      assert.equal(
+        parsed.ast.program.body.length,
+        parseAgentFile(entry.text).ast.program.body.length,
+      );
     }
   });
 
@@ -168,9 +181,7 @@ describe('agent file edits', () => {
     const out = editAgentSource(parseAgentFile(entry.text), { model: 'auto', tools: null });
     assert.equal(
       out,
-      entry.text
-        .replace(/model: \{[^}]*\},/, "model: 'auto',")
-        .replace("  tools: ['bash'],\n", ''),
+      entry.text.replace(/model: \{[^}]*\},/, "model: 'auto',").replace("  tools: ['bash'],\n", ''),
     );
   });
 
@@ -191,13 +202,19 @@ describe('agent file edits', () => {
       const entry = corpus.find((c) => c.file === file);
       assert.ok(entry);
       return Object.fromEntries(
-        agentFields(parseAgentFile(entry.text)).map((f) => [f.name, f.editable ? 'editable' : f.reason]),
+        agentFields(parseAgentFile(entry.text)).map((f) => [
+          f.name,
+          f.editable ? 'editable' : f.reason,
+        ]),
       );
     };
     assert.equal(reasons('agents/imported-prompt.ts').systemPrompt, 'imported from ./prompts.ts');
     assert.equal(reasons('agents/spread-agent.ts')['...base'], 'spread, imported from ./base.ts');
     assert.equal(reasons('agents/computed.ts').systemPrompt, 'computed');
-    assert.equal(reasons('agents/computed.ts').description, 'a template literal with substitutions');
+    assert.equal(
+      reasons('agents/computed.ts').description,
+      'a template literal with substitutions',
+    );
     assert.equal(reasons('agents/orders/index.ts').tools, 'imported from ./tools.ts');
     assert.equal(reasons('agents/inline-tool.ts').tools, 'computed');
     assert.equal(reasons('agents/variable-prompt.ts').systemPrompt, 'the variable PROMPT');
