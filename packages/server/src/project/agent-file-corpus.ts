@@ -83,7 +83,7 @@ export default defineAgent({
 `;
 
 const importedPrompt = `import { defineAgent } from '@runtools/sdk';
-import { SUPPORT_PROMPT } from './prompts.ts';
+import { SUPPORT_PROMPT } from '../lib/prompts.ts';
 
 export default defineAgent({
   slug: 'imported-prompt',
@@ -94,7 +94,7 @@ export default defineAgent({
 `;
 
 const spread = `import { defineAgent } from '@runtools/sdk';
-import { base } from './base.ts';
+import { base } from '../lib/base.ts';
 
 export default defineAgent({
   ...base,
@@ -331,13 +331,13 @@ export const corpus: CorpusFile[] = [
     name: 'an imported prompt',
     file: 'agents/imported-prompt.ts',
     text: importedPrompt,
-    extra: { 'agents/prompts.ts': "export const SUPPORT_PROMPT = 'You help customers.';\n" },
+    extra: { 'lib/prompts.ts': "export const SUPPORT_PROMPT = 'You help customers.';\n" },
   },
   {
     name: 'a spread of a base definition',
     file: 'agents/spread-agent.ts',
     text: spread,
-    extra: { 'agents/base.ts': "export const base = { model: 'auto', maxSteps: 7 } as const;\n" },
+    extra: { 'lib/base.ts': "export const base = { model: 'auto', maxSteps: 7 } as const;\n" },
   },
   {
     name: 'an object that satisfies AgentDefinitionInput',

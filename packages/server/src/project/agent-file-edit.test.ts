@@ -208,8 +208,14 @@ describe('agent file edits', () => {
         ]),
       );
     };
-    assert.equal(reasons('agents/imported-prompt.ts').systemPrompt, 'imported from ./prompts.ts');
-    assert.equal(reasons('agents/spread-agent.ts')['...base'], 'spread, imported from ./base.ts');
+    assert.equal(
+      reasons('agents/imported-prompt.ts').systemPrompt,
+      'imported from ../lib/prompts.ts',
+    );
+    assert.equal(
+      reasons('agents/spread-agent.ts')['...base'],
+      'spread, imported from ../lib/base.ts',
+    );
     assert.equal(reasons('agents/computed.ts').systemPrompt, 'computed');
     assert.equal(
       reasons('agents/computed.ts').description,

@@ -39,9 +39,9 @@ export class ProjectAgentWatch implements Disposable {
   async subscribe(path: string, listener: Listener): Promise<() => void> {
     const read = await this.#files.read(path);
     const sub: Subscription = { path, listener, version: await this.#version(read.snapshot) };
-    listener({ type: 'snapshot', origin: 'initial', agent: read.snapshot });
     this.#subscriptions.add(sub);
-    this.#watch();
+    await this.#watch();
+    listener({ type: 'snapshot', origin: 'initial', agent: read.snapshot });
     return () => {
       this.#subscriptions.delete(sub);
       if (this.#subscriptions.size === 0) this.#unwatch();
@@ -72,7 +72,7 @@ export class ProjectAgentWatch implements Disposable {
       sub.version = version;
       sub.listener({ type: 'snapshot', origin, agent: read.snapshot });
     }
-    this.#watchImports();
+    await this.#watchImports();
   }
 
   async #version(snapshot: { hash: string; imports: string[] }): Promise<string> {
@@ -88,22 +88,23 @@ export class ProjectAgentWatch implements Disposable {
     this.#timer = setTimeout(() => this.#enqueue(() => this.#check('disk')), 50);
   };
 
-  #watch(): void {
-    if (this.#watchers.has('agents')) return;
-    try {
-      const w = watch(join(this.#files.root, 'agents'), { recursive: true }, this.#changed);
-      w.on('error', () => w.close());
-      this.#watchers.set('agents', w);
-    } catch {
-      // No agents/ folder: nothing to watch.
+  async #watch(): Promise<void> {
+    if (!this.#watchers.has('agents')) {
+      try {
+        const w = watch(join(this.#files.root, 'agents'), { recursive: true }, this.#changed);
+        w.on('error', () => w.close());
+        this.#watchers.set('agents', w);
+      } catch {
+        // No agents/ folder: nothing to watch.
+      }
     }
-    this.#watchImports();
+    await this.#watchImports();
   }
 
   /** Watches the folders of imported files outside agents/ (which the recursive watch covers). */
-  #watchImports(): void {
+  async #watchImports(): Promise<void> {
     if (this.#subscriptions.size === 0) return;
-    void (async () => {
+    try {
       const dirs = new Set<string>();
       for (const sub of this.#subscriptions) {
         const read = await this.#files.read(sub.path);
@@ -121,7 +122,9 @@ export class ProjectAgentWatch implements Disposable {
           // Gone: the agent's snapshot says so when it is read.
         }
       }
-    })().catch(() => {});
+    } catch {
+      // A file gone meanwhile: the next change looks again.
+    }
   }
 
   #unwatch(): void {
