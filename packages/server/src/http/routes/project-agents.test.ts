@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadProject } from '@runtools/agent';
+import { RunTools } from '@runtools/sdk';
 import type { ProjectAgent, ProjectAgentEvent, ProjectAgentList } from '@runtools/sdk/api';
 import { openDatabase } from '../../db/database.ts';
 import { corpus } from '../../project/agent-file-corpus.ts';
@@ -371,6 +372,29 @@ Uses \\\`backticks\\\` and \\\${braces}\`,
     } finally {
       imported.close();
     }
+  });
+
+  it('the sdk client lists, updates and streams agent files', async () => {
+    const rt = new RunTools({ apiKey: testBootstrapKey, baseUrl: server.url });
+    const { agents } = await rt.projectAgents.list();
+    const wrapped = agents.find((a) => a.slug === 'wrapped');
+    assert.ok(wrapped);
+    const abort = new AbortController();
+    const stream = rt.projectAgents.events('wrapped', { signal: abort.signal });
+    assert.equal((await stream.next()).value?.origin, 'initial');
+    const updated = await rt.projectAgents.update('wrapped', {
+      baseHash: wrapped.hash,
+      set: { model: 'gpt-5' },
+    });
+    assert.equal(updated.fields.find((f) => f.name === 'model')?.value, 'gpt-5');
+    assert.equal((await stream.next()).value?.origin, 'builder');
+    abort.abort();
+    await assert.rejects(
+      rt.projectAgents.update('wrapped', { baseHash: wrapped.hash, set: { model: 'auto' } }),
+      {
+        code: 'agent_file_conflict',
+      },
+    );
   });
 });
 
