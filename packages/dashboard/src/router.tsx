@@ -1,5 +1,7 @@
 import { createRootRoute, createRoute, createRouter, redirect } from '@tanstack/react-router';
 import { Layout } from './layout.tsx';
+import { AgentPage } from './pages/agent.tsx';
+import { AgentsPage } from './pages/agents.tsx';
 import { DeploymentsPage } from './pages/deployments.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { RunPage } from './pages/run.tsx';
@@ -31,6 +33,8 @@ const page = (path: string, component: () => React.ReactNode) =>
 
 const routeTree = root.addChildren([
   index,
+  page('/agents', AgentsPage),
+  page('/agents/$slug', AgentPage),
   page('/deployments', DeploymentsPage),
   page('/runs', RunsPage),
   page('/runs/$runId', RunPage),
