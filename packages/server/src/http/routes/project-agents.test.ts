@@ -434,3 +434,24 @@ describe('/v1/project/agents on a server without a project folder', () => {
     }
   });
 });
+
+describe('ProjectAgentFiles with agents/ linked to outside the project', () => {
+  it('reads nothing through the link and creates nothing there', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'rt-linked-root-'));
+    const elsewhere = await mkdtemp(join(tmpdir(), 'rt-linked-target-'));
+    try {
+      await writeFile(
+        join(elsewhere, 'victim.ts'),
+        "export default defineAgent({ slug: 'victim', model: 'auto', systemPrompt: 'x' });\n",
+      );
+      await symlink(elsewhere, join(root, 'agents'));
+      const files = new ProjectAgentFiles(root);
+      assert.deepEqual(await files.list(), []);
+      await assert.rejects(files.create({ slug: 'planted' }), { code: 'agent_file_read_only' });
+      await assert.rejects(stat(join(elsewhere, 'planted.ts')));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+});
