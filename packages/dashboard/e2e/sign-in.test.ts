@@ -37,9 +37,15 @@ describe('dashboard: sign-in (Chromium, real server)', () => {
     );
     assert.ok(!stored.includes(d.apiKey), 'the key is in no browser storage');
 
-    // A reload keeps the session (the cookie), then signing out ends it on the server too.
+    // A reload keeps the session (the cookie) and asks for it once: the app takes the answer
+    // of index.html's preload. Then signing out ends it on the server too.
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v1/sessions/current') asked.push(r.method());
+    });
     await page.reload();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    assert.deepEqual(asked, ['GET'], 'one request for the session');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
     const replay = await context.request.get(`${d.url}/v1/runtimes`, {

@@ -1,7 +1,7 @@
 import type { ApiScope } from '@runtools/sdk/api';
 import { Link, Outlet } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';
-import { Button, Loading } from './components/ui.tsx';
+import { Button } from './components/ui.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
 import { useSession } from './session.tsx';
 
@@ -33,7 +33,6 @@ export function Layout() {
     localStorage.setItem('runtools-theme', theme);
   }, [theme]);
 
-  if (session === null) return <Loading what="the session" />;
   if (session === false) return <SignInPage />;
 
   return (

@@ -1,23 +1,16 @@
 import type { ApiScope, Session } from '@runtools/sdk/api';
 import { csrfHeader } from '@runtools/sdk/api';
 import { RunTools } from '@runtools/sdk/client';
-import {
-  createContext,
-  type ReactNode,
-  useCallback,
-  useContext,
-  useEffect,
-  useMemo,
-  useState,
-} from 'react';
+import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import { queryClient } from './queries.ts';
 
 /**
  * The signed-in session: the API key stays on the server (an HttpOnly cookie stands for it);
  * the page keeps only the CSRF token its writes send.
  */
 export interface SessionState {
-  /** Null while loading; `false` when not signed in. */
-  session: Session | null | false;
+  /** `false` when not signed in. */
+  session: Session | false;
   /** The API client for this session (cookie auth plus the CSRF header). */
   client: RunTools;
   signIn(key: string): Promise<void>;
@@ -38,14 +31,31 @@ async function readError(response: Response): Promise<Error> {
   });
 }
 
-export function SessionProvider({ children }: { children: ReactNode }) {
-  const [session, setSession] = useState<Session | null | false>(null);
+/**
+ * The session this page was opened with (`false`: not signed in). index.html preloads the same
+ * request, so the answer is usually there before the script has run; main.tsx waits for it, so
+ * that the first render is the page itself rather than a loading state.
+ */
+export const openingSession: Promise<Session | false> = fetch('/v1/sessions/current', {
+  headers: { accept: 'application/json' },
+})
+  .then(async (r) => (r.ok ? ((await r.json()) as Session) : false))
+  .catch(() => false);
 
-  useEffect(() => {
-    fetch('/v1/sessions/current', { headers: { accept: 'application/json' } })
-      .then(async (r) => setSession(r.ok ? ((await r.json()) as Session) : false))
-      .catch(() => setSession(false));
-  }, []);
+/**
+ * A client for the loaders' reads: the session cookie authenticates them, and reads need no CSRF
+ * token (the page's own client, with the token, replaces their query functions once it mounts).
+ */
+export const readClient = new RunTools({ baseUrl: window.location.origin });
+
+export function SessionProvider({
+  initial,
+  children,
+}: {
+  initial: Session | false;
+  children: ReactNode;
+}) {
+  const [session, setSession] = useState<Session | false>(initial);
 
   const signIn = useCallback(async (key: string) => {
     const response = await fetch('/v1/sessions', {
@@ -54,6 +64,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       body: JSON.stringify({ key }),
     });
     if (!response.ok) throw await readError(response);
+    // Another key may have signed in: nothing the last one read stays on screen.
+    queryClient.clear();
     setSession((await response.json()) as Session);
   }, []);
 
@@ -64,6 +76,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         headers: { [csrfHeader]: session.csrfToken },
       });
     }
+    queryClient.clear();
     setSession(false);
   }, [session]);
 

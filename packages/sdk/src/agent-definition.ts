@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { bundleHashSchema } from './api/bundles.ts';
 import { customToolDescriptorSchema, isCoreToolName } from './api/custom-tools.ts';
+import { approvalTimeouts } from './api/run-approvals.ts';
 import { RunToolsError } from './errors.ts';
-import { isToolDefinition, splitAgentTools, type ToolDefinition } from './tool-definition.ts';
+import {
+  type AgentToolApproval,
+  approvalRuleSchema,
+  isToolDefinition,
+  splitAgentTools,
+  type ToolDefinition,
+} from './tool-definition.ts';
 
 const slug = z
   .string()
@@ -136,6 +143,24 @@ export const agentDefinitionSchema = z
         mcpServerSchema,
       )
       .default({}),
+    /**
+     * Which tools' calls wait for a person's approval, by the name the model calls them (core,
+     * custom and MCP tools, e.g. `files_write_file`): `'always'`, `'never'`, or a function of the
+     * call's input, e.g. `{ bash: (input) => /\b(rm|git push)\b/.test(input.command) }`. Overrides
+     * a custom tool's own `approval`. A function runs in the tool runner of the agent's code
+     * bundle (`runtools dev` and `runtools deploy` bundle the file for it); the API stores it as
+     * `'input'`.
+     */
+    approvals: z
+      .record(z.string().min(1).max(200), approvalRuleSchema(true))
+      .default({}) as unknown as z.ZodDefault<z.ZodType<Record<string, AgentToolApproval>>>,
+    /** How long a run waits for an approval before the call is denied (default a day). */
+    approvalTimeoutMs: z
+      .number()
+      .int()
+      .min(approvalTimeouts.minMs)
+      .max(approvalTimeouts.maxMs)
+      .default(approvalTimeouts.defaultMs),
   })
   .strict();
 
@@ -159,6 +184,17 @@ export function checkAgentTools(
       });
     }
     seen.add(name);
+  }
+  const approvals = (definition as { approvals?: Record<string, unknown> }).approvals ?? {};
+  for (const [tool, rule] of Object.entries(approvals)) {
+    if (rule === 'input' && definition.bundle === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approvals', tool],
+        message:
+          "'input' is a function's stored form: it needs the bundle the function is in (its SHA-256); write the function in the agent file instead",
+      });
+    }
   }
   if (descriptors.length > 0 && definition.bundle === undefined) {
     ctx.addIssue({

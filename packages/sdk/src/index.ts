@@ -38,10 +38,13 @@ export {
   projectConfigSchema,
 } from './project-config.ts';
 export {
+  type AgentToolApproval,
   type AgentTools,
   defineTool,
   isToolDefinition,
   splitAgentTools,
+  storedApprovalRule,
+  type ToolApproval,
   type ToolCallContext,
   type ToolDefinition,
   ToolDefinitionError,

@@ -7,6 +7,7 @@ import {
   isCustomToolDescriptor,
   toolSecretNameSchema,
 } from './api/custom-tools.ts';
+import { type ApprovalRule, approvalRules } from './api/run-approvals.ts';
 import { RunToolsError } from './errors.ts';
 
 /** What `ctx.sandbox.exec` returns: a non-zero exit is a result, not an error. */
@@ -84,11 +85,38 @@ export interface ToolDefinitionInput<
   /** Longest a call may take (default 60 000 ms); a slower call is an error result. */
   timeoutMs?: number;
   /**
+   * Whether a call waits for a person's approval first (the run is `waiting`, its sandbox
+   * paused): `'always'`, `'never'` (the default), or a function of the call's input that says
+   * whether this call needs it. An agent's `approvals` entry for the tool overrides it.
+   */
+  approval?: ToolApproval<z.output<Input>>;
+  /**
    * Does the work. A string is given to the model as it is, anything else as formatted JSON;
    * a throw is an error result the model sees (its message, never a stack).
    */
   execute(input: z.output<Input>, ctx: ToolCallContext<Secret>): unknown;
 }
+
+/**
+ * When a tool's calls need a person's approval: `'always'`, `'never'`, or a function of the
+ * call's input (true: ask). A function runs in the tool runner (the project's code), and one that
+ * throws asks.
+ */
+export type ToolApproval<Input = never> =
+  | 'always'
+  | 'never'
+  | ((input: Input) => boolean | Promise<boolean>);
+
+/**
+ * An entry of an agent's `approvals`: `'always'`, `'never'`, a function of the call's input (any
+ * tool's, so its input is untyped), or `'input'`, the stored form of a function.
+ */
+export type AgentToolApproval =
+  | 'always'
+  | 'never'
+  | 'input'
+  // biome-ignore lint/suspicious/noExplicitAny: the input of whichever tool the entry names
+  | ((input: any) => boolean | Promise<boolean>);
 
 const toolMarker = Symbol.for('runtools.tool');
 
@@ -96,8 +124,10 @@ const toolMarker = Symbol.for('runtools.tool');
 export type ToolDefinition<
   Input extends z.ZodObject = z.ZodObject,
   Secret extends string = string,
-> = Readonly<Required<Omit<ToolDefinitionInput<Input, Secret>, 'timeoutMs'>>> & {
+> = Readonly<Required<Omit<ToolDefinitionInput<Input, Secret>, 'timeoutMs' | 'approval'>>> & {
   readonly timeoutMs?: number;
+  /** (Its input type is lost here so that every tool fits in an agent's `tools`.) */
+  readonly approval?: ToolApproval<never>;
   readonly [toolMarker]: true;
 };
 
@@ -115,6 +145,22 @@ export class ToolDefinitionError extends RunToolsError {
   }
 }
 
+/**
+ * An approval rule: `'always'`, `'never'`, or a function of the input; with `stored`, also
+ * `'input'` (how the API stores a function: the bundle decides).
+ */
+export const approvalRuleSchema = (stored: boolean) =>
+  z.union(
+    [
+      stored ? z.enum(approvalRules) : z.enum(['always', 'never']),
+      z.custom<(input: never) => boolean>(
+        (v) => typeof v === 'function',
+        'a function (input) => boolean',
+      ),
+    ],
+    { error: "'always', 'never', or a function (input) => boolean" },
+  );
+
 const toolConfigSchema = z.object({
   name: customToolNameSchema,
   description: z.string().min(1, 'a description is required').max(4000),
@@ -130,6 +176,7 @@ const toolConfigSchema = z.object({
     (v) => typeof v === 'function',
     'a function (input, ctx) => result',
   ),
+  approval: approvalRuleSchema(false).optional(),
 });
 
 /**
@@ -176,6 +223,7 @@ export function defineTool<Input extends z.ZodObject, const Secret extends strin
     input: input.input,
     secrets: Object.freeze([...r.data.secrets]) as readonly Secret[],
     ...(r.data.timeoutMs !== undefined ? { timeoutMs: r.data.timeoutMs } : {}),
+    ...(input.approval !== undefined ? { approval: input.approval } : {}),
     execute: input.execute,
     [toolMarker]: true as const,
   });
@@ -219,7 +267,18 @@ export function toolDescriptor(definition: ToolDefinition): CustomToolDescriptor
     inputSchema,
     secrets: [...definition.secrets],
     ...(definition.timeoutMs !== undefined ? { timeoutMs: definition.timeoutMs } : {}),
+    ...(definition.approval !== undefined
+      ? { approval: storedApprovalRule(definition.approval) }
+      : {}),
   });
+}
+
+/**
+ * An approval rule as the API stores it: a function becomes `input` (the tool runner calls the
+ * function in the bundle); `always` and `never` stay.
+ */
+export function storedApprovalRule(rule: ToolApproval<never> | ApprovalRule): ApprovalRule {
+  return typeof rule === 'function' ? 'input' : rule;
 }
 
 /** An agent's `tools` sorted by kind. */

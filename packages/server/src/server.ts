@@ -209,9 +209,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.templateSources ? { templateSources: options.templateSources } : {}),
     });
     cleanup.push(() => engine.close());
-    // Run sandboxes belong to one execution; a run whose worker died continues in a fresh one.
+    // A run's sandbox lives while the run runs, waits for an approval or is paused. One of a run
+    // that was running when a server died is deleted: the run continues in a fresh one.
     for (const sandbox of engine.list()) {
-      if (sandbox.metadata.runId === undefined) continue;
+      const runId = sandbox.metadata.runId;
+      if (runId === undefined) continue;
+      const run = await store.runs.get(runId).catch(() => undefined);
+      if (run?.sandboxId === sandbox.id && (run.status === 'waiting' || run.status === 'paused')) {
+        continue;
+      }
       await engine.delete(sandbox.id).catch((error: unknown) => {
         logger.error({ sandboxId: sandbox.id, error }, 'could not delete a stale run sandbox');
       });

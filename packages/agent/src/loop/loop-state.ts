@@ -1,4 +1,4 @@
-import type { Usage } from '@runtools/sdk';
+import type { RunApproval, Usage } from '@runtools/sdk';
 import type { ModelMessage } from 'ai';
 
 /**
@@ -13,6 +13,26 @@ export interface LoopState {
   toolState: Record<string, unknown>;
   /** Text of the last model answer, the run's output when it ends. */
   lastText: string;
+  /** A step stopped at a tool call that waits for a person's approval (the run is `waiting`). */
+  pending?: PendingStep;
+}
+
+/**
+ * A step whose model call is done (its messages are in `messages`) and whose tool calls stopped
+ * at one that needs approval: the calls before it have their results; it and the ones after it
+ * run when the run continues with the answer.
+ */
+export interface PendingStep {
+  step: number;
+  calls: Array<{ toolCallId: string; toolName: string; input: unknown }>;
+  /** The index in `calls` of the call waiting for approval. */
+  next: number;
+  /** The tool-result parts of the calls before it. */
+  results: unknown[];
+  /** The step's model call: its usage and why it stopped (for its `step` event). */
+  usage: Usage;
+  finishReason: string;
+  approval: RunApproval;
 }
 
 export function initialState(input: string): LoopState {

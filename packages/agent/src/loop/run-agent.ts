@@ -1,7 +1,9 @@
 import type { Sandbox } from '@runtools/sandbox';
 import {
   type AgentDefinition,
+  type ApprovalDecision,
   type ProjectConfig,
+  type RunApproval,
   type RunEventInput,
   splitAgentTools,
   type Usage,
@@ -68,9 +70,27 @@ export interface RunAgentOptions {
    * agent with custom tools and no factory fails with `unknown_tool`.
    */
   customTools?: (agent: AgentDefinition, signal: AbortSignal) => Promise<Record<string, AgentTool>>;
+  /**
+   * Decides an `input` approval rule (a function in the agent's code bundle, which runs in its
+   * tool runner): true when the call needs a person's approval. Without it, or when it throws,
+   * such a call needs approval.
+   */
+  approvalCheck?: (tool: string, input: unknown) => Promise<boolean>;
+  /**
+   * The answer to the approval a resumed state waits for (`resume.pending`): the call runs when
+   * `approved`; otherwise the model gets a denial as the call's result.
+   */
+  answer?: { callId: string; decision: ApprovalDecision; reason?: string };
 }
 
-export type RunOutcome = 'completed' | 'max_steps' | 'cancelled' | 'stopped' | 'timeout' | 'failed';
+export type RunOutcome =
+  | 'completed'
+  | 'max_steps'
+  | 'cancelled'
+  | 'stopped'
+  | 'waiting'
+  | 'timeout'
+  | 'failed';
 
 export interface RunAgentResult {
   outcome: RunOutcome;
@@ -79,6 +99,11 @@ export interface RunAgentResult {
   steps: number;
   state: LoopState;
   error?: { code: string; message: string };
+  /**
+   * With `waiting`: the tool call a person must approve. `state` holds the step up to that call
+   * (`pending`); run the agent again from it with the `answer`.
+   */
+  approval?: RunApproval;
 }
 
 /**
@@ -211,6 +236,18 @@ async function runLoop(
     };
   }
 
+  /** Stops at a call that waits for approval: `state` is the step up to it (`pending`). */
+  function waiting(approval: RunApproval): RunAgentResult {
+    return {
+      outcome: 'waiting',
+      text: state.lastText,
+      usage: state.usage,
+      steps: state.steps,
+      state: snapshot(state),
+      approval,
+    };
+  }
+
   function stopped(): RunAgentResult {
     const last = checkpoint;
     return {
@@ -222,94 +259,170 @@ async function runLoop(
     };
   }
 
+  const approvalNames = Object.keys(agent.approvals ?? {}).filter(
+    (name) => !Object.hasOwn(tools, name),
+  );
+  if (approvalNames.length > 0) {
+    // A misspelt name would let every call of the tool meant run unapproved.
+    return fail(
+      new RunToolsError(
+        'invalid_agent',
+        `approvals names ${approvalNames.join(', ')}, not a tool of this agent (its tools: ${Object.keys(tools).join(', ')}).`,
+        { details: { unknown: approvalNames } },
+      ),
+    );
+  }
+
+  /** Whether a call must wait for a person: the agent's rule for the tool, else the tool's own. */
+  async function needsApproval(t: AgentTool, input: unknown): Promise<boolean> {
+    const rule = agent.approvals?.[t.name] ?? t.approval ?? 'never';
+    if (rule === 'never') return false;
+    if (rule === 'always') return true;
+    try {
+      // A rule that cannot decide asks: an approval is never skipped by an error.
+      if (typeof rule === 'function') return Boolean(await rule(input));
+      return options.approvalCheck ? await options.approvalCheck(t.name, input) : true;
+    } catch {
+      return true;
+    }
+  }
+
   while (state.steps < agent.maxSteps) {
     if (signal.aborted) return fail(signal.reason);
-    if (stopSignal?.aborted) return stopped();
-    const step = state.steps + 1;
-    const calls: Array<{ toolCallId: string; toolName: string; input: unknown }> = [];
-    let text = '';
-    let usage: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
-    let finishReason = 'unknown';
-    let responseMessages: ModelMessage[];
-    try {
-      const result = streamText({
-        model,
-        instructions: agent.systemPrompt,
-        messages: state.messages,
-        tools: toolSet,
-        abortSignal: modelSignal,
-        maxRetries: 2,
-        // Errors arrive as stream parts and end the run with an `error` event; don't also log them.
-        onError: () => {},
-        ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
-      });
-      for await (const part of result.stream) {
-        switch (part.type) {
-          case 'reasoning-delta':
-            if (part.text) await emit({ type: 'thinking', step, delta: part.text });
-            break;
-          case 'text-delta':
-            if (part.text) {
-              text += part.text;
-              await emit({ type: 'text', step, delta: part.text });
-            }
-            break;
-          case 'tool-call':
-            calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-            break;
-          case 'finish-step':
-            usage = toUsage(part.usage);
-            finishReason = part.finishReason;
-            break;
-          case 'error':
-            throw part.error;
-          default:
-        }
+    const pending = state.pending;
+    let step: number;
+    let calls: Array<{ toolCallId: string; toolName: string; input: unknown }>;
+    let usage: Usage;
+    let finishReason: string;
+    let results: unknown[];
+    if (pending) {
+      // Continuing a step that stopped at a call waiting for approval: its model call is done.
+      if (options.answer?.callId !== pending.approval.callId) {
+        return waiting(pending.approval);
       }
-      // An aborted stream just ends (an `abort` part, no error).
-      if (signal.aborted) return fail(signal.reason);
+      ({ step, calls, usage, finishReason, results } = pending);
+      results = [...results];
+    } else {
       if (stopSignal?.aborted) return stopped();
-      responseMessages = (await result.responseMessages) as ModelMessage[];
-    } catch (err) {
-      if (!signal.aborted && stopSignal?.aborted) return stopped();
-      return fail(err);
+      step = state.steps + 1;
+      calls = [];
+      let text = '';
+      usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+      finishReason = 'unknown';
+      let responseMessages: ModelMessage[];
+      try {
+        const result = streamText({
+          model,
+          instructions: agent.systemPrompt,
+          messages: state.messages,
+          tools: toolSet,
+          abortSignal: modelSignal,
+          maxRetries: 2,
+          // Errors arrive as stream parts and end the run with an `error` event; don't also log them.
+          onError: () => {},
+          ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
+        });
+        for await (const part of result.stream) {
+          switch (part.type) {
+            case 'reasoning-delta':
+              if (part.text) await emit({ type: 'thinking', step, delta: part.text });
+              break;
+            case 'text-delta':
+              if (part.text) {
+                text += part.text;
+                await emit({ type: 'text', step, delta: part.text });
+              }
+              break;
+            case 'tool-call':
+              calls.push({
+                toolCallId: part.toolCallId,
+                toolName: part.toolName,
+                input: part.input,
+              });
+              break;
+            case 'finish-step':
+              usage = toUsage(part.usage);
+              finishReason = part.finishReason;
+              break;
+            case 'error':
+              throw part.error;
+            default:
+          }
+        }
+        // An aborted stream just ends (an `abort` part, no error).
+        if (signal.aborted) return fail(signal.reason);
+        if (stopSignal?.aborted) return stopped();
+        responseMessages = (await result.responseMessages) as ModelMessage[];
+      } catch (err) {
+        if (!signal.aborted && stopSignal?.aborted) return stopped();
+        return fail(err);
+      }
+
+      state.messages.push(...responseMessages);
+      state.usage = addUsage(state.usage, usage);
+      if (text) state.lastText = text;
+      results = [];
     }
 
-    state.messages.push(...responseMessages);
-    state.usage = addUsage(state.usage, usage);
-    if (text) state.lastText = text;
-
-    const results: ModelMessage = { role: 'tool', content: [] };
-    for (const call of calls) {
+    for (let i = pending ? pending.next : 0; i < calls.length; i++) {
+      const call = calls[i] as (typeof calls)[number];
       const t = tools[call.toolName];
       const parsed = t?.inputSchema.safeParse(call.input);
-      // The event carries the input as validated, or the raw one when it is invalid.
-      await emit({
-        type: 'tool_call',
-        step,
-        id: call.toolCallId,
-        name: call.toolName,
-        input: parsed?.success ? parsed.data : call.input,
-      });
+      const input = parsed?.success ? parsed.data : call.input;
+      const answered = pending !== undefined && i === pending.next ? options.answer : undefined;
+      if (answered === undefined) {
+        // The event carries the input as validated, or the raw one when it is invalid.
+        await emit({ type: 'tool_call', step, id: call.toolCallId, name: call.toolName, input });
+        if (t && parsed?.success && (await needsApproval(t, parsed.data))) {
+          const now = Date.now();
+          const approval: RunApproval = {
+            callId: call.toolCallId,
+            tool: call.toolName,
+            input,
+            step,
+            requestedAt: new Date(now).toISOString(),
+            expiresAt: new Date(now + agent.approvalTimeoutMs).toISOString(),
+          };
+          state.pending = { step, calls, next: i, results, usage, finishReason, approval };
+          await emit({
+            type: 'approval_requested',
+            step,
+            callId: approval.callId,
+            tool: approval.tool,
+            input,
+            expiresAt: approval.expiresAt,
+          });
+          return waiting(approval);
+        }
+      }
       const started = performance.now();
       // A tool's log lines are events between its tool_call and its tool_result, in order.
       let logged: Promise<void> = Promise.resolve();
-      const r = await executeTool(t, call, parsed, {
-        sandbox,
-        signal,
-        state: state.toolState,
-        ...(options.projectConfig?.webSearch
-          ? { webSearch: options.projectConfig.webSearch as WebSearchConfig }
-          : {}),
-        call: { id: call.toolCallId, step },
-        log: (message) => {
-          logged = logged
-            .then(() =>
-              emit({ type: 'tool_log', step, id: call.toolCallId, name: call.toolName, message }),
-            )
-            .catch(() => {});
-        },
-      });
+      const r =
+        answered !== undefined && answered.decision !== 'approved'
+          ? denial(answered)
+          : await executeTool(t, call, parsed, {
+              sandbox,
+              signal,
+              state: state.toolState,
+              ...(options.projectConfig?.webSearch
+                ? { webSearch: options.projectConfig.webSearch as WebSearchConfig }
+                : {}),
+              call: { id: call.toolCallId, step },
+              log: (message) => {
+                logged = logged
+                  .then(() =>
+                    emit({
+                      type: 'tool_log',
+                      step,
+                      id: call.toolCallId,
+                      name: call.toolName,
+                      message,
+                    }),
+                  )
+                  .catch(() => {});
+              },
+            });
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
       await logged;
       await emit({
@@ -322,7 +435,7 @@ async function runLoop(
         durationMs,
         ...(r.metadata ? { metadata: r.metadata } : {}),
       });
-      (results.content as Array<unknown>).push({
+      results.push({
         type: 'tool-result',
         toolCallId: call.toolCallId,
         toolName: call.toolName,
@@ -332,7 +445,8 @@ async function runLoop(
       });
       if (signal.aborted) return fail(signal.reason);
     }
-    if (calls.length) state.messages.push(results);
+    delete state.pending;
+    if (calls.length) state.messages.push({ role: 'tool', content: results } as ModelMessage);
     state.steps = step;
     await emit({ type: 'step', step, usage, finishReason });
     checkpoint = snapshot(state);
@@ -389,6 +503,20 @@ async function executeTool(
     // A tool that throws is a failed call the model can react to, not a crashed run.
     return { output: `${t.name} failed: ${(err as Error)?.message ?? String(err)}`, isError: true };
   }
+}
+
+/** The result a call that was not approved gives the model. */
+function denial(answer: NonNullable<RunAgentOptions['answer']>): {
+  output: string;
+  isError: true;
+  metadata: Record<string, unknown>;
+} {
+  const why = answer.reason ? ` Reason: ${answer.reason}` : '';
+  const output =
+    answer.decision === 'expired'
+      ? "This call needed a person's approval and got no answer in time, so it was not run."
+      : `A person denied this call, so it was not run.${why}`;
+  return { output, isError: true, metadata: { approval: answer.decision } };
 }
 
 function toUsage(u: {

@@ -1,4 +1,5 @@
 import type { Sandbox } from '@runtools/sandbox';
+import type { ApprovalRule } from '@runtools/sdk';
 import type { z } from 'zod';
 
 /** Configuration of the web_search tool's provider (from project or server configuration). */
@@ -48,6 +49,8 @@ export interface AgentTool<Input = unknown> {
    * which validates its own input).
    */
   modelSchema?: Record<string, unknown>;
+  /** Whether a call waits for a person's approval (a custom tool's own rule; the agent's `approvals` override it). */
+  approval?: ApprovalRule;
   execute(input: Input, ctx: ToolContext): Promise<ToolResult>;
 }
 

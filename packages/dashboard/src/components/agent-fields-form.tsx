@@ -1,4 +1,4 @@
-import type { AgentField } from '@runtools/sdk';
+import type { AgentField } from '@runtools/sdk/api';
 import { CodeEditor } from './code-editor.tsx';
 
 /** The models the picker offers; any other string or a custom endpoint is kept as it is. */

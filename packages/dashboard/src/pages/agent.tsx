@@ -1,4 +1,5 @@
-import { type ProjectAgent, RunToolsApiError } from '@runtools/sdk';
+import type { ProjectAgent } from '@runtools/sdk/api';
+import { RunToolsApiError } from '@runtools/sdk/client';
 import { useQuery } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
 import { useEffect, useState } from 'react';

@@ -1,15 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
 import { DeploymentCard } from '../components/deployment-card.tsx';
 import { EmptyState, ErrorNotice, Loading, PageHeader } from '../components/ui.tsx';
+import { deploymentsQuery } from '../queries.ts';
 import { useClient } from '../session.tsx';
 
 /** Every deployment (at most 100: the API's page) with its agent, endpoints and "try it" box. */
 export function DeploymentsPage() {
   const client = useClient();
-  const deployments = useQuery({
-    queryKey: ['deployments'],
-    queryFn: () => client.deployments.list({ limit: 100 }),
-  });
+  const deployments = useQuery(deploymentsQuery(client));
   return (
     <>
       <PageHeader title="Deployments" />

@@ -4,6 +4,7 @@ import { useCallback } from 'react';
 import { inputText, runDuration, runsPath } from '../components/run-format.ts';
 import { RunView } from '../components/run-view.tsx';
 import { ErrorNotice, Loading, PageHeader, Time } from '../components/ui.tsx';
+import { deploymentsQuery, runQuery } from '../queries.ts';
 import { useClient } from '../session.tsx';
 
 function Field({ name, children }: { name: string; children: React.ReactNode }) {
@@ -23,11 +24,8 @@ export function RunPage() {
   const { runId } = useParams({ strict: false }) as { runId: string };
   const client = useClient();
   const queries = useQueryClient();
-  const run = useQuery({ queryKey: ['run', runId], queryFn: () => client.runs.get(runId) });
-  const deployments = useQuery({
-    queryKey: ['deployments'],
-    queryFn: () => client.deployments.list({ limit: 100 }),
-  });
+  const run = useQuery(runQuery(client, runId));
+  const deployments = useQuery(deploymentsQuery(client));
   // A status change moves the run's times: read it again.
   const onStatus = useCallback(
     () => void queries.invalidateQueries({ queryKey: ['run', runId] }),

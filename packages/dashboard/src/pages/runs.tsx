@@ -1,20 +1,13 @@
-import { isTerminalStatus } from '@runtools/sdk/api';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useMemo, useState } from 'react';
 import { CodeLine, curlLine } from '../components/deployment-endpoints.tsx';
-import {
-  RunFilters,
-  type RunFilterValues,
-  runFiltersFrom,
-  runTimeRanges,
-} from '../components/run-filters.tsx';
+import { RunFilters, type RunFilterValues, runFiltersFrom } from '../components/run-filters.tsx';
 import { runsPath } from '../components/run-format.ts';
 import { RunTable } from '../components/run-table.tsx';
 import { Button, EmptyState, ErrorNotice, Loading, PageHeader } from '../components/ui.tsx';
+import { deploymentsQuery, runsQuery } from '../queries.ts';
 import { useClient } from '../session.tsx';
-
-const pageSize = 25;
 
 /**
  * Runs, newest first, a page at a time; the filters and the page's cursor are in the URL, so a
@@ -37,32 +30,12 @@ export function RunsPage() {
     void navigate({ to: runsPath, search: next });
   };
 
-  const deployments = useQuery({
-    queryKey: ['deployments'],
-    queryFn: () => client.deployments.list({ limit: 100 }),
-  });
+  const deployments = useQuery(deploymentsQuery(client));
   const slugs = useMemo(
     () => new Map((deployments.data?.data ?? []).map((d) => [d.id, d.apiSlug])),
     [deployments.data],
   );
-  const runs = useQuery({
-    queryKey: ['runs', filters, cursor],
-    queryFn: () =>
-      client.runs.list({
-        limit: pageSize,
-        status: filters.status,
-        deploymentId: filters.deployment,
-        idPrefix: filters.q,
-        createdAfter:
-          filters.since === undefined
-            ? undefined
-            : new Date(Date.now() - runTimeRanges[filters.since].ms).toISOString(),
-        cursor,
-      }),
-    placeholderData: keepPreviousData,
-    refetchInterval: (query) =>
-      query.state.data?.data.some((run) => !isTerminalStatus(run.status)) ? 3000 : false,
-  });
+  const runs = useQuery(runsQuery(client, filters, cursor));
 
   const filtered = Object.values(filters).some((value) => value !== undefined);
   const page = runs.data;

@@ -37,6 +37,8 @@ expectType<
     | 'tool_call'
     | 'tool_result'
     | 'tool_log'
+    | 'approval_requested'
+    | 'approval_resolved'
     | 'step'
     | 'complete'
     | 'error'
@@ -52,12 +54,21 @@ expectType<
   >
 >();
 expectType<
-  Equal<RunStatus, 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled'>
+  Equal<
+    RunStatus,
+    'queued' | 'running' | 'paused' | 'waiting' | 'completed' | 'failed' | 'cancelled'
+  >
 >();
 expectType<
   Equal<
     WebhookEventType,
-    'run.started' | 'run.completed' | 'run.failed' | 'run.paused' | 'run.resumed' | 'run.cancelled'
+    | 'run.started'
+    | 'run.completed'
+    | 'run.failed'
+    | 'run.paused'
+    | 'run.waiting'
+    | 'run.resumed'
+    | 'run.cancelled'
   >
 >();
 expectType<Equal<WebhookPayload['data']['status'], RunStatus>>();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { textSchema } from './common.ts';
+import { approvalRules } from './run-approvals.ts';
 
 /** The tools RunTools has built in, by the name the model calls them (`tools: ['bash', …]`). */
 export const coreToolNames = [
@@ -69,6 +70,11 @@ export const customToolDescriptorSchema = z
       .min(customToolTimeouts.minMs)
       .max(customToolTimeouts.maxMs)
       .optional(),
+    /**
+     * Whether a call waits for a person's approval: `always`, `never` (the default), or `input`
+     * (the tool's `approval` function in the bundle decides from the call's input).
+     */
+    approval: z.enum(approvalRules).optional(),
   })
   .strict()
   .meta({

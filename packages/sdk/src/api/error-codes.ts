@@ -61,6 +61,8 @@ export const errorCodes = {
   file_not_found: 404,
   process_not_found: 404,
   run_not_found: 404,
+  // The run asks no approval of that call (never did, or it was answered and the run went on).
+  approval_not_found: 404,
   runtime_not_found: 404,
   sandbox_not_found: 404,
   template_build_not_found: 404,

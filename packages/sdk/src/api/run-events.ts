@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestampSchema } from './common.ts';
+import { approvalDecisions } from './run-approvals.ts';
 import { runStatuses } from './run-status.ts';
 
 /** Token counts of a model call or a whole run. */
@@ -61,6 +62,37 @@ const toolLogEvent = z
   })
   .meta({ description: 'A line a custom tool logged while it ran (`ctx.log`).' });
 
+const approvalRequestedEvent = z
+  .object({
+    type: z.literal('approval_requested'),
+    step: z.number().int(),
+    /** The call's id: its `tool_call` event's `id`. */
+    callId: z.string(),
+    tool: z.string(),
+    input: z.unknown(),
+    /** When the call is denied unanswered. */
+    expiresAt: timestampSchema,
+  })
+  .meta({
+    description:
+      "A tool call needs a person's approval: the run is `waiting` (its sandbox paused) until `POST /v1/runs/{id}/approvals/{callId}`.",
+  });
+
+const approvalResolvedEvent = z
+  .object({
+    type: z.literal('approval_resolved'),
+    step: z.number().int(),
+    callId: z.string(),
+    tool: z.string(),
+    decision: z.enum(approvalDecisions),
+    /** The answer's reason, if it gave one. */
+    reason: z.string().optional(),
+  })
+  .meta({
+    description:
+      'An approval was answered (or expired, then denied): the run continues with the call run or denied.',
+  });
+
 const stepEvent = z
   .object({
     type: z.literal('step'),
@@ -101,6 +133,8 @@ export const runEventInputSchema = z.discriminatedUnion('type', [
   toolCallEvent,
   toolResultEvent,
   toolLogEvent,
+  approvalRequestedEvent,
+  approvalResolvedEvent,
   stepEvent,
   completeEvent,
   errorEvent,
@@ -126,6 +160,12 @@ export const runEventSchema = z
     toolLogEvent
       .extend(logPosition)
       .meta({ id: 'ToolLogEvent', description: toolLogEvent.description }),
+    approvalRequestedEvent
+      .extend(logPosition)
+      .meta({ id: 'ApprovalRequestedEvent', description: approvalRequestedEvent.description }),
+    approvalResolvedEvent
+      .extend(logPosition)
+      .meta({ id: 'ApprovalResolvedEvent', description: approvalResolvedEvent.description }),
     stepEvent.extend(logPosition).meta({ id: 'StepEvent', description: stepEvent.description }),
     completeEvent
       .extend(logPosition)

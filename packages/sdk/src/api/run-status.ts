@@ -3,6 +3,8 @@ export const runStatuses = [
   'queued',
   'running',
   'paused',
+  /** Waiting for a person to approve a tool call; its sandbox is paused meanwhile. */
+  'waiting',
   'completed',
   'failed',
   'cancelled',

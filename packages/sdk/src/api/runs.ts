@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { failureSchema, idSchema, textSchema, timestampSchema } from './common.ts';
 import { pageQuerySchema } from './pagination.ts';
+import { runApprovalSchema } from './run-approvals.ts';
 import { runEventSchema, usageSchema } from './run-events.ts';
 import { runStatuses } from './run-status.ts';
 import { webhookEventTypes } from './webhooks.ts';
@@ -25,6 +26,8 @@ export const runSchema = z
     attempts: z.number().int(),
     /** The server worker holding the run, or (once finished) the one that ran it last. */
     worker: z.string().nullable(),
+    /** While `waiting`: the tool call it asks a person about; null otherwise. */
+    approval: runApprovalSchema.nullable(),
     createdAt: timestampSchema,
     startedAt: timestampSchema.nullable(),
     finishedAt: timestampSchema.nullable(),
@@ -111,6 +114,8 @@ export const runAcceptedSchema = z
   .object({
     runId: z.string(),
     status: z.enum(runStatuses),
+    /** With `waiting`: the tool call the run asks a person about. */
+    approval: runApprovalSchema.optional(),
     webhook: runWebhookSchema.optional(),
   })
   .meta({ id: 'RunAccepted' });

@@ -32,6 +32,3 @@ export const sessionSchema = z
   .meta({ id: 'Session' });
 
 export type Session = z.infer<typeof sessionSchema>;
-
-/** The header that carries a session's CSRF token on writes. */
-export const csrfHeader = 'x-runtools-csrf';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { failureSchema, idSchema, timestampSchema } from './common.ts';
 import { pageQuerySchema } from './pagination.ts';
+import { runApprovalSchema } from './run-approvals.ts';
 import { runStatuses } from './run-status.ts';
 
 /** The run lifecycle events a webhook can subscribe to. */
@@ -9,6 +10,7 @@ export const webhookEventTypes = [
   'run.completed',
   'run.failed',
   'run.paused',
+  'run.waiting',
   'run.resumed',
   'run.cancelled',
 ] as const;
@@ -59,7 +61,7 @@ export type CreatedWebhook = z.infer<typeof createdWebhookSchema>;
 
 /**
  * The JSON body RunTools sends (and signs, Standard Webhooks) for a run event. `data.output` is
- * set for `run.completed`, `data.error` for `run.failed`.
+ * set for `run.completed`, `data.error` for `run.failed`, `data.approval` for `run.waiting`.
  */
 export const webhookPayloadSchema = z
   .object({
@@ -72,6 +74,8 @@ export const webhookPayloadSchema = z
       status: z.enum(runStatuses),
       output: z.unknown().optional(),
       error: failureSchema.optional(),
+      /** The tool call a `run.waiting` run asks a person about. */
+      approval: runApprovalSchema.optional(),
     }),
   })
   .meta({ id: 'WebhookPayload' });

@@ -1,4 +1,4 @@
-import { type ErrorCode, errorResponseSchema } from '../api/error-codes.ts';
+import type { ErrorCode, ErrorResponse } from '../api/error-codes.ts';
 import { RunToolsError } from '../errors.ts';
 
 /**
@@ -31,9 +31,9 @@ export class RunToolsApiError extends RunToolsError {
     } catch {
       json = undefined;
     }
-    const parsed = errorResponseSchema.safeParse(json);
-    if (parsed.success && parsed.data.error.code.length > 0) {
-      const { code, message, details } = parsed.data.error;
+    const error = errorBody(json);
+    if (error !== undefined && error.code.length > 0) {
+      const { code, message, details } = error;
       // As sent: the server's code, known to this version or not.
       return new RunToolsApiError(response.status, code as ErrorCode, message, { details });
     }
@@ -45,6 +45,21 @@ export class RunToolsApiError extends RunToolsError {
       { details: { status: response.status } },
     );
   }
+}
+
+/**
+ * The `error` of a body in the API's error shape (`errorResponseSchema`), or undefined. Checked by
+ * hand rather than with the schema so that the client, and a browser bundle of it, carries no
+ * zod; api-error.test.ts checks that both accept the same bodies.
+ */
+export function errorBody(json: unknown): ErrorResponse['error'] | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(json) || !isObject(json.error)) return undefined;
+  const { code, message, details } = json.error;
+  if (typeof code !== 'string' || typeof message !== 'string') return undefined;
+  if (details !== undefined && !isObject(details)) return undefined;
+  return details === undefined ? { code, message } : { code, message, details };
 }
 
 /** A request that got no HTTP answer (refused, reset, DNS): `network_error`. */

@@ -188,6 +188,13 @@ export class RunTools {
     resume(id: string): Promise<Run>;
     /** Aborts the model call and the tool process (idempotent; 409 `run_state` when it ended). */
     cancel(id: string): Promise<Run>;
+    /**
+     * Approves the tool call a `waiting` run asks about (its `approval.callId`, or the
+     * `approval_requested` event's): the call runs and the run goes on.
+     */
+    approve(id: string, callId: string, options?: { reason?: string }): Promise<Run>;
+    /** Denies it: the model gets the denial (with `reason`) as the call's result and goes on. */
+    deny(id: string, callId: string, options?: { reason?: string }): Promise<Run>;
   };
 
   constructor(options: RunToolsOptions) {
@@ -278,6 +285,16 @@ export class RunTools {
       pause: (runId) => post(`/v1/runs/${id(runId)}/pause`),
       resume: (runId) => post(`/v1/runs/${id(runId)}/resume`),
       cancel: (runId) => post(`/v1/runs/${id(runId)}/cancel`),
+      approve: (runId, callId, options) =>
+        post(`/v1/runs/${id(runId)}/approvals/${id(callId)}`, {
+          approved: true,
+          ...(options?.reason === undefined ? {} : { reason: options.reason }),
+        }),
+      deny: (runId, callId, options) =>
+        post(`/v1/runs/${id(runId)}/approvals/${id(callId)}`, {
+          approved: false,
+          ...(options?.reason === undefined ? {} : { reason: options.reason }),
+        }),
     };
   }
 

@@ -288,6 +288,22 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Approvals of tool calls: a waiting run's request (and, once answered, the decision) as JSON,
+   * its expiry (the sweep's index), and the sandbox kept paused while the run waits or is paused.
+   */
+  '0011_run_approvals': {
+    async up(db: Kysely<unknown>) {
+      for (const column of ['sandbox_id', 'approval', 'approval_expires_at']) {
+        await db.schema.alterTable('runs').addColumn(column, 'text').execute();
+      }
+      await db.schema
+        .createIndex('runs_approval_expiry_idx')
+        .on('runs')
+        .columns(['status', 'approval_expires_at'])
+        .execute();
+    },
+  },
 };
 
 /**

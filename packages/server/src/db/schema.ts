@@ -46,6 +46,12 @@ export interface RunsTable {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+  /** The run's sandbox, kept paused while the run is `waiting` or `paused`. */
+  sandbox_id: string | null;
+  /** JSON: the approval a waiting run asks for, and its answer once given (`StoredApproval`). */
+  approval: string | null;
+  /** The pending approval's `expiresAt` (null once answered): what the expiry sweep looks for. */
+  approval_expires_at: string | null;
 }
 
 export interface RunEventsTable {

@@ -26,6 +26,7 @@ import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { projectAgentRoutes } from './routes/project-agents.ts';
+import { runApprovalRoutes } from './routes/run-approvals.ts';
 import { runControlRoutes } from './routes/run-controls.ts';
 import { runDeploymentRoutes } from './routes/run-deployment.ts';
 import { runEventRoutes } from './routes/run-events.ts';
@@ -241,10 +242,12 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     worker: options.worker,
     runWaitMs: options.runWaitMs ?? 60_000,
     webhookAddresses,
+    engine,
   };
   app.route('/v1', runDeploymentRoutes(services));
   app.route('/v1', runEventRoutes(services));
   app.route('/v1', runControlRoutes(services));
+  app.route('/v1', runApprovalRoutes(services));
   app.route('/v1', runStreamRoutes(services));
   app.route('/v1', mcpRoutes({ services, logger, acceptingRuns }));
   return app;

@@ -1,3 +1,4 @@
+import type { SandboxEngine } from '@runtools/sandbox';
 import { RunToolsError } from '@runtools/sdk';
 import { type RunRequest, webhookEventTypes } from '@runtools/sdk/api';
 import type { RunEventHub } from '../runs/run-event-hub.ts';
@@ -20,6 +21,8 @@ export interface RunServices {
   runWaitMs: number;
   /** Where a run's own `webhook` may be sent. */
   webhookAddresses: WebhookAddresses;
+  /** The sandbox engine of this process: a run cancelled while it waits or is paused has its kept sandbox deleted. */
+  engine?: SandboxEngine | undefined;
 }
 
 /** The body of `POST /v1/run/{slug}` (and of the stream's first message), validated. */

@@ -7,7 +7,7 @@ import {
   runAgent,
   type ToolRunners,
 } from '@runtools/agent';
-import type { SandboxEngine } from '@runtools/sandbox';
+import type { Sandbox, SandboxEngine } from '@runtools/sandbox';
 import {
   defineAgent,
   type ProjectConfig,
@@ -21,6 +21,7 @@ import { redactDefinitionSecrets } from '../secrets/definition-secrets.ts';
 import type { Run } from '../store/runs.ts';
 import type { Store } from '../store/store.ts';
 import { ensureTemplateBuilt } from '../templates/ensure-template-built.ts';
+import { expireApprovals } from './run-approvals.ts';
 import { changeRunStatus, type RunLifecycle, recordRunEvents } from './run-lifecycle.ts';
 
 export interface RunWorkerOptions {
@@ -101,6 +102,7 @@ export class RunWorker {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private controlsCheckedAt = 0;
+  private approvalsCheckedAt = 0;
 
   constructor(options: RunWorkerOptions) {
     this.opts = { leaseMs: 30_000, pollMs: 200, concurrency: 4, demoModel: false, ...options };
@@ -174,6 +176,7 @@ export class RunWorker {
   private async claimLoop(): Promise<void> {
     while (this.running) {
       await this.applyControlRequests();
+      await this.expireApprovals();
       let claimed: Run | undefined;
       if (this.active.size < this.opts.concurrency) {
         claimed = await this.opts.store.runs
@@ -213,6 +216,17 @@ export class RunWorker {
     }
   }
 
+  /** Denies approvals whose time ran out (at most one query a second), queuing their runs. */
+  private async expireApprovals(): Promise<void> {
+    if (Date.now() - this.approvalsCheckedAt < 1000) return;
+    this.approvalsCheckedAt = Date.now();
+    const lifecycle: RunLifecycle = {
+      store: this.opts.store,
+      publish: (runId, event) => this.opts.onEvent?.(runId, event),
+    };
+    if ((await expireApprovals(lifecycle).catch(() => 0)) > 0) this.wake();
+  }
+
   private execute(run: Run): void {
     const controller = new AbortController();
     const entry: Active = { controller, stop: new AbortController(), done: Promise.resolve() };
@@ -244,6 +258,8 @@ export class RunWorker {
       Math.max(1000, this.opts.leaseMs / 3),
     );
     let sandbox: Awaited<ReturnType<SandboxEngine['create']>> | undefined;
+    // A run that stops to wait for an approval, or is paused, keeps its sandbox, paused.
+    let keepSandbox = false;
     // A provider's error may quote the key it was sent: run errors show it masked.
     let definition: unknown;
     const redact = (message: string) =>
@@ -267,11 +283,27 @@ export class RunWorker {
       // A template defined through the API may not be built on this server yet. A cancel does not
       // abort the wait: the run ends as cancelled once the agent loop sees the aborted signal.
       await ensureTemplateBuilt(store, engine, deployment.templateSlug);
-      sandbox = await engine.create({
-        template: deployment.templateSlug,
-        metadata: { runId: run.id },
-      });
+      sandbox = await this.kept(run);
+      if (sandbox === undefined) {
+        sandbox = await engine.create({
+          template: deployment.templateSlug,
+          metadata: { runId: run.id },
+        });
+        await store.runs.setSandbox(run.id, sandbox.id, workerId);
+      }
       const resume = run.checkpoint ? (run.checkpoint as LoopState) : undefined;
+      const answer =
+        resume?.pending &&
+        run.approval?.answer &&
+        run.approval.callId === resume.pending.approval.callId
+          ? {
+              callId: run.approval.callId,
+              decision: run.approval.answer.decision,
+              ...(run.approval.answer.reason === undefined
+                ? {}
+                : { reason: run.approval.answer.reason }),
+            }
+          : undefined;
       const projectConfig = this.opts.projectConfig?.();
       const result = await runAgent({
         agent,
@@ -289,7 +321,13 @@ export class RunWorker {
           ]);
         },
         onCheckpoint: (state) => store.runs.saveCheckpoint(run.id, state, { worker: workerId }),
-        ...(agent.bundle ? { customTools: this.customTools(run, agent.bundle) } : {}),
+        ...(agent.bundle
+          ? {
+              customTools: this.customTools(run, agent.bundle),
+              approvalCheck: this.approvalCheck(agent.bundle),
+            }
+          : {}),
+        ...(answer ? { answer } : {}),
       });
       const stoppedBy =
         result.outcome === 'stopped' || result.outcome === 'cancelled' ? entry.stopping : undefined;
@@ -297,8 +335,18 @@ export class RunWorker {
         await finish('completed', {
           output: { text: result.text, usage: result.usage, steps: result.steps },
         });
+      } else if (result.outcome === 'waiting' && result.approval) {
+        // Nothing runs while a person decides: the sandbox's memory goes to disk.
+        keepSandbox = await pauseKept(sandbox);
+        await finish('waiting', {
+          checkpoint: result.state,
+          approval: result.approval,
+          sandboxId: keepSandbox ? sandbox.id : null,
+          reason: 'approval',
+        });
       } else if (stoppedBy === 'pause') {
-        await finish('paused');
+        keepSandbox = await pauseKept(sandbox);
+        await finish('paused', { sandboxId: keepSandbox ? sandbox.id : null });
       } else if (stoppedBy === 'drain') {
         await finish('queued', { reason: 'server_shutdown' });
       } else if (stoppedBy === 'cancel' || result.outcome === 'cancelled') {
@@ -320,8 +368,40 @@ export class RunWorker {
       }
     } finally {
       clearInterval(heartbeat);
-      await sandbox?.delete().catch(() => {});
+      if (!keepSandbox) await sandbox?.delete().catch(() => {});
     }
+  }
+
+  /**
+   * The sandbox a run kept while it waited or was paused, running again; undefined when it has
+   * none on this server's engine (then it continues in a fresh one).
+   */
+  private async kept(run: Run): Promise<Sandbox | undefined> {
+    if (run.sandboxId === null) return undefined;
+    let sandbox: Sandbox;
+    try {
+      sandbox = this.opts.engine.get(run.sandboxId);
+    } catch {
+      return undefined;
+    }
+    try {
+      if (sandbox.state === 'paused') await sandbox.resume();
+      if (sandbox.state === 'running') return sandbox;
+    } catch {
+      // It could not be restored: a fresh sandbox is better than a failed run.
+    }
+    await sandbox.delete().catch(() => {});
+    return undefined;
+  }
+
+  /** Asks the tool runner of `bundle` whether a call needs approval (an `input` rule). */
+  private approvalCheck(bundle: string): NonNullable<RunAgentOptions['approvalCheck']> {
+    const { store, toolRunners } = this.opts;
+    return async (tool, input) => {
+      if (toolRunners === undefined) return true;
+      const runner = await toolRunners.runner(bundle, () => store.bundles.require(bundle));
+      return runner.needsApproval(tool, input);
+    };
   }
 
   /**
@@ -347,6 +427,15 @@ export class RunWorker {
       });
     };
   }
+}
+
+/**
+ * Pauses the sandbox a run keeps while it waits or is paused. One CRIU cannot pause stays
+ * running (the engine says why in its log): its files and processes are kept either way.
+ */
+async function pauseKept(sandbox: Sandbox): Promise<true> {
+  await sandbox.pause().catch(() => {});
+  return true;
 }
 
 function inputText(input: unknown): string {

@@ -1,5 +1,10 @@
 import { RunToolsError } from '@runtools/sdk';
-import { type RunStatus, runStatuses } from '@runtools/sdk/api';
+import {
+  type ApprovalDecision,
+  type RunApproval,
+  type RunStatus,
+  runStatuses,
+} from '@runtools/sdk/api';
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, Dialect } from '../db/database.ts';
 import type { RunsTable, Schema } from '../db/schema.ts';
@@ -10,12 +15,14 @@ export { type RunStatus, runStatuses };
 
 /**
  * The run state machine. `running -> queued` hands a run back to the queue (a draining server);
- * `paused -> queued` is resume (any worker may claim it). Terminal states have no way out.
+ * `paused -> queued` is resume and `waiting -> queued` an answered approval (any worker may claim
+ * it). Terminal states have no way out.
  */
 export const runTransitions: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   queued: ['running', 'cancelled', 'failed'],
-  running: ['paused', 'completed', 'failed', 'cancelled', 'queued'],
+  running: ['paused', 'waiting', 'completed', 'failed', 'cancelled', 'queued'],
   paused: ['queued', 'running', 'cancelled', 'failed'],
+  waiting: ['queued', 'cancelled', 'failed'],
   completed: [],
   failed: [],
   cancelled: [],
@@ -23,7 +30,15 @@ export const runTransitions: Readonly<Record<RunStatus, readonly RunStatus[]>> =
 
 const terminal: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 /** Statuses in which no worker holds the run. */
-const unclaimed: readonly RunStatus[] = ['queued', 'paused', ...terminal];
+const unclaimed: readonly RunStatus[] = ['queued', 'paused', 'waiting', ...terminal];
+
+/**
+ * The approval a run asked for, as stored: the request, and once answered (or expired) the
+ * decision, which the worker that continues the run applies to the waiting call.
+ */
+export interface StoredApproval extends RunApproval {
+  answer?: { decision: ApprovalDecision; reason?: string; at: string };
+}
 
 export interface Run {
   id: string;
@@ -47,6 +62,13 @@ export interface Run {
   claimedBy: string | null;
   claimedAt: string | null;
   leaseExpiresAt: string | null;
+  /** The run's sandbox while it has one (kept, paused, while the run is `waiting` or `paused`). */
+  sandboxId: string | null;
+  /**
+   * The approval the run asks for while `waiting`; after the answer, until the call it was about
+   * has run (the next checkpoint), the decision too.
+   */
+  approval: StoredApproval | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -85,6 +107,12 @@ export interface TransitionOptions {
    * holds it; from any other status the transition is a `run_state` error.
    */
   from?: readonly RunStatus[];
+  /** The loop's state to store with the change (a waiting run's, with its pending call). */
+  checkpoint?: unknown;
+  /** The run's sandbox (kept paused while it waits or is paused); null: it has none now. */
+  sandboxId?: string | null;
+  /** With `waiting`: what it asks a person about. */
+  approval?: RunApproval;
 }
 
 /** What a control request asks of the worker executing a run. */
@@ -128,6 +156,9 @@ export class RunRepository {
       started_at: null,
       finished_at: null,
       control_request: null,
+      sandbox_id: null,
+      approval: null,
+      approval_expires_at: null,
       steps: 0,
       input_tokens: 0,
       output_tokens: 0,
@@ -212,6 +243,18 @@ export class RunRepository {
         ...(options.error !== undefined
           ? { error_code: options.error.code, error_message: options.error.message }
           : {}),
+        ...(options.checkpoint !== undefined
+          ? { checkpoint: JSON.stringify(options.checkpoint) }
+          : {}),
+        ...(options.sandboxId !== undefined ? { sandbox_id: options.sandboxId } : {}),
+        ...(options.approval !== undefined
+          ? {
+              approval: JSON.stringify(options.approval),
+              approval_expires_at: options.approval.expiresAt,
+            }
+          : terminal.includes(to)
+            ? { approval: null, approval_expires_at: null }
+            : {}),
       }))
       .where('id', '=', id)
       .where('status', 'in', from);
@@ -237,7 +280,8 @@ export class RunRepository {
   async saveCheckpoint(id: string, checkpoint: unknown, options: { worker?: string } = {}) {
     let query = this.#db
       .updateTable('runs')
-      .set({ checkpoint: JSON.stringify(checkpoint) })
+      // A completed step is past any call an approval was about.
+      .set({ checkpoint: JSON.stringify(checkpoint), approval: null, approval_expires_at: null })
       .where('id', '=', id)
       .where('status', 'in', ['running', 'paused']);
     if (options.worker !== undefined) query = query.where('claimed_by', '=', options.worker);
@@ -255,6 +299,71 @@ export class RunRepository {
       }
       throw runState(current, current.status);
     }
+  }
+
+  /** Records the sandbox the worker holding the run made for it. */
+  async setSandbox(id: string, sandboxId: string | null, worker: string): Promise<void> {
+    await this.#db
+      .updateTable('runs')
+      .set({ sandbox_id: sandboxId })
+      .where('id', '=', id)
+      .where('claimed_by', '=', worker)
+      .execute();
+  }
+
+  /**
+   * Answers the approval a waiting run asks for (`callId`) and queues the run to continue with
+   * it, atomically: of two concurrent answers (or an answer and the expiry) one wins, and the
+   * other finds the run queued. `approval_not_found` when the run asks nothing about `callId`;
+   * `run_state` when it is not waiting (read it again to see whether this answer was taken).
+   */
+  async answerApproval(
+    id: string,
+    callId: string,
+    answer: { decision: ApprovalDecision; reason?: string },
+  ): Promise<Run> {
+    const current = await this.require(id);
+    const approval = current.approval;
+    if (approval === null || approval.callId !== callId) {
+      throw new RunToolsError(
+        'approval_not_found',
+        `Run ${id} asks for no approval of call ${callId}${approval && current.status === 'waiting' ? ` (it waits for ${approval.callId})` : ''}.`,
+        { details: { runId: id, callId, status: current.status } },
+      );
+    }
+    if (current.status !== 'waiting' || approval.answer !== undefined)
+      throw runState(current, 'queued');
+    const answered: StoredApproval = {
+      ...approval,
+      answer: {
+        decision: answer.decision,
+        ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+        at: nowIso(),
+      },
+    };
+    const row = await this.#db
+      .updateTable('runs')
+      .set({ status: 'queued', approval: JSON.stringify(answered), approval_expires_at: null })
+      .where('id', '=', id)
+      .where('status', '=', 'waiting')
+      .where('approval_expires_at', '=', approval.expiresAt)
+      .returningAll()
+      .executeTakeFirst();
+    if (row !== undefined) return toRun(row);
+    throw runState(await this.require(id), 'queued');
+  }
+
+  /** Waiting runs whose approval expired at `now` or before: the sweep denies them. */
+  async expiredApprovals(now = nowIso(), limit = 100): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('runs')
+      .select('id')
+      .where('status', '=', 'waiting')
+      .where('approval_expires_at', '<=', now)
+      .orderBy('approval_expires_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -426,6 +535,8 @@ function toRun(row: RunRow): Run {
     claimedBy: row.claimed_by,
     claimedAt: row.claimed_at,
     leaseExpiresAt: row.lease_expires_at,
+    sandboxId: row.sandbox_id,
+    approval: parseJson(row.approval) as StoredApproval | null,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,

@@ -1,4 +1,5 @@
 import type { RunEvent, RunStatus, WebhookEventType } from '@runtools/sdk';
+import { pendingApproval } from '../runs/run-approvals.ts';
 import type { Store } from '../store/store.ts';
 import type { WebhookDispatcher } from './webhook-dispatcher.ts';
 
@@ -31,7 +32,11 @@ export class RunWebhooks {
     if (event.type !== 'status') return;
     const { status, reason } = event;
     const resuming = this.#resuming.has(runId);
-    if (status === 'paused' || (status === 'queued' && reason === 'resumed')) {
+    if (
+      status === 'paused' ||
+      status === 'waiting' ||
+      (status === 'queued' && (reason === 'resumed' || reason?.startsWith('approval_')))
+    ) {
       this.#resuming.add(runId);
     } else if (status !== 'queued') {
       this.#resuming.delete(runId);
@@ -50,6 +55,9 @@ export class RunWebhooks {
             status,
             ...(status === 'completed' ? { output: run.output } : {}),
             ...(status === 'failed' && run.error !== null ? { error: run.error } : {}),
+            ...(status === 'waiting' && run.approval !== null
+              ? { approval: pendingApproval(run) }
+              : {}),
           },
         });
       } catch (error) {
@@ -66,8 +74,9 @@ export class RunWebhooks {
 
 /**
  * The webhook event of a `status` run event, if any: `running` is `run.resumed` when its reason
- * is `resumed` or the run was paused/resumed before (`resuming`), else `run.started`; `completed`,
- * `failed`, `paused` and `cancelled` map to their `run.*` event; `queued` has none.
+ * is `resumed` or the run was paused, waiting or resumed before (`resuming`), else `run.started`;
+ * `completed`, `failed`, `paused`, `waiting` and `cancelled` map to their `run.*` event; `queued`
+ * has none.
  */
 export function webhookEventType(
   status: RunStatus,
@@ -83,6 +92,8 @@ export function webhookEventType(
       return 'run.failed';
     case 'paused':
       return 'run.paused';
+    case 'waiting':
+      return 'run.waiting';
     case 'cancelled':
       return 'run.cancelled';
     default:

@@ -52,6 +52,7 @@ function customTool(
     // The runner validates with the tool's own zod schema; here only that it is an object.
     inputSchema: z.record(z.string(), z.unknown()),
     modelSchema: descriptor.inputSchema,
+    ...(descriptor.approval ? { approval: descriptor.approval } : {}),
     async execute(input, ctx): Promise<ToolResult> {
       const secrets: Record<string, string> = {};
       const missing: string[] = [];

@@ -24,7 +24,11 @@ interface BundledTool {
       | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
   };
   execute(input: unknown, ctx: unknown): unknown;
+  approval?: unknown;
 }
+
+/** An approval rule of the bundle: a function of a call's input (true: ask a person). */
+type ApprovalFunction = (input: unknown) => unknown;
 
 const toolMarker = Symbol.for('runtools.tool');
 
@@ -38,11 +42,14 @@ const calls = new Map<string, AbortController>();
 const requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let nextRequestId = 1;
 let tools: Map<string, BundledTool> | undefined;
+/** The agent's `approvals` that are functions, by tool name. */
+const approvals = new Map<string, ApprovalFunction>();
 
 // The server is gone (or stopped this runner): nothing more can arrive.
 process.on('disconnect', () => process.exit(0));
 process.on('message', (message: ToRunner) => {
   if (message.type === 'call') void runCall(message);
+  else if (message.type === 'approval') void decideApproval(message);
   else if (message.type === 'cancel') {
     const error = new Error(
       message.reason === 'timeout' ? 'The call timed out.' : 'The run was cancelled.',
@@ -73,13 +80,52 @@ try {
 }
 
 async function loadTools(bundle: string): Promise<Map<string, BundledTool>> {
-  const mod = (await import(pathToFileURL(bundle).href)) as { default?: { tools?: unknown } };
+  const mod = (await import(pathToFileURL(bundle).href)) as {
+    default?: { tools?: unknown; approvals?: unknown };
+  };
   const found = new Map<string, BundledTool>();
   const listed = mod.default?.tools;
   for (const tool of Array.isArray(listed) ? listed : []) {
     if (isBundledTool(tool)) found.set(tool.name, tool);
   }
+  const rules = mod.default?.approvals;
+  if (typeof rules === 'object' && rules !== null) {
+    for (const [name, rule] of Object.entries(rules)) {
+      if (typeof rule === 'function') approvals.set(name, rule as ApprovalFunction);
+    }
+  }
   return found;
+}
+
+/**
+ * Answers whether a call needs approval. Anything but a clear `false` from the function (a
+ * throw, a rejected promise, no function to ask) means it does: an approval is never skipped by
+ * a broken rule.
+ */
+async function decideApproval(question: Extract<ToRunner, { type: 'approval' }>): Promise<void> {
+  const answer = (required: boolean, error?: string) =>
+    send({
+      type: 'approval',
+      requestId: question.requestId,
+      required,
+      ...(error ? { error } : {}),
+    });
+  const tool = tools?.get(question.tool);
+  const rule =
+    approvals.get(question.tool) ??
+    (typeof tool?.approval === 'function' ? (tool.approval as ApprovalFunction) : undefined);
+  if (rule === undefined) return answer(true, `no approval function for ${question.tool}`);
+  try {
+    let input = question.input;
+    if (tool !== undefined) {
+      // A custom tool's function sees the input as its schema gives it (defaults filled in).
+      const parsed = tool.input.safeParse(input);
+      if (parsed.success) input = parsed.data;
+    }
+    answer((await rule(input)) !== false);
+  } catch (error) {
+    answer(true, describe(error));
+  }
 }
 
 async function runCall(call: Extract<ToRunner, { type: 'call' }>): Promise<void> {

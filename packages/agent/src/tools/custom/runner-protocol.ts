@@ -29,6 +29,11 @@ export type ToRunner =
       runId: string;
       metadata: Record<string, unknown>;
     }
+  /**
+   * Whether a call of `tool` with `input` needs a person's approval: the agent's `approvals`
+   * function for the tool, else the tool's own `approval` function, decides.
+   */
+  | { type: 'approval'; requestId: number; tool: string; input: unknown }
   /** Aborts the call's `ctx.signal` (the run was cancelled, or the call timed out). */
   | { type: 'cancel'; callId: string; reason: 'cancelled' | 'timeout' }
   | {
@@ -47,4 +52,6 @@ export type FromRunner =
   | { type: 'failed'; message: string }
   | { type: 'log'; callId: string; message: string }
   | { type: 'request'; callId: string; requestId: number; operation: SandboxOperation }
-  | { type: 'result'; callId: string; output: string; isError: boolean };
+  | { type: 'result'; callId: string; output: string; isError: boolean }
+  /** The answer to an `approval` question: `required` unless the function said no. */
+  | { type: 'approval'; requestId: number; required: boolean; error?: string };

@@ -81,6 +81,9 @@ export class ToolRunner implements AsyncDisposable {
   #starting: Promise<ChildProcess> | undefined;
   #tools: string[] = [];
   readonly #calls = new Map<string, ActiveCall>();
+  /** Approval questions waiting for the runner's answer. */
+  readonly #questions = new Map<number, (required: boolean) => void>();
+  #nextQuestion = 1;
   #output = '';
   #idle: NodeJS.Timeout | undefined;
   #closed = false;
@@ -149,6 +152,35 @@ export class ToolRunner implements AsyncDisposable {
       });
       if (call.signal.aborted) active.onAbort();
     });
+  }
+
+  /**
+   * Whether a call needs a person's approval, by the bundle's approval function for `tool` (the
+   * agent's `approvals` entry, else the custom tool's own). Any failure to decide (the runner
+   * cannot start, the function throws or takes over `startTimeoutMs`) is a yes.
+   */
+  async needsApproval(tool: string, input: unknown): Promise<boolean> {
+    clearTimeout(this.#idle);
+    try {
+      const child = await this.#ensureStarted();
+      const requestId = this.#nextQuestion++;
+      return await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#questions.delete(requestId);
+          resolve(true);
+        }, this.#options.startTimeoutMs);
+        this.#questions.set(requestId, (required) => {
+          clearTimeout(timer);
+          this.#questions.delete(requestId);
+          resolve(required);
+        });
+        this.#send(child, { type: 'approval', requestId, tool, input });
+      });
+    } catch {
+      return true;
+    } finally {
+      this.#scheduleIdle();
+    }
   }
 
   /** Stops the runner; calls in flight end as errors. */
@@ -229,6 +261,10 @@ export class ToolRunner implements AsyncDisposable {
 
   #onMessage(child: ChildProcess, message: FromRunner): void {
     if (message.type === 'ready' || message.type === 'failed') return;
+    if (message.type === 'approval') {
+      this.#questions.get(message.requestId)?.(message.required !== false);
+      return;
+    }
     const active = this.#calls.get(message.callId);
     if (message.type === 'log') {
       if (active && !active.settled) active.call.onLog(message.message);
@@ -318,6 +354,8 @@ export class ToolRunner implements AsyncDisposable {
   }
 
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    // A runner that is gone cannot say no.
+    for (const answer of [...this.#questions.values()]) answer(true);
     if (this.#child === child) {
       this.#child = undefined;
       this.#starting = undefined;
@@ -335,7 +373,7 @@ export class ToolRunner implements AsyncDisposable {
 
   #scheduleIdle(): void {
     clearTimeout(this.#idle);
-    if (this.#calls.size > 0 || this.#child === undefined) return;
+    if (this.#calls.size > 0 || this.#questions.size > 0 || this.#child === undefined) return;
     const child = this.#child;
     this.#idle = setTimeout(() => void this.#kill(child), this.#options.idleMs);
     this.#idle.unref();

@@ -34,6 +34,10 @@ function progressLine(runId: string, event: RunEvent): string | undefined {
   if (event.type === 'status' && event.status === 'running') return `Run ${runId} is running.`;
   if (event.type === 'tool_call') return `Step ${event.step}: calling ${event.name}.`;
   if (event.type === 'step') return `Step ${event.step} done (${event.finishReason}).`;
+  // The call goes on waiting: a person answers in the dashboard, the CLI or the API.
+  if (event.type === 'approval_requested') {
+    return `Run ${runId} waits for a person to approve ${event.tool} (POST /v1/runs/${runId}/approvals/${event.callId}).`;
+  }
   return undefined;
 }
 

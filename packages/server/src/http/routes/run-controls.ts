@@ -58,12 +58,17 @@ export async function cancelRun(services: RunServices, id: string): Promise<Run>
         return waitForStatusChange(services, id, run.lastSeq, stopWaitMs);
       continue;
     }
-    if (run.status !== 'queued' && run.status !== 'paused') throw runStateError(run, 'cancelled');
+    if (run.status !== 'queued' && run.status !== 'paused' && run.status !== 'waiting')
+      throw runStateError(run, 'cancelled');
     try {
       // Only while no worker holds it: a run claimed meanwhile is cancelled through the worker.
-      return await changeRunStatus(lifecycleOf(services), id, 'cancelled', {
-        from: ['queued', 'paused'],
+      const cancelled = await changeRunStatus(lifecycleOf(services), id, 'cancelled', {
+        from: ['queued', 'paused', 'waiting'],
+        sandboxId: null,
       });
+      // The sandbox it kept while it waited or was paused (on this server's engine).
+      if (run.sandboxId !== null) await services.engine?.delete(run.sandboxId).catch(() => {});
+      return cancelled;
     } catch (error) {
       if (!isRunState(error)) throw error;
     }

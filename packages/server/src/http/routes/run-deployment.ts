@@ -8,6 +8,7 @@ import {
   runResultSchema,
   textSchema,
 } from '@runtools/sdk/api';
+import { pendingApproval } from '../../runs/run-approvals.ts';
 import { runEventStream } from '../../runs/run-event-stream.ts';
 import { mayUseDeployment } from '../access.ts';
 import { errorResponses, jsonBody, jsonResponse, newRouter, scopedRoute } from '../router.ts';
@@ -30,7 +31,7 @@ const run = scopedRoute('run', {
     200: jsonResponse(runResultSchema, 'The run ended (completed, failed or cancelled).'),
     202: jsonResponse(
       runAcceptedSchema,
-      'Queued (async), or still going when the wait limit passed.',
+      'Queued (async), waiting for a person to approve a tool call (`approval`), or still going when the wait limit passed.',
     ),
     ...errorResponses(400, 404, 413, 415),
   },
@@ -56,10 +57,17 @@ export function runDeploymentRoutes(services: RunServices) {
       signal,
     })) {
       if (include === 'events') events.push(event);
+      // A person must answer first: say so now rather than hold the request open for it.
+      if (event.type === 'status' && event.status === 'waiting') break;
     }
     const ended = await services.store.runs.require(created.id);
-    if (!isTerminalStatus(ended.status))
-      return c.json({ runId: ended.id, status: ended.status, ...hook }, 202);
+    if (!isTerminalStatus(ended.status)) {
+      const approval = pendingApproval(ended);
+      return c.json(
+        { runId: ended.id, status: ended.status, ...(approval ? { approval } : {}), ...hook },
+        202,
+      );
+    }
     return c.json(
       {
         runId: ended.id,

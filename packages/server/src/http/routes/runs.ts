@@ -6,6 +6,7 @@ import {
   runSchema,
   runWithEventsSchema,
 } from '@runtools/sdk/api';
+import { pendingApproval } from '../../runs/run-approvals.ts';
 import type { Run } from '../../store/runs.ts';
 import type { Store } from '../../store/store.ts';
 import { visibleDeploymentIds, visibleRun } from '../access.ts';
@@ -28,6 +29,7 @@ export function runToJson(run: Run): RunJson {
     usage: run.usage,
     attempts: run.attempts,
     worker: run.claimedBy,
+    approval: pendingApproval(run),
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
