@@ -130,6 +130,15 @@ export const writeNote = defineTool({
   },
 });
 
+export const issueRefund = defineTool({
+  name: 'issue_refund',
+  description: 'Refunds an amount to the customer.',
+  input: z.object({ amount: z.number() }),
+  // Small refunds go through; a person approves the large ones.
+  approval: ({ amount }) => amount > 100,
+  execute: ({ amount }) => 'refunded ' + amount,
+});
+
 export const runnerInfo = defineTool({
   name: 'runner_info',
   description: 'Says which process runs the tools.',
@@ -143,13 +152,14 @@ const ordersLib = (prefix: string) =>
   `export const orderPath = (id: string): string => '${prefix}' + id;\n`;
 
 const agentSource = (modelUrl: string) => `import { defineAgent } from '@runtools/sdk';
-import { checkInventory, lookupOrder, runnerInfo, slowReport, waitForApproval, writeNote } from './tools.ts';
+import { checkInventory, issueRefund, lookupOrder, runnerInfo, slowReport, waitForApproval, writeNote } from './tools.ts';
 
 export default defineAgent({
   slug: 'support-bot',
   model: { provider: 'custom', endpoint: '${modelUrl}/v1', model: 'scripted' },
   systemPrompt: 'You help customers with their orders.',
-  tools: ['bash', lookupOrder, checkInventory, slowReport, waitForApproval, writeNote, runnerInfo],
+  tools: ['bash', lookupOrder, checkInventory, slowReport, waitForApproval, writeNote, runnerInfo, issueRefund],
+  approvals: { bash: (input) => /\\brm\\b/.test(input.command) },
   template: 'debian-13',
   maxSteps: 10,
 });
@@ -227,6 +237,7 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
       'wait_for_approval',
       'write_note',
       'runner_info',
+      'issue_refund',
     ]);
     assert.deepEqual(endpoint.bundleFiles, [
       'agents/support-bot/index.ts',
@@ -399,6 +410,62 @@ describe('custom tools of an agent folder, synced by runtools dev to a real serv
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const deployed = JSON.parse(result.stdout) as { changed: boolean; changes: unknown[] };
     assert.deepEqual([deployed.changed, deployed.changes], [false, []]);
+  });
+
+  it("asks a person only when an approval function says so: the agent's for bash, the tool's own for issue_refund", async () => {
+    const runtime = await rt.runtimes.get(dev.last.endpoints[0]?.runtimeId ?? '');
+    assert.deepEqual(runtime.definition.approvals, { bash: 'input' });
+    const refund = (runtime.definition.tools as Array<Record<string, unknown>>).find(
+      (t) => t.custom === 'issue_refund',
+    );
+    assert.equal(refund?.approval, 'input');
+
+    const quiet = await runPlan(
+      ['bash', { command: 'echo fine' }],
+      ['issue_refund', { amount: 20 }],
+    );
+    assert.equal(quiet.result.status, 'completed');
+    assert.ok(!quiet.events.some((e) => e.type === 'approval_requested'));
+    assert.deepEqual(
+      results(quiet.events).map((r) => r.output.split('\n')[0]),
+      ['fine', 'refunded 20'],
+    );
+
+    const started = await rt.run(
+      'support-bot',
+      plan(
+        ['bash', { command: 'rm -f /tmp/nothing; echo removed' }],
+        ['issue_refund', { amount: 500 }],
+      ),
+      { wait: false },
+    );
+    const waiting = async () => {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(50)) {
+        const run = await rt.runs.get(started.runId);
+        if (run.status === 'waiting' && run.approval) return run.approval;
+        assert.ok(!['completed', 'failed', 'cancelled'].includes(run.status), run.status);
+      }
+      throw new Error('the run did not wait');
+    };
+    const first = await waiting();
+    assert.deepEqual(
+      [first.tool, first.input],
+      ['bash', { command: 'rm -f /tmp/nothing; echo removed' }],
+    );
+    await rt.runs.approve(started.runId, first.callId);
+    const second = await waiting();
+    assert.deepEqual([second.tool, second.input], ['issue_refund', { amount: 500 }]);
+    await rt.runs.deny(started.runId, second.callId, { reason: 'over the limit' });
+    for (let run = await rt.runs.get(started.runId); run.status !== 'completed'; await sleep(50)) {
+      assert.ok(!['failed', 'cancelled'].includes(run.status), run.status);
+      run = await rt.runs.get(started.runId);
+    }
+    const events = await rt.runs.events(started.runId);
+    allEvents.push(...events);
+    const [removed, refused] = results(events);
+    assert.equal(removed?.output.split('\n')[0], 'removed');
+    assert.equal(refused?.isError, true);
+    assert.match(refused?.output ?? '', /denied.*over the limit/);
   });
 
   it('deploys a new runtime version with a new bundle when tools.ts, or a file it imports, changes', async () => {

@@ -13,6 +13,7 @@ import {
   type Runtime,
   type RuntimeInput,
   splitAgentTools,
+  storedApprovalRule,
   toolDescriptor,
 } from '@runtools/sdk';
 import { type AgentBundle, bundleAgent } from './agent-bundle.ts';
@@ -106,12 +107,16 @@ export async function syncProject(
   const endpoints: SyncEndpoint[] = [];
   for (const { agent, file } of project.agents) {
     const customTools = splitAgentTools(agent.tools).definitions.map((d) => d.name);
+    // Approval functions are code as well: the tool runner of the bundle calls them.
+    const approvalFunctions = Object.values(agent.approvals ?? {}).some(
+      (rule) => typeof rule === 'function',
+    );
     let bundle: AgentBundle | undefined;
-    if (customTools.length > 0) {
+    if (customTools.length > 0 || approvalFunctions) {
       if (project.root === undefined) {
         throw new RunToolsError(
           'invalid_project',
-          `${file} has custom tools: syncing it needs the project's root to bundle it.`,
+          `${file} has custom tools or approval functions: syncing it needs the project's root to bundle it.`,
         );
       }
       bundle = bundles.get(agent);
@@ -170,8 +175,12 @@ function runtimeInput(
   bundle?: string,
 ): Record<string, unknown> {
   const tools = agent.tools.map((tool) => (isToolDefinition(tool) ? toolDescriptor(tool) : tool));
+  // Said explicitly: JSON would drop a function, and with it the approval it guards.
+  const approvals = Object.fromEntries(
+    Object.entries(agent.approvals ?? {}).map(([name, rule]) => [name, storedApprovalRule(rule)]),
+  );
   const json = JSON.parse(
-    JSON.stringify({ ...agent, tools, ...(bundle ? { bundle } : {}) }),
+    JSON.stringify({ ...agent, tools, approvals, ...(bundle ? { bundle } : {}) }),
   ) as RuntimeInput;
   const c = config?.openaiCompatible;
   if (c && typeof json.model === 'string' && providerOf(json.model) === 'openai-compatible') {

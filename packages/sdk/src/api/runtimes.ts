@@ -3,6 +3,7 @@ import { agentDefinitionSchema, checkAgentTools } from '../agent-definition.ts';
 import { textSchema, timestampSchema } from './common.ts';
 import { customToolDescriptorSchema } from './custom-tools.ts';
 import { pageQuerySchema } from './pagination.ts';
+import { approvalRules } from './run-approvals.ts';
 
 /** The system prompt of a runtime created without one. */
 export const defaultSystemPrompt =
@@ -27,6 +28,8 @@ export const runtimeInputSchema = agentDefinitionSchema
       )
       .max(200)
       .default([]),
+    /** Functions are code too: here a rule is `always`, `never` or `input` (a function in the bundle). */
+    approvals: z.record(z.string().min(1).max(200), z.enum(approvalRules)).default({}),
   })
   .superRefine(checkAgentTools)
   .meta({ id: 'RuntimeInput' });

@@ -86,6 +86,8 @@ describeEachDatabase('http openapi document', ({ open }) => {
     const { schemas } = doc.components;
     const eventRefs = schemas.RunEvent?.oneOf?.map((s) => s.$ref?.split('/').at(-1)) ?? [];
     assert.deepEqual(eventRefs.sort(), [
+      'ApprovalRequestedEvent',
+      'ApprovalResolvedEvent',
       'CompleteEvent',
       'ErrorEvent',
       'StatusEvent',
@@ -108,6 +110,7 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'paused',
       'queued',
       'running',
+      'waiting',
     ]);
     // Where events travel, they are RunEvents, not untyped records.
     const stream = doc.paths['/v1/runs/{id}/events']?.get?.responses?.['200']?.content;
@@ -128,6 +131,7 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'run.paused',
       'run.resumed',
       'run.started',
+      'run.waiting',
     ]);
     assert.match(JSON.stringify(doc.webhooks?.['run.completed']), /WebhookPayload/);
     assert.ok(schemas.WebhookPayload?.properties?.data);

@@ -223,6 +223,70 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
     );
   });
 
+  it('SIGKILL while a run waits for an approval: the new process keeps its paused sandbox, and the answer continues the run in it', async () => {
+    const runtime = await api('POST', '/v1/runtimes', {
+      slug: 'asker',
+      model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+      systemPrompt: 'You ask first.',
+      tools: ['bash'],
+      approvals: { bash: 'always' },
+    });
+    assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
+    const deployment = await api('POST', '/v1/deployments', {
+      apiSlug: 'asker',
+      runtimeId: (runtime.body as { id: string }).id,
+      template: 'debian-13',
+    });
+    assert.equal(deployment.status, 201, JSON.stringify(deployment.body));
+    model.push(
+      {
+        toolCalls: [{ name: 'bash', input: { command: 'echo from-before-the-kill > /root/kept' } }],
+      },
+      { toolCalls: [{ name: 'bash', input: { command: 'cat /root/kept' } }] },
+      { text: 'Carried over.' },
+    );
+    const started = await api('POST', '/v1/run/asker', { input: 'ask twice', async: true });
+    const runId = (started.body as { runId: string }).runId;
+    type Waiting = { status: string; approval: { callId: string } | null };
+    const waitingRun = () =>
+      waitFor(async () => {
+        const run = (await api('GET', `/v1/runs/${runId}`)).body as Waiting;
+        return run.status === 'waiting' ? run : undefined;
+      });
+    const first = await waitingRun();
+    const approved = await api('POST', `/v1/runs/${runId}/approvals/${first.approval?.callId}`, {
+      approved: true,
+    });
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
+    const second = await waitingRun();
+    assert.notEqual(second.approval?.callId, first.approval?.callId);
+
+    const killed = server as ServerProcess;
+    process.kill(killed.child.pid as number, 'SIGKILL');
+    await killed.exited;
+    server = await startServer();
+    const after = (await api('GET', `/v1/runs/${runId}`)).body as Waiting;
+    assert.equal(after.status, 'waiting', 'the approval survived the kill');
+    assert.equal(after.approval?.callId, second.approval?.callId);
+    const answer = await api('POST', `/v1/runs/${runId}/approvals/${second.approval?.callId}`, {
+      approved: true,
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const done = await waitFor(async () => {
+      const s = await runStatus(runId);
+      return s === 'completed' || s === 'failed' ? s : undefined;
+    });
+    assert.equal(done, 'completed');
+    const all = await readSse(`${server.url}/v1/runs/${runId}/events`, {});
+    const outputs = all.flatMap((e) => (e.type === 'tool_result' ? [e.output.split('\n')[0]] : []));
+    // The second call read what the first wrote: the same sandbox, paused across the kill.
+    assert.deepEqual(outputs, ['(no output)', 'from-before-the-kill']);
+    assert.deepEqual(
+      all.map((e) => e.seq),
+      all.map((_, i) => i + 1),
+    );
+  });
+
   it('SIGTERM drains: the run in flight finishes its tool call, goes back to the queue, and the process exits 0', async () => {
     // The answer after the tool is held until the draining process has exited: the run cannot
     // complete before the SIGTERM, however long that takes to arrive. Should the SIGTERM come
