@@ -7,6 +7,7 @@ import { useSession } from './session.tsx';
 
 /** The sections, each shown only to a key that may use it (any one of its scopes). */
 const sections: Array<{ to: string; label: string; scopes: ApiScope[] }> = [
+  { to: '/agents', label: 'Agents', scopes: ['deploy'] },
   { to: '/deployments', label: 'Deployments', scopes: ['deploy', 'run'] },
   { to: '/runs', label: 'Runs', scopes: ['run'] },
   { to: '/sandboxes', label: 'Sandboxes', scopes: ['sandboxes'] },

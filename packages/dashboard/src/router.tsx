@@ -50,6 +50,14 @@ const later = <Name extends string>(
 const routeTree = root.addChildren([
   index,
   page(
+    '/agents',
+    later(() => import('./pages/agents.tsx'), 'AgentsPage'),
+  ),
+  page(
+    '/agents/$slug',
+    later(() => import('./pages/agent.tsx'), 'AgentPage'),
+  ),
+  page(
     '/deployments',
     later(() => import('./pages/deployments.tsx'), 'DeploymentsPage'),
     () => queryClient.prefetchQuery(deploymentsQuery(readClient)),

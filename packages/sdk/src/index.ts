@@ -15,6 +15,7 @@ export * from './api/index.ts';
 export { RunToolsApiError } from './client/api-error.ts';
 export { type BundlesClient, sha256Hex } from './client/bundles-client.ts';
 export { type EventStreamOptions, isTerminalEvent, runEventStream } from './client/event-stream.ts';
+export type { ProjectAgentsClient } from './client/project-agents-client.ts';
 export {
   type RunOptions,
   type RunResult,

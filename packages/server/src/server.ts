@@ -12,6 +12,8 @@ import { createApp } from './http/create-app.ts';
 import { jsonLogger, type Logger } from './http/logger.ts';
 import type { RateLimitOptions } from './http/rate-limit.ts';
 import { serve } from './http/serve.ts';
+import { ProjectAgentFiles } from './project/project-agent-files.ts';
+import { ProjectAgentWatch } from './project/project-agent-watch.ts';
 import { PgEventRelay } from './runs/pg-event-relay.ts';
 import { RunEventHub } from './runs/run-event-hub.ts';
 import { RunWorker, type RunWorkerOptions } from './runs/run-worker.ts';
@@ -100,6 +102,11 @@ export interface StartServerOptions {
   toolRunnerUser?: { uid: number; gid: number };
   /** Project settings for runs (web search, OpenAI-compatible server); see RunWorkerOptions. */
   projectConfig?: RunWorkerOptions['projectConfig'];
+  /**
+   * The project folder (`runtools dev`): the agent builder (`/v1/project/agents`) reads and
+   * writes its `agents/` files. Without it that API lists the deployed agents, read-only.
+   */
+  projectRoot?: string;
   /** Where logs go (default: JSON lines on stderr). */
   logger?: Logger;
   /** Every run event of this process's worker, once stored (e.g. a terminal's run log). */
@@ -272,7 +279,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       },
     });
     let draining = false;
+    const project = projectAgents(options.projectRoot);
     const app = createApp({
+      ...(project ? { project } : {}),
       store,
       worker,
       hub,
@@ -298,6 +307,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       stopped ??= (async () => {
         const result: StopResult = { paused: [], notPaused: [] };
         draining = true;
+        project?.watch[Symbol.dispose]();
         // Without `drain` the runs in flight are aborted at once (a worker stop without a drain
         // would wait for them to end); either way they go back to the queue.
         await worker.stop({
@@ -360,4 +370,11 @@ async function pauseAll(engine: SandboxEngine, result: StopResult, logger: Logge
     }
   };
   await Promise.all([next(), next(), next()]);
+}
+
+/** The agent builder's files and watcher of a project folder, if the server has one. */
+function projectAgents(root: string | undefined) {
+  if (root === undefined) return undefined;
+  const files = new ProjectAgentFiles(root);
+  return { files, watch: new ProjectAgentWatch(files) };
 }

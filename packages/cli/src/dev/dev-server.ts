@@ -137,6 +137,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   let projectConfig = first.config;
   const server = await startServer({
     projectConfig: () => projectConfig,
+    // The agent builder (/v1/project/agents) edits the project's agent files.
+    projectRoot: root,
     dataDir: join(root, first.config.dataDir),
     engineDataDir,
     templatesDir: options.templatesDir ?? SHARED_TEMPLATES_DIR,

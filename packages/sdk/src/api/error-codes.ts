@@ -57,6 +57,7 @@ export const errorCodes = {
   // A runtime names a code bundle the server does not have: upload it first (PUT /v1/bundles/{sha256}).
   bundle_not_found: 404,
   deployment_not_found: 404,
+  agent_file_not_found: 404,
   file_not_found: 404,
   process_not_found: 404,
   run_not_found: 404,
@@ -94,6 +95,13 @@ export const errorCodes = {
   checkpoint_failed: 409,
   // The sandbox was paused or stopped while the request used it (or its rt-init died).
   supervisor_unavailable: 409,
+  // The agent builder (`/v1/project/agents`): the file changed where the edit writes (both
+  // versions in the details), a new agent's file or slug exists, the file or field cannot be
+  // edited (computed, imported, spread; or the server has no project folder).
+  agent_file_conflict: 409,
+  agent_file_exists: 409,
+  agent_file_read_only: 409,
+  agent_field_read_only: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
   upgrade_required: 426,

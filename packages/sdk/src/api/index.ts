@@ -11,6 +11,7 @@ export * from './custom-tools.ts';
 export * from './deployments.ts';
 export * from './error-codes.ts';
 export * from './pagination.ts';
+export * from './project-agents.ts';
 export * from './run-approvals.ts';
 export * from './run-events.ts';
 export * from './run-status.ts';

@@ -28,6 +28,7 @@ import { RunToolsError } from '../errors.ts';
 import { networkError, RunToolsApiError } from './api-error.ts';
 import { type BundlesClient, bundlesClient } from './bundles-client.ts';
 import { runEventStream } from './event-stream.ts';
+import { type ProjectAgentsClient, projectAgentsClient } from './project-agents-client.ts';
 import { type ClientTransport, type SandboxesClient, sandboxesClient } from './sandboxes-client.ts';
 import { type TemplatesClient, templatesClient } from './templates-client.ts';
 
@@ -170,6 +171,9 @@ export class RunTools {
   /** `/v1/templates`: template definitions, their builds and build logs. */
   readonly templates: TemplatesClient;
 
+  /** `/v1/project/agents`: the agent builder, reading and writing the project's agent files. */
+  readonly projectAgents: ProjectAgentsClient;
+
   /** `/v1/runs`: list, get, events, and the run controls. */
   readonly runs: {
     get(id: string): Promise<Run>;
@@ -272,6 +276,7 @@ export class RunTools {
     this.sandboxes = sandboxesClient(transport);
     this.bundles = bundlesClient(transport);
     this.templates = templatesClient(transport);
+    this.projectAgents = projectAgentsClient(transport);
     this.runs = {
       get: (runId) => get(`/v1/runs/${id(runId)}`),
       list: (params) => get('/v1/runs', { ...params }),

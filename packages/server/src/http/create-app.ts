@@ -1,6 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { SandboxEngine } from '@runtools/sandbox';
 import { maxBundleBytes } from '@runtools/sdk/api';
+import type { ProjectAgentFiles } from '../project/project-agent-files.ts';
+import type { ProjectAgentWatch } from '../project/project-agent-watch.ts';
 import { RunEventHub } from '../runs/run-event-hub.ts';
 import type { RunWorker } from '../runs/run-worker.ts';
 import type { Store } from '../store/store.ts';
@@ -23,6 +25,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
 import { mcpRoutes } from './routes/mcp.ts';
+import { projectAgentRoutes } from './routes/project-agents.ts';
 import { runApprovalRoutes } from './routes/run-approvals.ts';
 import { runControlRoutes } from './routes/run-controls.ts';
 import { runDeploymentRoutes } from './routes/run-deployment.ts';
@@ -92,6 +95,11 @@ export interface AppOptions {
    * at each delivery). Default: public addresses only.
    */
   webhookAddresses?: WebhookAddresses;
+  /**
+   * The project's agent files (`runtools dev`): `/v1/project/agents` reads and writes them.
+   * Without it that API lists the deployed agents, read-only.
+   */
+  project?: { files: ProjectAgentFiles; watch: ProjectAgentWatch };
 }
 
 export const openApiPath = '/v1/openapi.json';
@@ -215,6 +223,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', bundleRoutes(store));
   app.route('/v1', runtimeRoutes(store));
   app.route('/v1', deploymentRoutes(store));
+  app.route('/v1', projectAgentRoutes({ store, project: options.project }));
   app.route('/v1', sessionRoutes(store));
   app.route('/v1', apiKeyRoutes(store, sessions));
   const webhookAddresses = options.webhookAddresses ?? defaultWebhookAddresses();
