@@ -25,7 +25,8 @@ export interface Dashboard extends AsyncDisposable {
   /** A new browser context (its own cookies) with a page signed in with `key` (default: bootstrap). */
   signedIn(key?: string, options?: { colorScheme?: 'light' | 'dark' }): Promise<Page>;
   /** Creates a runtime on the scripted model (with `bash`) and its deployment on debian-13. */
-  deployScriptedAgent(slug: string): Promise<string>;
+  /** A deployment of the scripted model with bash (and `extra` fields of its definition). */
+  deployScriptedAgent(slug: string, extra?: Record<string, unknown>): Promise<string>;
   /** Writes `name`.png of the page into the artifacts folder. */
   screenshot(page: Page, name: string): Promise<void>;
 }
@@ -81,12 +82,13 @@ export async function startDashboard(): Promise<Dashboard> {
       await page.getByRole('navigation', { name: 'Main' }).waitFor();
       return page;
     },
-    async deployScriptedAgent(slug) {
+    async deployScriptedAgent(slug, extra = {}) {
       const runtime = await rt.runtimes.create({
         slug,
         model: { provider: 'custom', endpoint: model.baseURL, model: 'scripted' },
         systemPrompt: 'You are a test agent.',
         tools: ['bash'],
+        ...extra,
       });
       const deployment = await rt.deployments.create({
         apiSlug: slug,

@@ -9,7 +9,11 @@ type Action = 'pause' | 'resume' | 'cancel';
 const actions: Record<Action, { label: string; busy: string; from: readonly RunStatus[] }> = {
   pause: { label: 'Pause', busy: 'Pausing…', from: ['running'] },
   resume: { label: 'Resume', busy: 'Resuming…', from: ['paused'] },
-  cancel: { label: 'Cancel', busy: 'Cancelling…', from: ['queued', 'running', 'paused'] },
+  cancel: {
+    label: 'Cancel',
+    busy: 'Cancelling…',
+    from: ['queued', 'running', 'paused', 'waiting'],
+  },
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { RunEvent, RunStatus, Usage } from '@runtools/sdk/api';
+import type { ApprovalDecision, RunEvent, RunStatus, Usage } from '@runtools/sdk/api';
 
 /**
  * A run's events folded into what the run page shows: a reasoning or answer text is one block
@@ -19,6 +19,8 @@ export type RunBlock =
       input: unknown;
       /** What a custom tool logged while it ran (`tool_log` events). */
       logs?: string[];
+      /** The call waits for a person's approval, or was answered (its approval block counts those events). */
+      approval?: 'waiting' | ApprovalDecision;
       result?: { output: string; isError: boolean; durationMs: number };
     }
   | { kind: 'step'; key: string; events: number; step: number; usage: Usage; finishReason: string }
@@ -30,6 +32,19 @@ export type RunBlock =
       usage: Usage;
       steps: number;
       stopReason?: 'max_steps';
+    }
+  | {
+      kind: 'approval';
+      key: string;
+      events: number;
+      step: number;
+      callId: string;
+      tool: string;
+      input: unknown;
+      expiresAt: string;
+      /** Set once answered (or expired): the `approval_resolved` event. */
+      decision?: ApprovalDecision;
+      reason?: string;
     }
   | { kind: 'error'; key: string; events: number; code: string; message: string }
   | { kind: 'status'; key: string; events: number; status: RunStatus; reason?: string; ts: string };
@@ -81,6 +96,21 @@ export function appendEvents(log: RunLog, events: readonly RunEvent[]): RunLog {
     }
   }
   return blocks === undefined ? log : { blocks, lastSeq, count, status, steps, usage };
+}
+
+/** Notes on a tool call's block where its approval stands. */
+function markCall(
+  blocks: RunBlock[],
+  callId: string,
+  approval: 'waiting' | ApprovalDecision,
+): void {
+  for (let i = blocks.length - 1; i >= 0; i--) {
+    const block = blocks[i];
+    if (block?.kind === 'tool' && block.id === callId) {
+      blocks[i] = { ...block, approval };
+      return;
+    }
+  }
 }
 
 function apply(blocks: RunBlock[], event: RunEvent): void {
@@ -149,6 +179,48 @@ function apply(blocks: RunBlock[], event: RunEvent): void {
         name: event.name,
         input: undefined,
         result,
+      });
+      return;
+    }
+    case 'approval_requested':
+      markCall(blocks, event.callId, 'waiting');
+      blocks.push({
+        kind: 'approval',
+        key,
+        events: 1,
+        step: event.step,
+        callId: event.callId,
+        tool: event.tool,
+        input: event.input,
+        expiresAt: event.expiresAt,
+      });
+      return;
+    case 'approval_resolved': {
+      markCall(blocks, event.callId, event.decision);
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const block = blocks[i];
+        if (block?.kind === 'approval' && block.callId === event.callId) {
+          blocks[i] = {
+            ...block,
+            events: block.events + 1,
+            decision: event.decision,
+            ...(event.reason === undefined ? {} : { reason: event.reason }),
+          };
+          return;
+        }
+      }
+      // An answer whose request is not in this log (it should be): shown on its own.
+      blocks.push({
+        kind: 'approval',
+        key,
+        events: 1,
+        step: event.step,
+        callId: event.callId,
+        tool: event.tool,
+        input: undefined,
+        expiresAt: event.ts,
+        decision: event.decision,
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
       });
       return;
     }

@@ -1,12 +1,22 @@
+import type { RunStatus } from '@runtools/sdk/api';
 import { memo } from 'react';
 import { Markdown } from './markdown.tsx';
+import { RunApproval } from './run-approval.tsx';
 import type { RunBlock } from './run-event-log.ts';
 import { formatCount } from './run-format.ts';
 import { RunToolCall } from './run-tool-call.tsx';
 import { StatusBadge, Time } from './ui.tsx';
 
 /** One block of the run's log; every block carries how many events it shows (`data-events`). */
-const Block = memo(function Block({ block }: { block: RunBlock }) {
+const Block = memo(function Block({
+  block,
+  runId,
+  status,
+}: {
+  block: RunBlock;
+  runId: string;
+  status: RunStatus | null;
+}) {
   const data = { 'data-events': block.events, 'data-seq': block.key };
   switch (block.kind) {
     case 'reasoning':
@@ -28,6 +38,8 @@ const Block = memo(function Block({ block }: { block: RunBlock }) {
       );
     case 'tool':
       return <RunToolCall block={block} />;
+    case 'approval':
+      return <RunApproval block={block} runId={runId} status={status} />;
     case 'step':
       return (
         <p {...data} className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -78,12 +90,23 @@ const Block = memo(function Block({ block }: { block: RunBlock }) {
 });
 
 /** The run's events as a readable log, oldest first; `count` events in all. */
-export function RunTimeline({ blocks, count }: { blocks: readonly RunBlock[]; count: number }) {
+export function RunTimeline({
+  blocks,
+  count,
+  runId,
+  status,
+}: {
+  blocks: readonly RunBlock[];
+  count: number;
+  runId: string;
+  /** The run's status: an approval can be answered while it is `waiting`. */
+  status: RunStatus | null;
+}) {
   return (
     <ol aria-label="Run events" data-event-count={count} className="space-y-3">
       {blocks.map((block) => (
         <li key={block.key}>
-          <Block block={block} />
+          <Block block={block} runId={runId} status={block.kind === 'approval' ? status : null} />
         </li>
       ))}
     </ol>

@@ -50,7 +50,14 @@ function Folded({ text, label }: { text: string; label: string }) {
 /** A tool call with its input and, once it came, its result (an error says so in words). */
 export const RunToolCall = memo(function RunToolCall({ block }: { block: ToolBlock }) {
   const { result } = block;
-  const outcome = result === undefined ? 'running…' : result.isError ? 'error' : 'done';
+  const outcome =
+    result !== undefined
+      ? result.isError
+        ? 'error'
+        : 'done'
+      : block.approval === 'waiting'
+        ? 'waiting for approval'
+        : 'running…';
   return (
     <section
       aria-label={`Tool call ${block.name}`}

@@ -56,7 +56,7 @@ export function RunView({
           Waiting for the run's first event…
         </p>
       ) : null}
-      <RunTimeline blocks={log.blocks} count={log.count} />
+      <RunTimeline blocks={log.blocks} count={log.count} runId={runId} status={status} />
     </div>
   );
 }

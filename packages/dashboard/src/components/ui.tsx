@@ -59,6 +59,7 @@ const tones: Record<string, string> = {
   building: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
   queued: 'bg-zinc-100 text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100',
   paused: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  waiting: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   cancelled: 'bg-zinc-200 text-zinc-800 dark:bg-zinc-700 dark:text-zinc-100',
   succeeded: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
