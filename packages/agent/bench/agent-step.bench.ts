@@ -7,14 +7,23 @@
  * - a custom tool (`defineTool`) that returns a string: the round trip to its tool runner (a
  *   child process as nobody, over IPC), input validation with zod, secrets and masking;
  * - a custom tool that runs `ctx.sandbox.exec('true')`: that round trip plus one sandbox exec
- *   requested by the runner and performed by this process.
+ *   requested by the runner and performed by this process;
+ * - an MCP server's tool, remote: a server made with the official SDK on loopback (stateless
+ *   Streamable HTTP, one HTTP request per call), called through the SDK's client;
+ * - an MCP server's tool, local: a stdio server started inside the sandbox (python3, a few lines),
+ *   its JSON-RPC carried over the sandbox's process pipes.
  * Environment: STEPS (default 200), PROVIDER (custom | openai | anthropic, default custom).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type Sandbox, SandboxEngine } from '@runtools/sandbox';
 import { type AgentDefinition, defineAgent, splitAgentTools, toolDescriptor } from '@runtools/sdk';
+import { z } from 'zod';
 import { runAgent } from '../src/loop/run-agent.ts';
 import { ModelAccess } from '../src/models/model-access.ts';
 import { loopbackRanges } from '../src/net/forbidden-ranges.ts';
@@ -44,6 +53,55 @@ const sandboxTrue = defineTool({
 });
 export default defineAgent({ slug: 'bench-tools', model: 'scripted', systemPrompt: 'Bench.', tools: [noop, sandboxTrue] });
 `;
+
+/** A stdio MCP server for the sandbox: one `noop` tool, newline-delimited JSON-RPC. */
+const stdioMcpServer = String.raw`
+import json, sys
+def send(msg):
+    sys.stdout.write(json.dumps(msg) + "\n"); sys.stdout.flush()
+for line in sys.stdin:
+    req = json.loads(line)
+    if "id" not in req:
+        continue
+    if req["method"] == "initialize":
+        send({"jsonrpc": "2.0", "id": req["id"], "result": {"protocolVersion": req["params"]["protocolVersion"],
+              "capabilities": {"tools": {}}, "serverInfo": {"name": "bench", "version": "1"}}})
+    elif req["method"] == "tools/list":
+        send({"jsonrpc": "2.0", "id": req["id"], "result": {"tools": [{"name": "noop", "description": "Does nothing.",
+              "inputSchema": {"type": "object", "properties": {"n": {"type": "integer"}}}}]}})
+    elif req["method"] == "tools/call":
+        send({"jsonrpc": "2.0", "id": req["id"], "result": {"content": [{"type": "text", "text": "ok"}]}})
+    else:
+        send({"jsonrpc": "2.0", "id": req["id"], "error": {"code": -32601, "message": "no such method"}})
+`;
+
+/** A remote MCP server made with the official SDK on loopback: one `noop` tool. */
+async function startRemoteMcp(): Promise<{ url: string; close(): Promise<void> }> {
+  const http = createServer(async (req, res) => {
+    const mcp = new McpServer({ name: 'bench-remote', version: '1.0.0' });
+    mcp.registerTool(
+      'noop',
+      { description: 'Does nothing.', inputSchema: { n: z.number().int() } },
+      async ({ n }) => ({ content: [{ type: 'text', text: `ok ${n}` }] }),
+    );
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    close: () =>
+      new Promise((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
 
 interface Measured {
   label: string;
@@ -172,6 +230,33 @@ try {
     await measure("custom tool running `ctx.sandbox.exec('true')`", sandbox, agent, customTools),
   );
 
+  const remote = await startRemoteMcp();
+  try {
+    tool = { name: 'remote_noop', input: (n) => ({ n }) };
+    rows.push(
+      await measure(
+        'MCP tool, remote server (Streamable HTTP on loopback)',
+        sandbox,
+        defineAgent({ ...base, tools: [], mcpServers: { remote: { url: remote.url } } }),
+      ),
+    );
+  } finally {
+    await remote.close();
+  }
+  await sandbox.files.write('/root/mcp_bench.py', stdioMcpServer);
+  tool = { name: 'local_noop', input: (n) => ({ n }) };
+  rows.push(
+    await measure(
+      'MCP tool, stdio server inside the sandbox',
+      sandbox,
+      defineAgent({
+        ...base,
+        tools: [],
+        mcpServers: { local: { command: 'python3', args: ['/root/mcp_bench.py'] } },
+      }),
+    ),
+  );
+
   console.log(
     `# npm run bench:agent  PROVIDER=${PROVIDER} STEPS=${STEPS}  ${new Date().toISOString()}`,
   );
@@ -182,11 +267,26 @@ try {
       `| ${r.label} | ${q(r.steps, 0.5).toFixed(2)} ms | ${q(r.steps, 0.99).toFixed(2)} ms | ${r.mean.toFixed(2)} ms | ${q(r.tools, 0.5).toFixed(2)} ms | ${q(r.tools, 0.99).toFixed(2)} ms |`,
     );
   }
-  const [, noop] = rows as [Measured, Measured, Measured];
+  const [bash, noop, , remoteRow, localRow] = rows as [
+    Measured,
+    Measured,
+    Measured,
+    Measured,
+    Measured,
+  ];
+  // Next to bash `true`: what a step with each kind of tool takes more (+) or less (−).
+  const added = (r: Measured) => {
+    const d = q(r.steps, 0.5) - q(bash.steps, 0.5);
+    return `${d < 0 ? '−' : '+'}${Math.abs(d).toFixed(2)} ms`;
+  };
   console.log(
     `\nWhat a custom tool call itself costs (the round trip to its runner over IPC, zod validation, ` +
       `secrets and masking): p50 ${q(noop.tools, 0.5).toFixed(2)} ms, p99 ${q(noop.tools, 0.99).toFixed(2)} ms ` +
       `(target: at most 5 ms). Starting a bundle's runner, once: ${runnerStartMs.toFixed(0)} ms.`,
+  );
+  console.log(
+    `Step p50 next to bash \`true\` (${q(bash.steps, 0.5).toFixed(2)} ms): custom tool ${added(noop)}, ` +
+      `remote MCP tool ${added(remoteRow)}, stdio MCP tool in the sandbox ${added(localRow)}.`,
   );
   await sandbox.delete();
 } finally {
