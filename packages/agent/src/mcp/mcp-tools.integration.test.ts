@@ -165,6 +165,47 @@ describe('MCP servers as tools (real sandboxes, the official SDK)', () => {
     );
   });
 
+  it("an MCP server's tool can wait for approval: the loop stops at the call and goes on with the answer", async () => {
+    model.clearScript();
+    model.push(
+      { toolCalls: [{ name: 'remote_add', input: { a: 1, b: 2 } }] },
+      { text: 'Added after approval.' },
+    );
+    const agent = defineAgent({
+      ...agentWith({ remote: { url: remote.url } }),
+      approvals: { remote_add: 'always' },
+    });
+    const events: RunEventInput[] = [];
+    const onEvent = (e: RunEventInput) => {
+      events.push(e);
+    };
+    const asked = remote.auth.length;
+    const first = await runAgent({ agent, input: 'add', sandbox, modelAccess, onEvent });
+    assert.equal(first.outcome, 'waiting');
+    assert.equal(first.approval?.tool, 'remote_add');
+    assert.deepEqual(first.approval?.input, { a: 1, b: 2 });
+    assert.ok(first.state.pending, 'the state holds the step up to the call');
+    const callsBefore = remote.auth.length - asked;
+    // Continued from the state with the answer: the call runs now, once.
+    const second = await runAgent({
+      agent,
+      sandbox,
+      modelAccess,
+      onEvent,
+      resume: first.state,
+      answer: { callId: first.approval?.callId ?? '', decision: 'approved' },
+    });
+    assert.equal(second.outcome, 'completed', JSON.stringify(second.error));
+    assert.equal(second.text, 'Added after approval.');
+    const results = events.filter((e) => e.type === 'tool_result');
+    assert.deepEqual(
+      results.map((r) => [r.name, r.output]),
+      [['remote_add', '3']],
+    );
+    assert.equal(events.filter((e) => e.type === 'tool_call').length, 1, 'the call once');
+    assert.ok(remote.auth.length - asked > callsBefore, 'the server was called after the answer');
+  });
+
   it('a stdio server runs inside the sandbox: it sees the workspace; garbage is skipped, a crash is an error result', async () => {
     await sandbox.files.write('/root/workspace-file.txt', 'the workspace\n');
     await sandbox.files.write('/root/hand-mcp.py', handMadeServer);

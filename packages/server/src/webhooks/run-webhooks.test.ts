@@ -13,6 +13,7 @@ describe('RunWebhooks', () => {
     assert.equal(webhookEventType('completed', undefined), 'run.completed');
     assert.equal(webhookEventType('failed', 'model_error'), 'run.failed');
     assert.equal(webhookEventType('paused', undefined), 'run.paused');
+    assert.equal(webhookEventType('waiting', 'approval'), 'run.waiting');
     assert.equal(webhookEventType('cancelled', undefined), 'run.cancelled');
     assert.equal(webhookEventType('queued', 'resumed'), undefined);
   });
@@ -51,6 +52,49 @@ describe('RunWebhooks', () => {
         ['run.paused', 'run_1', 'dep_1', { status: 'paused' }],
         ['run.resumed', 'run_1', 'dep_1', { status: 'running' }],
         ['run.completed', 'run_1', 'dep_1', { status: 'completed', output: { text: 'done' } }],
+      ],
+    );
+  });
+
+  it('a waiting run is run.waiting with the approval it asks for, and going on after the answer is run.resumed', async () => {
+    const enqueued: WebhookEvent[] = [];
+    const webhooks = {
+      enqueue: async (event: WebhookEvent) => {
+        enqueued.push(event);
+        return [];
+      },
+    } as unknown as WebhookDispatcher;
+    const approval = {
+      callId: 'call_1',
+      tool: 'bash',
+      input: { command: 'rm -rf build' },
+      step: 1,
+      requestedAt: '2026-12-03T10:00:00.000Z',
+      expiresAt: '2026-12-04T10:00:00.000Z',
+    };
+    const run = { deploymentId: 'dep_1', output: null, error: null, status: 'waiting', approval };
+    const store = { runs: { require: async () => run } } as unknown as Pick<Store, 'runs'>;
+    const hooks = new RunWebhooks({ webhooks, store });
+    let seq = 0;
+    const publish = (status: RunStatus, reason?: string) =>
+      hooks.observe('run_1', {
+        seq: ++seq,
+        ts: '',
+        type: 'status',
+        status,
+        ...(reason ? { reason } : {}),
+      } as RunEvent);
+    publish('running');
+    publish('waiting', 'approval');
+    publish('queued', 'approval_approved');
+    publish('running');
+    await hooks.idle();
+    assert.deepEqual(
+      enqueued.map((e) => [e.type, e.data]),
+      [
+        ['run.started', { status: 'running' }],
+        ['run.waiting', { status: 'waiting', approval }],
+        ['run.resumed', { status: 'running' }],
       ],
     );
   });
