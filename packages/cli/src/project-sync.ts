@@ -14,7 +14,9 @@ import {
   type RuntimeInput,
   splitAgentTools,
   storedApprovalRule,
+  storedWorkflow,
   toolDescriptor,
+  workflowHasCode,
 } from '@runtools/sdk';
 import { type AgentBundle, bundleAgent } from './agent-bundle.ts';
 
@@ -108,9 +110,9 @@ export async function syncProject(
   for (const { agent, file } of project.agents) {
     const customTools = splitAgentTools(agent.tools).definitions.map((d) => d.name);
     // Approval functions are code as well: the tool runner of the bundle calls them.
-    const approvalFunctions = Object.values(agent.approvals ?? {}).some(
-      (rule) => typeof rule === 'function',
-    );
+    const approvalFunctions =
+      Object.values(agent.approvals ?? {}).some((rule) => typeof rule === 'function') ||
+      workflowHasCode(agent.workflow);
     let bundle: AgentBundle | undefined;
     if (customTools.length > 0 || approvalFunctions) {
       if (project.root === undefined) {
@@ -180,7 +182,13 @@ function runtimeInput(
     Object.entries(agent.approvals ?? {}).map(([name, rule]) => [name, storedApprovalRule(rule)]),
   );
   const json = JSON.parse(
-    JSON.stringify({ ...agent, tools, approvals, ...(bundle ? { bundle } : {}) }),
+    JSON.stringify({
+      ...agent,
+      tools,
+      approvals,
+      ...(agent.workflow ? { workflow: storedWorkflow(agent.workflow) } : {}),
+      ...(bundle ? { bundle } : {}),
+    }),
   ) as RuntimeInput;
   const c = config?.openaiCompatible;
   if (c && typeof json.model === 'string' && providerOf(json.model) === 'openai-compatible') {

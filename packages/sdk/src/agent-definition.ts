@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { bundleHashSchema } from './api/bundles.ts';
 import { customToolDescriptorSchema, isCoreToolName } from './api/custom-tools.ts';
 import { approvalTimeouts } from './api/run-approvals.ts';
+import { workflowDefinitionSchema } from './api/workflows.ts';
 import { RunToolsError } from './errors.ts';
 import {
   type AgentToolApproval,
@@ -154,6 +155,11 @@ export const agentDefinitionSchema = z
     approvals: z
       .record(z.string().min(1).max(200), approvalRuleSchema(true))
       .default({}) as unknown as z.ZodDefault<z.ZodType<Record<string, AgentToolApproval>>>,
+    /**
+     * An optional step graph instead of one think/act loop: `{ start, steps }` (see `Workflow`):
+     * agent, tool, branch, parallel, approval and code steps, checked when the agent loads.
+     */
+    workflow: workflowDefinitionSchema(false).optional(),
     /** How long a run waits for an approval before the call is denied (default a day). */
     approvalTimeoutMs: z
       .number()
@@ -193,6 +199,18 @@ export function checkAgentTools(
         path: ['approvals', tool],
         message:
           "'input' is a function's stored form: it needs the bundle the function is in (its SHA-256); write the function in the agent file instead",
+      });
+    }
+  }
+  const workflow = (definition as { workflow?: { steps?: Record<string, { run?: unknown }> } })
+    .workflow;
+  for (const [id, step] of Object.entries(workflow?.steps ?? {})) {
+    if (step.run === 'bundle' && definition.bundle === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workflow', 'steps', id, 'run'],
+        message:
+          "'bundle' is a function's stored form: it needs the bundle the function is in; write the function in the agent file instead",
       });
     }
   }

@@ -15,6 +15,30 @@ export interface LoopState {
   lastText: string;
   /** A step stopped at a tool call that waits for a person's approval (the run is `waiting`). */
   pending?: PendingStep;
+  /** A workflow's progress, for an agent with a workflow (`messages` is then unused). */
+  workflow?: WorkflowState;
+}
+
+/** Where a workflow is: plain JSON, stored after every completed step. */
+export interface WorkflowState {
+  /** The step to run next; null once the workflow ended. */
+  at: string | null;
+  /** The run's input (`{{input}}`). */
+  input: string;
+  /** Every completed step's output, by step id (`{{steps.ID.output}}`). */
+  outputs: Record<string, unknown>;
+  /** Steps started so far, loops included (bounded by the workflow's `maxTransitions`). */
+  transitions: number;
+  /** How many times each step started. */
+  attempts: Record<string, number>;
+  /** Steps started and not completed: one a restarted server finds here was interrupted. */
+  running: string[];
+  /** The loops of agent steps that stopped mid-way (a pause, an approval), by step id. */
+  suspended: Record<string, LoopState>;
+  /** The approvals tool and approval steps wait for, by step id. */
+  asked: Record<string, RunApproval>;
+  /** Of the parallel step at `at`: its steps that completed. */
+  joined: string[];
 }
 
 /**

@@ -109,7 +109,8 @@ async function runForeground(input: BashInput, ctx: ToolContext): Promise<ToolRe
   const endedIn = r.stderr.startsWith('/') && !r.stderr.includes('\n') ? r.stderr : undefined;
   if (endedIn) ctx.state.cwd = endedIn;
   const cancelled = ctx.signal.aborted && !r.timedOut;
-  const lines = [output.text().replace(/\n$/, '') || '(no output)'];
+  const printed = output.text().replace(/\n$/, '');
+  const lines = [printed || '(no output)'];
   if (r.timedOut) {
     lines.push(
       `[timed out after ${timeoutMs} ms: the command and every process it started were killed. ` +
@@ -125,6 +126,7 @@ async function runForeground(input: BashInput, ctx: ToolContext): Promise<ToolRe
   if (endedIn && endedIn !== cwd) lines.push(`[working directory is now ${endedIn}]`);
   return {
     output: lines.join('\n'),
+    value: printed,
     isError: r.exitCode !== 0 || r.timedOut || cancelled,
     metadata: {
       exitCode: r.exitCode,

@@ -34,6 +34,11 @@ export interface ToolResult {
   isError?: boolean;
   /** Structured facts (exit code, file path, match location) for events and tests. */
   metadata?: Record<string, unknown>;
+  /**
+   * The result as a workflow's tool step gives it to later steps (`steps.ID.output`), when that
+   * is not `output` (bash: the command's output, without the lines about its exit).
+   */
+  value?: unknown;
 }
 
 /**

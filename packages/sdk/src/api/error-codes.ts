@@ -118,6 +118,16 @@ export const errorCodes = {
   database_in_use: 500,
   build_abandoned: 500,
   model_error: 500,
+  // A workflow step could not go on (run errors, never an HTTP answer): a path in a prompt or an
+  // input names nothing, a branch has no case for the value, the model's answer does not match
+  // the step's output schema after retries, a denied approval with no `denied` step, a tool
+  // step's call failed, or the workflow took more than its `maxTransitions` steps.
+  workflow_path_unknown: 500,
+  workflow_branch_unmatched: 500,
+  workflow_output_invalid: 500,
+  approval_denied: 500,
+  tool_failed: 500,
+  workflow_too_long: 500,
   // The secret key the server encrypts stored secrets with: malformed, missing (PostgreSQL), or
   // not the key this database's secrets were encrypted with. Raised at start, never by a request.
   secret_key_invalid: 500,

@@ -24,3 +24,4 @@ export * from './template-build-log.ts';
 export * from './template-spec.ts';
 export * from './templates.ts';
 export * from './webhooks.ts';
+export * from './workflows.ts';

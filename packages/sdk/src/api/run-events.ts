@@ -10,6 +10,9 @@ export const usageSchema = z
 
 export type Usage = z.infer<typeof usageSchema>;
 
+/** Set on the events of a workflow's step: the step (its id) they belong to. */
+const inWorkflowStepRef = { workflowStep: z.string().optional() };
+
 /** What every event carries besides its own fields: its place in the run's log. */
 const logPosition = {
   /** Position in the run's event log, from 1, without gaps: a reconnecting client sends the last one it saw. */
@@ -19,15 +22,26 @@ const logPosition = {
 };
 
 const thinkingEvent = z
-  .object({ type: z.literal('thinking'), step: z.number().int(), delta: z.string() })
+  .object({
+    ...inWorkflowStepRef,
+    type: z.literal('thinking'),
+    step: z.number().int(),
+    delta: z.string(),
+  })
   .meta({ description: "A piece of the model's reasoning." });
 
 const textEvent = z
-  .object({ type: z.literal('text'), step: z.number().int(), delta: z.string() })
+  .object({
+    ...inWorkflowStepRef,
+    type: z.literal('text'),
+    step: z.number().int(),
+    delta: z.string(),
+  })
   .meta({ description: "A piece of the model's answer." });
 
 const toolCallEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('tool_call'),
     step: z.number().int(),
     /** Pairs the call with its `tool_result`. */
@@ -39,6 +53,7 @@ const toolCallEvent = z
 
 const toolResultEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('tool_result'),
     step: z.number().int(),
     id: z.string(),
@@ -52,6 +67,7 @@ const toolResultEvent = z
 
 const toolLogEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('tool_log'),
     step: z.number().int(),
     /** The call it belongs to: its `tool_call`'s id. */
@@ -64,6 +80,7 @@ const toolLogEvent = z
 
 const approvalRequestedEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('approval_requested'),
     step: z.number().int(),
     /** The call's id: its `tool_call` event's `id`. */
@@ -80,6 +97,7 @@ const approvalRequestedEvent = z
 
 const approvalResolvedEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('approval_resolved'),
     step: z.number().int(),
     callId: z.string(),
@@ -93,8 +111,44 @@ const approvalResolvedEvent = z
       'An approval was answered (or expired, then denied): the run continues with the call run or denied.',
   });
 
+const workflowStepStartedEvent = z
+  .object({
+    type: z.literal('workflow_step_started'),
+    stepId: z.string(),
+    kind: z.enum(['agent', 'tool', 'branch', 'parallel', 'approval', 'code']),
+    /** 1 the first time; more when a loop comes back to it or it runs again after a crash. */
+    attempt: z.number().int(),
+  })
+  .meta({ description: 'A workflow step started; the events until it ends are its own.' });
+
+const workflowStepCompletedEvent = z
+  .object({
+    type: z.literal('workflow_step_completed'),
+    stepId: z.string(),
+    /** What later steps read as `steps.ID.output`. */
+    output: z.unknown(),
+    /** The step that comes next (none: the workflow ends, or a parallel's join). */
+    next: z.string().optional(),
+  })
+  .meta({ description: 'A workflow step finished with its output.' });
+
+const workflowStepFailedEvent = z
+  .object({
+    type: z.literal('workflow_step_failed'),
+    stepId: z.string(),
+    code: z.string(),
+    message: z.string(),
+    /** The step runs again (it was interrupted by a server that stopped mid-step). */
+    retrying: z.boolean().optional(),
+  })
+  .meta({
+    description:
+      'A workflow step failed (the run fails after it), or was interrupted and runs again (`retrying`).',
+  });
+
 const stepEvent = z
   .object({
+    ...inWorkflowStepRef,
     type: z.literal('step'),
     step: z.number().int(),
     usage: usageSchema,
@@ -135,6 +189,9 @@ export const runEventInputSchema = z.discriminatedUnion('type', [
   toolLogEvent,
   approvalRequestedEvent,
   approvalResolvedEvent,
+  workflowStepStartedEvent,
+  workflowStepCompletedEvent,
+  workflowStepFailedEvent,
   stepEvent,
   completeEvent,
   errorEvent,
@@ -166,6 +223,16 @@ export const runEventSchema = z
     approvalResolvedEvent
       .extend(logPosition)
       .meta({ id: 'ApprovalResolvedEvent', description: approvalResolvedEvent.description }),
+    workflowStepStartedEvent
+      .extend(logPosition)
+      .meta({ id: 'WorkflowStepStartedEvent', description: workflowStepStartedEvent.description }),
+    workflowStepCompletedEvent.extend(logPosition).meta({
+      id: 'WorkflowStepCompletedEvent',
+      description: workflowStepCompletedEvent.description,
+    }),
+    workflowStepFailedEvent
+      .extend(logPosition)
+      .meta({ id: 'WorkflowStepFailedEvent', description: workflowStepFailedEvent.description }),
     stepEvent.extend(logPosition).meta({ id: 'StepEvent', description: stepEvent.description }),
     completeEvent
       .extend(logPosition)

@@ -4,6 +4,7 @@ import { textSchema, timestampSchema } from './common.ts';
 import { customToolDescriptorSchema } from './custom-tools.ts';
 import { pageQuerySchema } from './pagination.ts';
 import { approvalRules } from './run-approvals.ts';
+import { workflowSchema } from './workflows.ts';
 
 /** The system prompt of a runtime created without one. */
 export const defaultSystemPrompt =
@@ -30,6 +31,8 @@ export const runtimeInputSchema = agentDefinitionSchema
       .default([]),
     /** Functions are code too: here a rule is `always`, `never` or `input` (a function in the bundle). */
     approvals: z.record(z.string().min(1).max(200), z.enum(approvalRules)).default({}),
+    /** Structured outputs are JSON schemas here, and a code step's `run` is `bundle`. */
+    workflow: workflowSchema.optional(),
   })
   .superRefine(checkAgentTools)
   .meta({ id: 'RuntimeInput' });

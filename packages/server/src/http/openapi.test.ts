@@ -97,6 +97,9 @@ describeEachDatabase('http openapi document', ({ open }) => {
       'ToolCallEvent',
       'ToolLogEvent',
       'ToolResultEvent',
+      'WorkflowStepCompletedEvent',
+      'WorkflowStepFailedEvent',
+      'WorkflowStepStartedEvent',
     ]);
     for (const name of eventRefs) {
       const event = schemas[name as string];

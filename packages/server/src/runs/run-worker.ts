@@ -293,18 +293,16 @@ export class RunWorker {
         await store.runs.setSandbox(run.id, sandbox.id, workerId);
       }
       const resume = run.checkpoint ? (run.checkpoint as LoopState) : undefined;
-      const answer =
-        resume?.pending &&
-        run.approval?.answer &&
-        run.approval.callId === resume.pending.approval.callId
-          ? {
-              callId: run.approval.callId,
-              decision: run.approval.answer.decision,
-              ...(run.approval.answer.reason === undefined
-                ? {}
-                : { reason: run.approval.answer.reason }),
-            }
-          : undefined;
+      // The answer to the approval the run waited for (the loop checks it is the call it waits for).
+      const answer = run.approval?.answer
+        ? {
+            callId: run.approval.callId,
+            decision: run.approval.answer.decision,
+            ...(run.approval.answer.reason === undefined
+              ? {}
+              : { reason: run.approval.answer.reason }),
+          }
+        : undefined;
       const projectConfig = this.opts.projectConfig?.();
       const result = await runAgent({
         agent,
@@ -334,6 +332,7 @@ export class RunWorker {
             }
           : {}),
         ...(answer ? { answer } : {}),
+        ...(agent.workflow ? this.workflowHooks(run, agent.bundle, deployment.templateSlug) : {}),
       });
       const stoppedBy =
         result.outcome === 'stopped' || result.outcome === 'cancelled' ? entry.stopping : undefined;
@@ -402,6 +401,33 @@ export class RunWorker {
     }
     await sandbox.delete().catch(() => {});
     return undefined;
+  }
+
+  /**
+   * What a workflow needs of the server: sandboxes of their own for steps that ask for one (from
+   * the deployment's template, deleted when the step ends), and code steps run in the tool runner
+   * of the agent's bundle.
+   */
+  private workflowHooks(
+    run: Run,
+    bundle: string | undefined,
+    template: string,
+  ): Pick<RunAgentOptions, 'stepSandbox' | 'runCode'> {
+    const { store, engine, toolRunners } = this.opts;
+    return {
+      stepSandbox: async (stepId) => {
+        const sandbox = await engine.create({ template, metadata: { runId: run.id, stepId } });
+        return { sandbox, release: () => sandbox.delete() };
+      },
+      ...(bundle !== undefined && toolRunners !== undefined
+        ? {
+            runCode: async (stepId, context, signal) => {
+              const runner = await toolRunners.runner(bundle, () => store.bundles.require(bundle));
+              return runner.runCode(stepId, context, signal);
+            },
+          }
+        : {}),
+    };
   }
 
   /** Asks the tool runner of `bundle` whether a call needs approval (an `input` rule). */

@@ -44,12 +44,15 @@ let nextRequestId = 1;
 let tools: Map<string, BundledTool> | undefined;
 /** The agent's `approvals` that are functions, by tool name. */
 const approvals = new Map<string, ApprovalFunction>();
+/** The workflow's code steps, by step id. */
+const codeSteps = new Map<string, (context: unknown) => unknown>();
 
 // The server is gone (or stopped this runner): nothing more can arrive.
 process.on('disconnect', () => process.exit(0));
 process.on('message', (message: ToRunner) => {
   if (message.type === 'call') void runCall(message);
   else if (message.type === 'approval') void decideApproval(message);
+  else if (message.type === 'code') void runCodeStep(message);
   else if (message.type === 'cancel') {
     const error = new Error(
       message.reason === 'timeout' ? 'The call timed out.' : 'The run was cancelled.',
@@ -81,7 +84,7 @@ try {
 
 async function loadTools(bundle: string): Promise<Map<string, BundledTool>> {
   const mod = (await import(pathToFileURL(bundle).href)) as {
-    default?: { tools?: unknown; approvals?: unknown };
+    default?: { tools?: unknown; approvals?: unknown; workflow?: { steps?: unknown } };
   };
   const found = new Map<string, BundledTool>();
   const listed = mod.default?.tools;
@@ -94,7 +97,30 @@ async function loadTools(bundle: string): Promise<Map<string, BundledTool>> {
       if (typeof rule === 'function') approvals.set(name, rule as ApprovalFunction);
     }
   }
+  const steps = mod.default?.workflow?.steps;
+  if (typeof steps === 'object' && steps !== null) {
+    for (const [id, step] of Object.entries(steps)) {
+      const run = (step as { run?: unknown } | null)?.run;
+      if (typeof run === 'function') codeSteps.set(id, run as (context: unknown) => unknown);
+    }
+  }
   return found;
+}
+
+/** Runs a workflow code step and sends its output back (JSON only; a throw is its failure). */
+async function runCodeStep(message: Extract<ToRunner, { type: 'code' }>): Promise<void> {
+  const reply = (ok: boolean, value?: unknown, error?: string) =>
+    send({ type: 'code', requestId: message.requestId, ok, ...(ok ? { value } : { error }) });
+  const run = codeSteps.get(message.step);
+  if (run === undefined)
+    return reply(false, undefined, `the bundle has no code step "${message.step}"`);
+  try {
+    const value = await run(message.context);
+    // What JSON keeps of it, as a stored output would be.
+    reply(true, value === undefined ? null : JSON.parse(JSON.stringify(value)));
+  } catch (error) {
+    reply(false, undefined, describe(error));
+  }
 }
 
 /**

@@ -34,6 +34,8 @@ export type ToRunner =
    * function for the tool, else the tool's own `approval` function, decides.
    */
   | { type: 'approval'; requestId: number; tool: string; input: unknown }
+  /** Runs a workflow's code step: the function at `workflow.steps[step].run` of the agent. */
+  | { type: 'code'; requestId: number; step: string; context: unknown }
   /** Aborts the call's `ctx.signal` (the run was cancelled, or the call timed out). */
   | { type: 'cancel'; callId: string; reason: 'cancelled' | 'timeout' }
   | {
@@ -54,4 +56,6 @@ export type FromRunner =
   | { type: 'request'; callId: string; requestId: number; operation: SandboxOperation }
   | { type: 'result'; callId: string; output: string; isError: boolean }
   /** The answer to an `approval` question: `required` unless the function said no. */
-  | { type: 'approval'; requestId: number; required: boolean; error?: string };
+  | { type: 'approval'; requestId: number; required: boolean; error?: string }
+  /** A code step's output (JSON), or why it failed. */
+  | { type: 'code'; requestId: number; ok: boolean; value?: unknown; error?: string };

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RunToolsError } from '@runtools/sdk/errors';
 import type { FromRunner, SandboxOperation, ToRunner } from './runner-protocol.ts';
 
 /** The runner's entry: the source file when this package runs from source, else the built one. */
@@ -81,6 +82,11 @@ export class ToolRunner implements AsyncDisposable {
   #starting: Promise<ChildProcess> | undefined;
   #tools: string[] = [];
   readonly #calls = new Map<string, ActiveCall>();
+  /** Code steps waiting for the runner's answer. */
+  readonly #codeRuns = new Map<
+    number,
+    { resolve(value: unknown): void; reject(error: Error): void }
+  >();
   /** Approval questions waiting for the runner's answer. */
   readonly #questions = new Map<number, (required: boolean) => void>();
   #nextQuestion = 1;
@@ -183,6 +189,39 @@ export class ToolRunner implements AsyncDisposable {
     }
   }
 
+  /**
+   * Runs a workflow's code step (the function `workflow.steps[stepId].run` of the bundle's
+   * agent) with `context`, and resolves with its output; rejects with a `tool_failed` error when
+   * it throws, the runner dies, or `signal` aborts.
+   */
+  async runCode(stepId: string, context: unknown, signal: AbortSignal): Promise<unknown> {
+    clearTimeout(this.#idle);
+    try {
+      const child = await this.#ensureStarted();
+      const requestId = this.#nextQuestion++;
+      return await new Promise<unknown>((resolve, reject) => {
+        const onAbort = () => {
+          this.#codeRuns.delete(requestId);
+          reject(new RunToolsError('tool_failed', `Code step ${stepId} was cancelled.`));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#codeRuns.set(requestId, {
+          resolve: (value) => {
+            signal.removeEventListener('abort', onAbort);
+            resolve(value);
+          },
+          reject: (error) => {
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        });
+        this.#send(child, { type: 'code', requestId, step: stepId, context });
+      });
+    } finally {
+      this.#scheduleIdle();
+    }
+  }
+
   /** Stops the runner; calls in flight end as errors. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -263,6 +302,14 @@ export class ToolRunner implements AsyncDisposable {
     if (message.type === 'ready' || message.type === 'failed') return;
     if (message.type === 'approval') {
       this.#questions.get(message.requestId)?.(message.required !== false);
+      return;
+    }
+    if (message.type === 'code') {
+      const pending = this.#codeRuns.get(message.requestId);
+      this.#codeRuns.delete(message.requestId);
+      if (message.ok) pending?.resolve(message.value);
+      else
+        pending?.reject(new RunToolsError('tool_failed', `The code step failed: ${message.error}`));
       return;
     }
     const active = this.#calls.get(message.callId);
@@ -356,6 +403,12 @@ export class ToolRunner implements AsyncDisposable {
   #exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     // A runner that is gone cannot say no.
     for (const answer of [...this.#questions.values()]) answer(true);
+    for (const run of [...this.#codeRuns.values()]) {
+      run.reject(
+        new RunToolsError('tool_failed', 'The tool runner stopped while a code step ran.'),
+      );
+    }
+    this.#codeRuns.clear();
     if (this.#child === child) {
       this.#child = undefined;
       this.#starting = undefined;
@@ -373,7 +426,13 @@ export class ToolRunner implements AsyncDisposable {
 
   #scheduleIdle(): void {
     clearTimeout(this.#idle);
-    if (this.#calls.size > 0 || this.#questions.size > 0 || this.#child === undefined) return;
+    if (
+      this.#calls.size > 0 ||
+      this.#questions.size > 0 ||
+      this.#codeRuns.size > 0 ||
+      this.#child === undefined
+    )
+      return;
     const child = this.#child;
     this.#idle = setTimeout(() => void this.#kill(child), this.#options.idleMs);
     this.#idle.unref();
