@@ -287,6 +287,103 @@ describe('server restarts (main.ts as a child process, sqlite, real sandboxes)',
     );
   });
 
+  it('SIGKILL between workflow steps and during one: each completed step runs once, the interrupted one again', async () => {
+    const runtime = await api('POST', '/v1/runtimes', {
+      slug: 'stepwise',
+      model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+      systemPrompt: 'You work.',
+      tools: ['bash'],
+      workflow: {
+        start: 'one',
+        steps: {
+          one: { kind: 'tool', tool: 'bash', input: { command: 'echo one' }, next: 'gate' },
+          gate: { kind: 'approval', message: 'Go on?', next: 'work' },
+          work: { kind: 'agent', prompt: 'Do the work.', next: 'last' },
+          last: { kind: 'tool', tool: 'bash', input: { command: 'echo last' } },
+        },
+      },
+    });
+    assert.equal(runtime.status, 201, JSON.stringify(runtime.body));
+    const deployment = await api('POST', '/v1/deployments', {
+      apiSlug: 'stepwise',
+      runtimeId: (runtime.body as { id: string }).id,
+      template: 'debian-13',
+    });
+    assert.equal(deployment.status, 201, JSON.stringify(deployment.body));
+    model.push(
+      // The work step's first attempt: killed in this command.
+      { toolCalls: [{ name: 'bash', input: { command: 'sleep 30; echo never' } }] },
+      // Its second attempt, after the restart.
+      { text: 'Worked.' },
+    );
+    const started = await api('POST', '/v1/run/stepwise', { input: 'go', async: true });
+    const runId = (started.body as { runId: string }).runId;
+    type Waiting = { status: string; approval: { callId: string } | null };
+    const waitingRun = await waitFor(async () => {
+      const run = (await api('GET', `/v1/runs/${runId}`)).body as Waiting;
+      return run.status === 'waiting' ? run : undefined;
+    });
+
+    // Killed between steps: while the run waits at the gate.
+    let current = server as ServerProcess;
+    process.kill(current.child.pid as number, 'SIGKILL');
+    await current.exited;
+    server = await startServer();
+    const answer = await api('POST', `/v1/runs/${runId}/approvals/${waitingRun.approval?.callId}`, {
+      approved: true,
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+
+    // Killed during a step: while the work step's command runs.
+    let sawSleep = false;
+    const firstLeg = readSse(`${server.url}/v1/runs/${runId}/events`, {}, (e) => {
+      if (e.type === 'tool_call' && JSON.stringify(e.input).includes('sleep 30')) sawSleep = true;
+    });
+    await waitFor(async () => sawSleep);
+    current = server;
+    process.kill(current.child.pid as number, 'SIGKILL');
+    await current.exited;
+    await firstLeg;
+    server = await startServer();
+    const done = await waitFor(async () => {
+      const s = await runStatus(runId);
+      return s === 'completed' || s === 'failed' ? s : undefined;
+    });
+    assert.equal(done, 'completed');
+    const all = await readSse(`${server.url}/v1/runs/${runId}/events`, {});
+    const steps = all.flatMap((e) =>
+      e.type === 'workflow_step_started'
+        ? [`start:${e.stepId}#${e.attempt}`]
+        : e.type === 'workflow_step_completed'
+          ? [`done:${e.stepId}`]
+          : e.type === 'workflow_step_failed'
+            ? [`fail:${e.stepId}:${e.code}${e.retrying ? ':retrying' : ''}`]
+            : [],
+    );
+    assert.deepEqual(steps, [
+      'start:one#1',
+      'done:one',
+      'start:gate#1',
+      'done:gate',
+      'start:work#1',
+      'fail:work:interrupted:retrying',
+      'start:work#2',
+      'done:work',
+      'start:last#1',
+      'done:last',
+    ]);
+    // The interrupted attempt's events are kept, marked by the failure after them.
+    const calls = all
+      .filter((e) => e.type === 'tool_call')
+      .map((e) => JSON.stringify(e.type === 'tool_call' && e.input));
+    assert.equal(calls.filter((c) => c.includes('echo one')).length, 1, 'the completed step once');
+    assert.equal(calls.filter((c) => c.includes('sleep 30')).length, 1);
+    assert.deepEqual(
+      all.map((e) => e.seq),
+      all.map((_, i) => i + 1),
+    );
+  });
+
   it('SIGTERM drains: the run in flight finishes its tool call, goes back to the queue, and the process exits 0', async () => {
     // The answer after the tool is held until the draining process has exited: the run cannot
     // complete before the SIGTERM, however long that takes to arrive. Should the SIGTERM come
