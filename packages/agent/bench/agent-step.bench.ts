@@ -12,6 +12,10 @@
  *   Streamable HTTP, one HTTP request per call), called through the SDK's client;
  * - an MCP server's tool, local: a stdio server started inside the sandbox (python3, a few lines),
  *   its JSON-RPC carried over the sandbox's process pipes.
+ * Then a workflow's overhead: a loop of an agent step (one model call that answers at once) and a
+ * branch back to it, STEPS times, each step stored (serialised) as a server stores it, next to
+ * the same model call made by a plain agent: the difference is what a workflow step costs
+ * beyond its model call.
  * Environment: STEPS (default 200), PROVIDER (custom | openai | anthropic, default custom).
  */
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -123,11 +127,15 @@ const engine = await SandboxEngine.open({
 const runners = new ToolRunners({ dir: join(dataDir, 'tool-bundles') });
 let calls = 0;
 let tool = { name: 'bash', input: (_n: number): unknown => ({ command: 'true' }) };
+/** Answers with text instead of a tool call (the workflow's agent steps): `again` until the last. */
+let textTurns = false;
 const server = await TestModelServer.start({
   respond: () =>
-    ++calls <= STEPS
-      ? { toolCalls: [{ name: tool.name, input: tool.input(calls) }] }
-      : { text: 'done' },
+    textTurns
+      ? { text: ++calls < STEPS ? 'again' : 'done' }
+      : ++calls <= STEPS
+        ? { toolCalls: [{ name: tool.name, input: tool.input(calls) }] }
+        : { text: 'done' },
 });
 const model =
   PROVIDER === 'anthropic'
@@ -287,6 +295,77 @@ try {
   console.log(
     `Step p50 next to bash \`true\` (${q(bash.steps, 0.5).toFixed(2)} ms): custom tool ${added(noop)}, ` +
       `remote MCP tool ${added(remoteRow)}, stdio MCP tool in the sandbox ${added(localRow)}.`,
+  );
+
+  // A workflow: `think` (one model call, answered at once with text) then `check` (a branch
+  // back to it until the answer is `done`), STEPS times; every step stored as a server does.
+  textTurns = true;
+  const flow = defineAgent({
+    ...base,
+    tools: [],
+    workflow: {
+      start: 'think',
+      maxTransitions: 2 * STEPS + 10,
+      steps: {
+        think: { kind: 'agent', prompt: 'Go on.', next: 'check' },
+        check: {
+          kind: 'branch',
+          on: 'steps.think.output',
+          cases: { done: 'end' },
+          default: 'think',
+        },
+        end: { kind: 'branch', on: 'input', cases: {}, default: 'stop' },
+        stop: { kind: 'agent', prompt: 'Done.' },
+      },
+    },
+  });
+  const iteration: number[] = [];
+  /** Of each iteration, the model call: from the agent step's start to its `step` event. */
+  const modelCall: number[] = [];
+  let storedBytes = 0;
+  let last = 0;
+  calls = 0;
+  const flowStarted = performance.now();
+  const flowResult = await runAgent({
+    agent: flow,
+    input: 'loop',
+    sandbox,
+    modelAccess: new ModelAccess({ endpointAllow: loopbackRanges }),
+    onCheckpoint: (state) => {
+      storedBytes = JSON.stringify(state).length;
+    },
+    onEvent: (e) => {
+      if (e.type === 'workflow_step_started' && e.stepId === 'think') {
+        const now = performance.now();
+        if (last) iteration.push(now - last);
+        last = now;
+      }
+      if (e.type === 'step' && e.workflowStep === 'think') modelCall.push(performance.now() - last);
+    },
+  });
+  const flowTotal = performance.now() - flowStarted;
+  if (flowResult.outcome !== 'completed')
+    throw new Error(`the workflow ended ${flowResult.outcome}: ${flowResult.error?.message}`);
+  const overhead = iteration.map((t, i) => t - (modelCall[i] as number)).sort((x, y) => x - y);
+  iteration.sort((x, y) => x - y);
+  modelCall.sort((x, y) => x - y);
+  console.log(
+    `\nWorkflow: ${iteration.length + 1} iterations of an agent step and a branch (${flowTotal.toFixed(0)} ms in all; ` +
+      `the state stored after each step, ${(storedBytes / 1024).toFixed(1)} KiB at the end).`,
+  );
+  console.log('| per iteration | p50 | p99 |');
+  console.log('|---|---|---|');
+  console.log(
+    `| agent step + branch step | ${q(iteration, 0.5).toFixed(2)} ms | ${q(iteration, 0.99).toFixed(2)} ms |`,
+  );
+  console.log(
+    `| of it, the model call (step start → its \`step\` event) | ${q(modelCall, 0.5).toFixed(2)} ms | ${q(modelCall, 0.99).toFixed(2)} ms |`,
+  );
+  console.log(
+    `| the rest: events, outputs, two stored states, the branch | ${q(overhead, 0.5).toFixed(2)} ms | ${q(overhead, 0.99).toFixed(2)} ms |`,
+  );
+  console.log(
+    `What a workflow step costs beyond its model call: ${(q(overhead, 0.5) / 2).toFixed(2)} ms p50 per step (two steps an iteration; target ≤ 10 ms).`,
   );
   await sandbox.delete();
 } finally {
