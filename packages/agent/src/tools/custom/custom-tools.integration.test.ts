@@ -151,6 +151,22 @@ export default defineAgent({
   model: 'scripted',
   systemPrompt: 'Test.',
   tools: ['bash', echo, whoami, orders, fails, workspace, waits, slow, stuck, probe, crash],
+  workflow: {
+    start: 'count',
+    steps: {
+      count: {
+        kind: 'code',
+        run: ({ input, steps }) => ({ words: input.split(' ').length, seen: Object.keys(steps), uid: process.getuid() }),
+        next: 'broken',
+      },
+      broken: {
+        kind: 'code',
+        run: () => {
+          throw new Error('the code step broke');
+        },
+      },
+    },
+  },
 });
 `;
 
@@ -187,6 +203,18 @@ describe('custom tools in a tool runner (a real runner process, a real sandbox)'
   after(async () => {
     await runners.close();
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it("runs a workflow's code steps in the runner, as nobody; a throw rejects with its message", async () => {
+    const signal = AbortSignal.timeout(30_000);
+    const context = { input: 'three little words', steps: { earlier: { output: 1 } } };
+    assert.deepEqual(await runner.runCode('count', context, signal), {
+      words: 3,
+      seen: ['earlier'],
+      uid: process.getuid?.() === 0 ? TOOL_RUNNER_USER.uid : process.getuid?.(),
+    });
+    await assert.rejects(runner.runCode('broken', context, signal), /the code step broke/);
+    await assert.rejects(runner.runCode('missing', context, signal), /no code step "missing"/);
   });
 
   it('shows the model the JSON schema of each zod input and validates calls with it', async () => {
