@@ -355,9 +355,13 @@ export class RunWorker {
         ]);
       } else if (stoppedBy === 'pause') {
         keepSandbox = await pauseKept(sandbox);
-        await finish('paused', { sandboxId: keepSandbox ? sandbox.id : null });
+        // The state it stopped in (a workflow's agent step keeps its loop there, to go on from).
+        await finish('paused', {
+          checkpoint: result.state,
+          sandboxId: keepSandbox ? sandbox.id : null,
+        });
       } else if (stoppedBy === 'drain') {
-        await finish('queued', { reason: 'server_shutdown' });
+        await finish('queued', { reason: 'server_shutdown', checkpoint: result.state });
       } else if (stoppedBy === 'cancel' || result.outcome === 'cancelled') {
         await finish('cancelled');
       } else {

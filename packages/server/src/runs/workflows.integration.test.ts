@@ -268,6 +268,54 @@ describe('workflows (sqlite, real sandboxes, the scripted model)', () => {
     assert.equal(String(outputOf(otherLog, 'shelve')).trim(), 'shelved');
   });
 
+  it('pauses, resumes and cancels mid-workflow', async () => {
+    // Paused inside the report step's model call (held): the step continues on resume.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const asked = model.requests.length;
+    model.push(
+      { text: '{"category":"bug"}' },
+      { hold: held, text: 'never sent' },
+      { text: 'Reported after the pause.' },
+    );
+    const runId = await start('triage', 'Pause me');
+    await waitFor(async () => model.requests.length >= asked + 2);
+    const paused = await rt.runs.pause(runId);
+    assert.equal(paused.status, 'paused');
+    release();
+    const log = await events(runId);
+    assert.deepEqual(flow(log).slice(-2), ['done:reproduce', 'start:report']);
+    await rt.runs.resume(runId);
+    const done = await ended(runId);
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.equal((done.output as { text: string }).text, 'Reported after the pause.');
+    const after = flow(await events(runId));
+    // Each step started once: the report step went on where it stopped.
+    assert.deepEqual(after, [
+      'start:triage',
+      'done:triage',
+      'start:route',
+      'done:route',
+      'start:reproduce',
+      'done:reproduce',
+      'start:report',
+      'done:report',
+    ]);
+
+    // Cancelled while it waits at a gate: no step after it runs.
+    const gated = await start('gated', 'cancel me');
+    await waiting(gated);
+    assert.equal((await rt.runs.cancel(gated)).status, 'cancelled');
+    assert.deepEqual(flow(await events(gated)), [
+      'start:prepare',
+      'done:prepare',
+      'start:gate',
+      'ask:gate',
+    ]);
+  });
+
   it('refuses an invalid workflow when the runtime is created, naming the step', async () => {
     const bad = await cp.request('POST', '/v1/runtimes', {
       body: {
