@@ -30,6 +30,7 @@ describeEachDatabase('http /v1/runs', ({ open }) => {
         usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
         attempts: 0,
         worker: null,
+        approval: null,
         createdAt: undefined,
         startedAt: null,
         finishedAt: null,
