@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { bundleHashSchema } from './api/bundles.ts';
 import { customToolDescriptorSchema, isCoreToolName } from './api/custom-tools.ts';
-import { integrationActions, integrationSelectionSchema, integrationToolName } from './api/integrations.ts';
+import {
+  integrationActions,
+  integrationSelectionSchema,
+  integrationToolName,
+} from './api/integrations.ts';
 import { approvalTimeouts } from './api/run-approvals.ts';
 import { RunToolsError } from './errors.ts';
 import {

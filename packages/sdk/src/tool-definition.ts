@@ -313,8 +313,7 @@ export function splitAgentTools(tools: readonly unknown[]): AgentTools {
     else if (isIntegrationSelection(tool)) {
       const [name, actions] = Object.entries(tool)[0] as [string, string[]];
       if (isIntegrationName(name)) split.integrations.push({ name, actions: [...actions] });
-    }
-    else if (isToolDefinition(tool)) split.definitions.push(tool);
+    } else if (isToolDefinition(tool)) split.definitions.push(tool);
     else if (isCustomToolDescriptor(tool)) split.descriptors.push(tool);
   }
   return split;

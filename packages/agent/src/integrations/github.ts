@@ -24,7 +24,10 @@ const branchName = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^(?!\/|.*\/\/|.*\.\.|.*\.lock$)[A-Za-z0-9._/-]+$/, 'a valid branch name such as "fix/typo"');
+  .regex(
+    /^(?!\/|.*\/\/|.*\.\.|.*\.lock$)[A-Za-z0-9._/-]+$/,
+    'a valid branch name such as "fix/typo"',
+  );
 const page = {
   perPage: z.number().int().min(1).max(50).default(20).describe('Results per page (at most 50)'),
   page: z.number().int().min(1).default(1).describe('Which page, from 1'),
@@ -105,7 +108,10 @@ export const github: Integration = defineIntegration<GitHubClient>({
     if (e.status === 401) {
       return `GitHub refused the token GITHUB_TOKEN (401 ${message}): it is wrong, expired or revoked; set a valid one with \`runtools secrets set GITHUB_TOKEN\`.`;
     }
-    if ((e.status === 403 || e.status === 429) && (headers['x-ratelimit-remaining'] === '0' || headers['retry-after'])) {
+    if (
+      (e.status === 403 || e.status === 429) &&
+      (headers['x-ratelimit-remaining'] === '0' || headers['retry-after'])
+    ) {
       const reset = Number(headers['x-ratelimit-reset']);
       const when = headers['retry-after']
         ? `in ${headers['retry-after']} s`
@@ -125,8 +131,15 @@ export const github: Integration = defineIntegration<GitHubClient>({
       description:
         'Searches issues and pull requests on GitHub with GitHub search syntax, e.g. "repo:octocat/hello-world is:open label:bug crash". Returns number, title, state, URL, author and labels of each match.',
       input: z.object({
-        query: z.string().min(1).max(256).describe('GitHub search query, e.g. "repo:o/r is:open crash"'),
-        type: z.enum(['issue', 'pr', 'any']).default('any').describe('Only issues, only PRs, or both'),
+        query: z
+          .string()
+          .min(1)
+          .max(256)
+          .describe('GitHub search query, e.g. "repo:o/r is:open crash"'),
+        type: z
+          .enum(['issue', 'pr', 'any'])
+          .default('any')
+          .describe('Only issues, only PRs, or both'),
         ...page,
       }),
       async run({ query, type, perPage, page }, { client }) {
@@ -280,7 +293,10 @@ export const github: Integration = defineIntegration<GitHubClient>({
         path: z
           .string()
           .max(1024)
-          .refine((p) => !p.split('/').some((s) => s === '..' || s === '.'), 'no "." or ".." segments')
+          .refine(
+            (p) => !p.split('/').some((s) => s === '..' || s === '.'),
+            'no "." or ".." segments',
+          )
           .describe('Path in the repository, e.g. "src/index.ts" ("" for the root)'),
         ref: z.string().min(1).max(200).optional().describe('Branch, tag or commit SHA'),
       }),
@@ -293,11 +309,16 @@ export const github: Integration = defineIntegration<GitHubClient>({
         });
         const data = r.data;
         if (Array.isArray(data)) {
-          return { type: 'dir', entries: data.map((e) => ({ name: e.name, type: e.type, path: e.path })) };
+          return {
+            type: 'dir',
+            entries: data.map((e) => ({ name: e.name, type: e.type, path: e.path })),
+          };
         }
-        if (data.type !== 'file' || !('content' in data)) return { type: data.type, path: data.path };
+        if (data.type !== 'file' || !('content' in data))
+          return { type: data.type, path: data.path };
         const bytes = Buffer.from(data.content, 'base64');
-        if (bytes.includes(0)) return { type: 'file', path: data.path, size: data.size, binary: true };
+        if (bytes.includes(0))
+          return { type: 'file', path: data.path, size: data.size, binary: true };
         return bytes.toString('utf8');
       },
     }),
@@ -308,7 +329,9 @@ export const github: Integration = defineIntegration<GitHubClient>({
       input: z.object({
         ...repoRef,
         branch: branchName.describe('The new branch, e.g. "fix/typo"'),
-        from: branchName.optional().describe('The branch to start from (default: the default branch)'),
+        from: branchName
+          .optional()
+          .describe('The branch to start from (default: the default branch)'),
       }),
       async run({ owner, repo, branch, from }, { client }) {
         const base = from ?? (await client.rest.repos.get({ owner, repo })).data.default_branch;
@@ -330,7 +353,9 @@ export const github: Integration = defineIntegration<GitHubClient>({
         ...repoRef,
         title: z.string().min(1).max(256),
         head: branchName.describe('The branch with the changes'),
-        base: branchName.optional().describe('The branch to merge into (default: the default branch)'),
+        base: branchName
+          .optional()
+          .describe('The branch to merge into (default: the default branch)'),
         body: z.string().max(65_536).optional().describe('Markdown'),
         draft: z.boolean().default(false),
       }),

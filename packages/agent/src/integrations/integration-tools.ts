@@ -109,7 +109,10 @@ function integrationTool(
           };
         }
       }
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(options.timeoutMs ?? 60_000)]);
+      const signal = AbortSignal.any([
+        ctx.signal,
+        AbortSignal.timeout(options.timeoutMs ?? 60_000),
+      ]);
       const baseFetch = options.fetch ?? defaultFetch();
       // Every request of the call ends with it (SDKs that take no signal of their own too).
       const callFetch = ((url: string | URL | Request, init?: RequestInit) =>

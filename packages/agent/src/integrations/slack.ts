@@ -109,7 +109,10 @@ export const slack: Integration = defineIntegration<WebClient>({
         channel: channelId,
         threadTs: messageTs,
         text,
-        alsoSendToChannel: z.boolean().default(false).describe('Also show the reply in the channel'),
+        alsoSendToChannel: z
+          .boolean()
+          .default(false)
+          .describe('Also show the reply in the channel'),
       }),
       async run({ channel, threadTs, text, alsoSendToChannel }, { client }) {
         const r = await client.chat.postMessage({
@@ -189,7 +192,10 @@ export const slack: Integration = defineIntegration<WebClient>({
             .regex(/^[UW][A-Z0-9]{2,40}$/, 'a user ID such as U0123456789')
             .optional(),
         })
-        .refine((v) => (v.email === undefined) !== (v.userId === undefined), 'give email or userId'),
+        .refine(
+          (v) => (v.email === undefined) !== (v.userId === undefined),
+          'give email or userId',
+        ),
       async run({ email, userId }, { client }) {
         const r = email
           ? await client.users.lookupByEmail({ email })

@@ -19,7 +19,13 @@ export const integrationActions = {
     'create_branch',
     'create_pull_request',
   ],
-  slack: ['post_message', 'reply_in_thread', 'read_channel_history', 'list_channels', 'lookup_user'],
+  slack: [
+    'post_message',
+    'reply_in_thread',
+    'read_channel_history',
+    'list_channels',
+    'lookup_user',
+  ],
   stripe: [
     'list_customers',
     'create_customer',

@@ -48,4 +48,6 @@ export type SecretListParams = z.infer<typeof secretListQuerySchema>;
 /** `DELETE /v1/secrets/{name}`: the server-wide value, or with `deploymentId` that deployment's. */
 export const secretDeleteQuerySchema = z.object({ deploymentId: idSchema.optional() });
 
-export const secretListSchema = z.object({ data: z.array(secretSchema) }).meta({ id: 'SecretList' });
+export const secretListSchema = z
+  .object({ data: z.array(secretSchema) })
+  .meta({ id: 'SecretList' });
