@@ -39,7 +39,9 @@ describe('the fake Slack, checked with @slack/web-api', () => {
       channel: 'C0GENERAL',
       limit: 2,
     })) {
-      texts.push(...(page as unknown as { messages: Array<{ text: string }> }).messages.map((m) => m.text));
+      texts.push(
+        ...(page as unknown as { messages: Array<{ text: string }> }).messages.map((m) => m.text),
+      );
     }
     assert.deepEqual(texts, ['m4', 'm3', 'm2', 'm1', 'm0']);
     assert.equal(fake.requests.at(-1)?.headers.authorization, `Bearer ${token}`);
