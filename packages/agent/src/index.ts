@@ -1,3 +1,20 @@
+export type { IntegrationToolsFactory } from './integrations/agent-integrations.ts';
+export { maskCredentials } from './integrations/credential-mask.ts';
+export {
+  type ActionContext,
+  actionsFor,
+  type ClientSettings,
+  defineIntegration,
+  type Integration,
+  type IntegrationAction,
+  type IntegrationSecret,
+} from './integrations/integration.ts';
+export {
+  type CredentialSource,
+  createIntegrationTools,
+  type IntegrationToolsOptions,
+} from './integrations/integration-tools.ts';
+export { marketplace } from './integrations/marketplace.ts';
 export { initialState, type LoopState, snapshot } from './loop/loop-state.ts';
 export {
   type RunAgentOptions,

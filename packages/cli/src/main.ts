@@ -8,7 +8,9 @@ import { logsCommand } from './commands/logs.ts';
 import { runCommand } from './commands/run.ts';
 import { runsCommand } from './commands/runs.ts';
 import { sandboxCommand } from './commands/sandbox.ts';
+import { secretsCommand } from './commands/secrets.ts';
 import { templatesCommand } from './commands/templates.ts';
+import { toolsCommand } from './commands/tools.ts';
 import { createProgram, exitCodes, runProgram } from './program.ts';
 
 /** Every `runtools` subcommand, in the order `--help` lists them. */
@@ -22,6 +24,8 @@ const commands = () => [
   sandboxCommand(),
   templatesCommand(),
   keysCommand(),
+  secretsCommand(),
+  toolsCommand(),
   doctorCommand(),
 ];
 

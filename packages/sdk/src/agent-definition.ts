@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { bundleHashSchema } from './api/bundles.ts';
 import { customToolDescriptorSchema, isCoreToolName } from './api/custom-tools.ts';
+import {
+  integrationActions,
+  integrationSelectionSchema,
+  integrationToolName,
+} from './api/integrations.ts';
 import { approvalTimeouts } from './api/run-approvals.ts';
 import { workflowDefinitionSchema } from './api/workflows.ts';
 import { RunToolsError } from './errors.ts';
@@ -97,9 +102,10 @@ export const agentDefinitionSchema = z
     model: modelSchema,
     systemPrompt: z.string().min(1, 'a system prompt is required'),
     /**
-     * Core tool names (bash, read_file, edit_file, grep, glob, web_search) and custom tools:
-     * `defineTool()`s in an agent file, their descriptors (`{ custom: NAME, … }`) as the API
-     * stores them.
+     * Core tool names (bash, read_file, edit_file, grep, glob, web_search), marketplace
+     * integrations (`'github'`, or `{ slack: ['post_message'] }` for some of its actions) and
+     * custom tools: `defineTool()`s in an agent file, their descriptors (`{ custom: NAME, … }`)
+     * as the API stores them.
      */
     tools: z
       .array(
@@ -108,10 +114,11 @@ export const agentDefinitionSchema = z
             z.string().min(1),
             z.custom<ToolDefinition>(isToolDefinition),
             customToolDescriptorSchema,
+            integrationSelectionSchema,
           ],
           {
             error:
-              'a core tool name, a tool made by defineTool(), or a custom tool descriptor { custom, description, inputSchema }',
+              'a core tool or integration name, { integration: [actions] }, a tool made by defineTool(), or a custom tool descriptor { custom, description, inputSchema }',
           },
         ),
       )
@@ -179,8 +186,21 @@ export function checkAgentTools(
   definition: { tools?: readonly unknown[]; bundle?: string | undefined },
   ctx: z.RefinementCtx,
 ): void {
-  const { definitions, descriptors } = splitAgentTools(definition.tools ?? []);
+  const { definitions, descriptors, integrations } = splitAgentTools(definition.tools ?? []);
   const seen = new Set<string>();
+  for (const integration of integrations) {
+    if (seen.has(integration.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tools'],
+        message: `the integration "${integration.name}" is named twice; name it once, with the actions it may use`,
+      });
+    }
+    seen.add(integration.name);
+    for (const action of integrationActions[integration.name]) {
+      seen.add(integrationToolName(integration.name, action));
+    }
+  }
   for (const name of [...definitions.map((d) => d.name), ...descriptors.map((d) => d.custom)]) {
     if (isCoreToolName(name) || seen.has(name)) {
       ctx.addIssue({

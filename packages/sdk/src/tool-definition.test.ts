@@ -124,7 +124,8 @@ describe('an agent with custom tools', () => {
     assert.deepEqual(splitAgentTools(stored.tools).descriptors, [descriptor]);
     assert.throws(() => defineAgent({ ...agent, tools: [{ name: 'x' }] as never }), {
       code: 'invalid_agent',
-      message: /a core tool name, a tool made by defineTool\(\), or a custom tool descriptor/,
+      message:
+        /a core tool or integration name, .*a tool made by defineTool\(\), or a custom tool descriptor/,
     });
   });
 

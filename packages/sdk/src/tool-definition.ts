@@ -7,6 +7,11 @@ import {
   isCustomToolDescriptor,
   toolSecretNameSchema,
 } from './api/custom-tools.ts';
+import {
+  type EnabledIntegration,
+  isIntegrationName,
+  isIntegrationSelection,
+} from './api/integrations.ts';
 import { type ApprovalRule, approvalRules } from './api/run-approvals.ts';
 import { RunToolsError } from './errors.ts';
 
@@ -285,18 +290,30 @@ export function storedApprovalRule(rule: ToolApproval<never> | ApprovalRule): Ap
 export interface AgentTools {
   /** Core tool names (and any other string: `createCoreTools` says which it does not know). */
   core: string[];
+  /**
+   * Marketplace integrations: a name (`'github'`, every action) or `{ slack: ['post_message'] }`
+   * (those actions only).
+   */
+  integrations: EnabledIntegration[];
   /** Tools from `defineTool()`, in an agent file. */
   definitions: ToolDefinition[];
   /** Custom tools as the API stores them (their code is in the runtime's `bundle`). */
   descriptors: CustomToolDescriptor[];
 }
 
-/** Sorts an agent's `tools` into core tool names, tool definitions and custom tool descriptors. */
+/**
+ * Sorts an agent's `tools` into core tool names, marketplace integrations, tool definitions and
+ * custom tool descriptors.
+ */
 export function splitAgentTools(tools: readonly unknown[]): AgentTools {
-  const split: AgentTools = { core: [], definitions: [], descriptors: [] };
+  const split: AgentTools = { core: [], integrations: [], definitions: [], descriptors: [] };
   for (const tool of tools) {
-    if (typeof tool === 'string') split.core.push(tool);
-    else if (isToolDefinition(tool)) split.definitions.push(tool);
+    if (isIntegrationName(tool)) split.integrations.push({ name: tool });
+    else if (typeof tool === 'string') split.core.push(tool);
+    else if (isIntegrationSelection(tool)) {
+      const [name, actions] = Object.entries(tool)[0] as [string, string[]];
+      if (isIntegrationName(name)) split.integrations.push({ name, actions: [...actions] });
+    } else if (isToolDefinition(tool)) split.definitions.push(tool);
     else if (isCustomToolDescriptor(tool)) split.descriptors.push(tool);
   }
   return split;

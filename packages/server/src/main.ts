@@ -43,6 +43,9 @@
  *   provider's own API (the `*_BASE_URL` variables count as listed).
  * - `RUNTOOLS_MODEL_KEY_VARS`: variables besides the providers' own keys that runtimes may name
  *   with `apiKey: 'env:NAME'` (they are handed to the worker too).
+ * - `RUNTOOLS_GITHUB_API_URL`, `RUNTOOLS_SLACK_API_URL`, …: the APIs marketplace integrations call
+ *   instead of the services' own (GitHub Enterprise); `RUNTOOLS_INTEGRATION_ALLOW`: address ranges
+ *   those may be on although loopback, private, link-local or metadata (refused by default).
  * - `RUNTOOLS_TOOL_SECRETS`: the variables of this environment custom tools may declare as
  *   secrets (`secrets: ['ORDERS_API_KEY']`), e.g. `ORDERS_API_KEY,CRM_TOKEN`. Default none: a
  *   runtime is written by whoever holds a `deploy` key, and must not read the server's own keys.

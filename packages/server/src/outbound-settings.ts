@@ -1,4 +1,5 @@
 import { parseCidrList } from '@runtools/agent';
+import { type IntegrationName, integrationNames } from '@runtools/sdk';
 import { z } from 'zod';
 
 /** A comma-separated list, blanks skipped. */
@@ -44,13 +45,30 @@ const nameList = z
  *   provider's own API (`https://gateway.example.com/v1`);
  * - `RUNTOOLS_MODEL_KEY_VARS`: variables `apiKey: 'env:NAME'` may name besides the providers'
  *   own keys (`LLAMA_API_KEY`).
+ * - `RUNTOOLS_GITHUB_API_URL`, `RUNTOOLS_SLACK_API_URL`, … (one per integration): the API an
+ *   integration calls instead of the service's own (GitHub Enterprise:
+ *   `https://github.example.com/api/v3`);
+ * - `RUNTOOLS_INTEGRATION_ALLOW`: address ranges those APIs may be on although loopback, private,
+ *   link-local or metadata (an Enterprise server on the LAN: `10.0.0.0/8`).
  */
 export const outboundSettingsSchema = z.object({
   RUNTOOLS_WEBHOOK_ALLOW: cidrList.optional(),
   RUNTOOLS_MODEL_ENDPOINT_ALLOW: cidrList.optional(),
   RUNTOOLS_MODEL_BASE_URLS: urlList.optional(),
   RUNTOOLS_MODEL_KEY_VARS: nameList.optional(),
+  RUNTOOLS_INTEGRATION_ALLOW: cidrList.optional(),
+  ...Object.fromEntries(
+    integrationNames.map((name) => [
+      integrationUrlVariable(name),
+      z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).optional(),
+    ]),
+  ),
 });
+
+/** The variable that sets an integration's API base URL: `RUNTOOLS_GITHUB_API_URL`. */
+export function integrationUrlVariable(name: IntegrationName): string {
+  return `RUNTOOLS_${name.toUpperCase()}_API_URL`;
+}
 
 /** The `startServer` options of these settings. */
 export interface OutboundSettings {
@@ -58,6 +76,8 @@ export interface OutboundSettings {
   modelEndpointAllow: string[];
   modelBaseURLs: string[];
   modelKeyVariables: string[];
+  integrationAllow: string[];
+  integrationBaseUrls: Partial<Record<IntegrationName, string>>;
 }
 
 /** The options of parsed settings (absent ones are empty lists). */
@@ -67,6 +87,13 @@ export function outboundOptions(parsed: z.output<typeof outboundSettingsSchema>)
     modelEndpointAllow: parsed.RUNTOOLS_MODEL_ENDPOINT_ALLOW ?? [],
     modelBaseURLs: parsed.RUNTOOLS_MODEL_BASE_URLS ?? [],
     modelKeyVariables: parsed.RUNTOOLS_MODEL_KEY_VARS ?? [],
+    integrationAllow: parsed.RUNTOOLS_INTEGRATION_ALLOW ?? [],
+    integrationBaseUrls: Object.fromEntries(
+      integrationNames.flatMap((name) => {
+        const url = (parsed as Record<string, unknown>)[integrationUrlVariable(name)];
+        return typeof url === 'string' ? [[name, url]] : [];
+      }),
+    ),
   };
 }
 

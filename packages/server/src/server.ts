@@ -3,9 +3,9 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AddressPolicy, ModelAccess, ToolRunners } from '@runtools/agent';
+import { AddressPolicy, createPinnedFetch, ModelAccess, ToolRunners } from '@runtools/agent';
 import { SandboxEngine } from '@runtools/sandbox';
-import type { RunEvent } from '@runtools/sdk';
+import type { IntegrationName, RunEvent } from '@runtools/sdk';
 import { type Database, type DatabaseConfig, openDatabase } from './db/database.ts';
 import type { AuthThrottleOptions } from './http/auth-throttle.ts';
 import { createApp } from './http/create-app.ts';
@@ -79,6 +79,16 @@ export interface StartServerOptions {
   modelBaseURLs?: readonly string[];
   /** Variables besides the providers' own keys that `apiKey: 'env:NAME'` may name (RUNTOOLS_MODEL_KEY_VARS). */
   modelKeyVariables?: readonly string[];
+  /**
+   * The APIs marketplace integrations call instead of the services' own, by integration
+   * (`RUNTOOLS_GITHUB_API_URL`, …: GitHub Enterprise, a test's fake).
+   */
+  integrationBaseUrls?: Partial<Record<IntegrationName, string>>;
+  /**
+   * Address ranges integrations may connect to although loopback, private, link-local or
+   * metadata (RUNTOOLS_INTEGRATION_ALLOW). Default: none, public addresses only.
+   */
+  integrationAllow?: readonly string[];
   /**
    * Whether `model: 'auto'` with no provider key in `modelEnv` answers with the scripted demo
    * model: `runtools dev` says yes; a production server (the default, false) fails such a run
@@ -167,6 +177,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const logger = options.logger ?? jsonLogger;
   // Malformed ranges or URLs throw here, before anything is opened.
   const webhookAddresses = { policy: new AddressPolicy({ allow: options.webhookAllow ?? [] }) };
+  const integrationPolicy = new AddressPolicy({ allow: options.integrationAllow ?? [] });
   const modelAccess = new ModelAccess({
     endpointAllow: options.modelEndpointAllow ?? [],
     keyBaseURLs: options.modelBaseURLs ?? [],
@@ -260,7 +271,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.toolRunnerUser ? { user: options.toolRunnerUser } : {}),
     });
     cleanup.push(() => toolRunners.close());
+    // Integrations reach their services only where the operator allows (public addresses).
+    const integrationFetch = createPinnedFetch({ policy: integrationPolicy });
+    cleanup.push(() => integrationFetch.close());
     const worker = new RunWorker({
+      integrations: {
+        fetch: integrationFetch,
+        ...(options.integrationBaseUrls ? { baseUrls: options.integrationBaseUrls } : {}),
+      },
       store,
       engine,
       toolRunners,

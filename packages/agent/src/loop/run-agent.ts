@@ -11,6 +11,10 @@ import {
 } from '@runtools/sdk';
 import { RunToolsError } from '@runtools/sdk/errors';
 import { jsonSchema, type LanguageModel, type ToolSet, tool } from 'ai';
+import {
+  type IntegrationToolsFactory,
+  integrationToolsOf,
+} from '../integrations/agent-integrations.ts';
 import { connectMcpServers, type McpConnections } from '../mcp/mcp-tools.ts';
 import type { ModelAccess } from '../models/model-access.ts';
 import { type ModelEnvironment, resolveModel } from '../models/model-registry.ts';
@@ -66,6 +70,12 @@ export interface RunAgentOptions {
    * agent with custom tools and no factory fails with `unknown_tool`.
    */
   customTools?: (agent: AgentDefinition, signal: AbortSignal) => Promise<Record<string, AgentTool>>;
+  /**
+   * The agent's marketplace integrations (`tools: ['github', { slack: [...] }]`) as the server
+   * runs them: `createIntegrationTools` with its secret store. Called once per run. An agent
+   * with integrations and no factory fails with `unknown_tool`.
+   */
+  integrationTools?: IntegrationToolsFactory;
   /**
    * Decides an `input` approval rule (a function in the agent's code bundle, which runs in its
    * tool runner): true when the call needs a person's approval. Without it, or when it throws,
@@ -127,7 +137,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   let mcp: McpConnections | undefined;
   try {
     return await runLoop(options, async (signal) => {
-      const custom = await customToolsOf(options, signal);
+      const custom = {
+        ...(await customToolsOf(options, signal)),
+        ...(await integrationToolsOf(options.agent, options.integrationTools, signal)),
+      };
       if (Object.keys(servers).length === 0) return custom;
       mcp = await connectMcpServers(servers, {
         sandbox: options.sandbox,

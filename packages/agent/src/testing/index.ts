@@ -1,3 +1,6 @@
+export { FakeGitHub } from './fake-github.ts';
+export { type FakeAnswer, FakeService, type ReceivedRequest } from './fake-service.ts';
+export { FakeSlack } from './fake-slack.ts';
 export type {
   RecordedMessage,
   RecordedRequest,

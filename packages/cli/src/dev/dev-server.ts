@@ -155,6 +155,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     modelEndpointAllow: [...DEV_LOOPBACK, ...(options.outbound?.modelEndpointAllow ?? [])],
     modelBaseURLs: options.outbound?.modelBaseURLs ?? [],
     modelKeyVariables: options.outbound?.modelKeyVariables ?? [],
+    integrationAllow: options.outbound?.integrationAllow ?? [],
+    integrationBaseUrls: options.outbound?.integrationBaseUrls ?? {},
     // A fresh project runs end to end without a key; the demo model says what it is.
     demoModel: true,
     ...(reporter.log ? { logger: reporter.log } : {}),

@@ -64,6 +64,7 @@ export const errorCodes = {
   // The run asks no approval of that call (never did, or it was answered and the run went on).
   approval_not_found: 404,
   runtime_not_found: 404,
+  secret_not_found: 404,
   sandbox_not_found: 404,
   template_build_not_found: 404,
   template_not_found: 404,

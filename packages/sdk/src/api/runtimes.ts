@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { agentDefinitionSchema, checkAgentTools } from '../agent-definition.ts';
 import { textSchema, timestampSchema } from './common.ts';
 import { customToolDescriptorSchema } from './custom-tools.ts';
+import { integrationSelectionSchema } from './integrations.ts';
 import { pageQuerySchema } from './pagination.ts';
 import { approvalRules } from './run-approvals.ts';
 import { workflowSchema } from './workflows.ts';
@@ -22,9 +23,9 @@ export const runtimeInputSchema = agentDefinitionSchema
     systemPrompt: z.string().min(1).default(defaultSystemPrompt),
     tools: z
       .array(
-        z.union([z.string().min(1), customToolDescriptorSchema], {
+        z.union([z.string().min(1), customToolDescriptorSchema, integrationSelectionSchema], {
           error:
-            'a core tool name, or a custom tool descriptor { custom, description, inputSchema }',
+            'a core tool or integration name, { integration: [actions] }, or a custom tool descriptor { custom, description, inputSchema }',
         }),
       )
       .max(200)

@@ -15,6 +15,10 @@ import type {
   Runtime,
   RuntimeInput,
   RuntimeListParams,
+  Secret,
+  SecretInput,
+  SecretListParams,
+  ToolCatalog,
   Webhook,
   WebhookDelivery,
   WebhookDeliveryWithAttempts,
@@ -162,6 +166,25 @@ export class RunTools {
     revoke(id: string): Promise<ApiKey>;
   };
 
+  /**
+   * `/v1/secrets`: the secret store integrations read their credentials from (`admin` scope).
+   * Values go in and never come back: `list` shows names, scopes and dates.
+   *
+   * ```ts
+   * await rt.secrets.set({ name: 'GITHUB_TOKEN', value: process.env.GITHUB_TOKEN! });
+   * ```
+   */
+  readonly secrets: {
+    set(input: SecretInput): Promise<Secret>;
+    list(params?: SecretListParams): Promise<Secret[]>;
+    delete(name: string, params?: { deploymentId?: string }): Promise<void>;
+  };
+
+  /** `/v1/tools`: the tool catalog (core, marketplace integrations, custom and MCP tools). */
+  readonly tools: {
+    catalog(): Promise<ToolCatalog>;
+  };
+
   /** `/v1/sandboxes`: create, exec (streamed on request), files, pause, resume, delete, ports. */
   readonly sandboxes: SandboxesClient;
 
@@ -261,6 +284,13 @@ export class RunTools {
       list: (params) => get('/v1/api-keys', { ...params }),
       revoke: (keyId) => this.#request('DELETE', `/v1/api-keys/${id(keyId)}`),
     };
+    this.secrets = {
+      set: (input) => post('/v1/secrets', input),
+      list: async (params) => (await get<{ data: Secret[] }>('/v1/secrets', { ...params })).data,
+      delete: (name, params) =>
+        this.#request<void>('DELETE', `/v1/secrets/${id(name)}`, { query: { ...params } }),
+    };
+    this.tools = { catalog: () => get('/v1/tools') };
     const transport: ClientTransport = {
       baseUrl: this.baseUrl,
       request: this.#request.bind(this),

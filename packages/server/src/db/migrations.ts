@@ -304,6 +304,23 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * The secret store: integration credentials by name, server-wide (scope '') or a deployment's
+   * own (scope = its id), each value sealed with the server's key.
+   */
+  '0012_secrets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('secrets')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('secrets_pkey', ['name', 'scope'])
+        .execute();
+    },
+  },
 };
 
 /**

@@ -183,6 +183,19 @@ export interface BundlesTable {
   created_at: string;
 }
 
+/**
+ * A secret of the secret store (integration credentials): its value sealed with the server's key
+ * (`SecretBox`, bound to the name and scope). `scope` is '' for the server-wide value and a
+ * deployment's id for that deployment's own.
+ */
+export interface SecretsTable {
+  name: string;
+  scope: string;
+  value: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Schema {
   runtimes: RuntimesTable;
   deployments: DeploymentsTable;
@@ -198,4 +211,5 @@ export interface Schema {
   template_build_logs: TemplateBuildLogsTable;
   secret_key_check: SecretKeyCheckTable;
   bundles: BundlesTable;
+  secrets: SecretsTable;
 }

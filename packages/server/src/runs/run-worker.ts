@@ -1,5 +1,7 @@
 import {
   createCustomTools,
+  createIntegrationTools,
+  type IntegrationToolsOptions,
   type LoopState,
   type ModelAccess,
   type ModelEnvironment,
@@ -67,6 +69,12 @@ export interface RunWorkerOptions {
   toolSecrets?: Readonly<Record<string, string>>;
   /** Appended to the error of a declared secret that is not in `toolSecrets`: how to set one. */
   toolSecretsHelp?: string;
+  /**
+   * How marketplace integrations reach their services: the operator's base URLs and a fetch
+   * that connects only where the operator allows (default: the services' own APIs, public
+   * addresses only). Their credentials come from the secret store, per run's deployment.
+   */
+  integrations?: Pick<IntegrationToolsOptions, 'baseUrls' | 'fetch' | 'timeoutMs'>;
 }
 
 type OptionalOption =
@@ -76,7 +84,8 @@ type OptionalOption =
   | 'modelAccess'
   | 'toolRunners'
   | 'toolSecrets'
-  | 'toolSecretsHelp';
+  | 'toolSecretsHelp'
+  | 'integrations';
 
 interface Active {
   /** Aborts at once (cancel, drain, a lost lease). */
@@ -331,6 +340,12 @@ export class RunWorker {
               approvalCheck: this.approvalCheck(agent.bundle),
             }
           : {}),
+        integrationTools: async (agent) =>
+          createIntegrationTools(splitAgentTools(agent.tools).integrations, {
+            ...this.opts.integrations,
+            // The deployment's own value of a secret first, then the server-wide one.
+            credentials: (name) => store.secrets.resolve(name, run.deploymentId),
+          }),
         ...(answer ? { answer } : {}),
         ...(agent.workflow ? this.workflowHooks(run, agent.bundle, deployment.templateSlug) : {}),
       });

@@ -5,6 +5,7 @@ import { DeploymentRepository } from './deployments.ts';
 import { RunEventRepository } from './run-events.ts';
 import { RunRepository } from './runs.ts';
 import { RuntimeRepository } from './runtimes.ts';
+import { SecretRepository } from './secrets.ts';
 import { SessionRepository } from './sessions.ts';
 import { TemplateRepository } from './templates.ts';
 import { WebhookDeliveryRepository } from './webhook-deliveries.ts';
@@ -23,6 +24,7 @@ export interface Store {
   readonly webhookDeliveries: WebhookDeliveryRepository;
   readonly templates: TemplateRepository;
   readonly bundles: BundleRepository;
+  readonly secrets: SecretRepository;
 }
 
 export function createStore(database: Database): Store {
@@ -38,5 +40,6 @@ export function createStore(database: Database): Store {
     webhookDeliveries: new WebhookDeliveryRepository(database),
     templates: new TemplateRepository(database),
     bundles: new BundleRepository(database),
+    secrets: new SecretRepository(database),
   };
 }

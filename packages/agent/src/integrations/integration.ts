@@ -1,0 +1,88 @@
+import type { ApprovalRule, IntegrationName } from '@runtools/sdk';
+import type { z } from 'zod';
+
+/** A credential an integration reads from the secret store at each call. */
+export interface IntegrationSecret {
+  /** The stored secret's name, e.g. `GITHUB_TOKEN` (`runtools secrets set GITHUB_TOKEN`). */
+  name: string;
+  /** What it is and where to get it, for the catalog and the missing-secret error. */
+  description: string;
+  /** False for one the integration can do without (default true). */
+  optional?: boolean;
+}
+
+/** What an action's `run` gets besides its input. */
+export interface ActionContext<Client> {
+  /** The service's SDK client, made for this call with its credentials. */
+  client: Client;
+  /** The values of the integration's secrets that are set, by name (`optional` ones may be absent). */
+  secrets: Readonly<Record<string, string>>;
+  signal: AbortSignal;
+}
+
+/**
+ * One action of an integration: a tool named `INTEGRATION_ACTION` (`github_create_issue`) whose
+ * zod input is the JSON schema the model is shown. Its result is given to the model as
+ * formatted JSON (a string as it is).
+ */
+export interface IntegrationAction<Client = unknown, Input = unknown> {
+  name: string;
+  description: string;
+  input: z.ZodType<Input>;
+  /**
+   * Whether a call waits for a person (default `'never'`): `'always'` for what sends, deletes or
+   * spends on someone's behalf. The agent's `approvals` override it.
+   */
+  approval?: Extract<ApprovalRule, 'always' | 'never'>;
+  run(input: Input, ctx: ActionContext<Client>): Promise<unknown>;
+}
+
+/** How an integration's SDK client reaches its service: set by the server's operator. */
+export interface ClientSettings {
+  /** The API's base URL (the service's own unless the operator configured another). */
+  baseUrl: string;
+  /**
+   * The fetch the client must use: it connects only where the operator's address policy allows
+   * and ends with the call's signal.
+   */
+  fetch: typeof fetch;
+}
+
+/**
+ * A marketplace integration: RunTools' own code on the service's official SDK, run by the server
+ * (never in a sandbox) with credentials from the secret store.
+ */
+export interface Integration<Client = unknown> {
+  name: IntegrationName;
+  title: string;
+  description: string;
+  secrets: IntegrationSecret[];
+  /** The service's API, where the client goes unless the operator sets another base URL. */
+  defaultBaseUrl: string;
+  /** The SDK client for one call. */
+  client(secrets: Readonly<Record<string, string>>, settings: ClientSettings): Client;
+  /**
+   * A service error as the model should read it (status, the service's code and message); the
+   * framework masks the credentials in it afterwards. Without it the error's message is used.
+   */
+  describeError?(error: unknown): string | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: each action has its own input type.
+  actions: Array<IntegrationAction<Client, any>>;
+}
+
+/** Defines an integration, typing its actions' `client` (an identity function). */
+export function defineIntegration<Client>(integration: Integration<Client>): Integration<Client> {
+  return integration;
+}
+
+/**
+ * The definer of one client's actions, which types each action's input from its zod schema:
+ *
+ * @example
+ * const action = actionsFor<Octokit>();
+ * const getIssue = action({ name: 'get_issue', input: z.object({ … }), async run(input, { client }) { … } });
+ */
+export function actionsFor<Client>() {
+  return <Input>(action: IntegrationAction<Client, Input>): IntegrationAction<Client, Input> =>
+    action;
+}

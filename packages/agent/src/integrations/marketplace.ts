@@ -1,0 +1,6 @@
+import { github } from './github.ts';
+import type { Integration } from './integration.ts';
+import { slack } from './slack.ts';
+
+/** Every integration RunTools ships, in catalog order. */
+export const marketplace: readonly Integration[] = [github, slack];
