@@ -1,6 +1,7 @@
 import { github } from './github.ts';
 import type { Integration } from './integration.ts';
 import { slack } from './slack.ts';
+import { stripe } from './stripe.ts';
 
 /** Every integration RunTools ships, in catalog order. */
-export const marketplace: readonly Integration[] = [github, slack];
+export const marketplace: readonly Integration[] = [github, slack, stripe];

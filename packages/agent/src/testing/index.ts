@@ -1,6 +1,7 @@
 export { FakeGitHub } from './fake-github.ts';
 export { type FakeAnswer, FakeService, type ReceivedRequest } from './fake-service.ts';
 export { FakeSlack } from './fake-slack.ts';
+export { FakeStripe } from './fake-stripe.ts';
 export type {
   RecordedMessage,
   RecordedRequest,
