@@ -2,6 +2,7 @@ export { FakeGitHub } from './fake-github.ts';
 export { type FakeAnswer, FakeService, type ReceivedRequest } from './fake-service.ts';
 export { FakeSlack } from './fake-slack.ts';
 export { FakeStripe } from './fake-stripe.ts';
+export { FakeTwilio } from './fake-twilio.ts';
 export type {
   RecordedMessage,
   RecordedRequest,
