@@ -249,4 +249,15 @@ describe('stripe integration', () => {
     const none = await tool?.execute({ limit: 20 }, ctx());
     assert.match(none?.output ?? '', /runtools secrets set STRIPE_API_KEY/);
   });
+
+  it("reaches the service only through the framework's address-checked fetch", async () => {
+    await using fake = await FakeStripe.start(apiKey);
+    const tools = createIntegrationTools([{ name: 'stripe' }], {
+      credentials: async () => apiKey,
+      baseUrls: { stripe: fake.url },
+    });
+    const r = await tools.stripe_list_customers?.execute({ limit: 20 }, ctx());
+    assert.equal(r?.isError, true);
+    assert.equal(fake.requests.length, 0, 'the default fetch refuses loopback');
+  });
 });

@@ -185,4 +185,15 @@ describe('twilio integration', () => {
     const none = await call(fake, 'twilio_list_messages', {}, { TWILIO_ACCOUNT_SID: accountSid });
     assert.match(none.output, /runtools secrets set TWILIO_AUTH_TOKEN/);
   });
+
+  it("reaches the service only through the framework's address-checked fetch", async () => {
+    await using fake = await FakeTwilio.start(accountSid, authToken);
+    const tools = createIntegrationTools([{ name: 'twilio' }], {
+      credentials: async (n) => (n === 'TWILIO_ACCOUNT_SID' ? accountSid : authToken),
+      baseUrls: { twilio: fake.url },
+    });
+    const r = await tools.twilio_list_messages?.execute({ limit: 20 }, ctx());
+    assert.equal(r?.isError, true);
+    assert.equal(fake.requests.length, 0, 'the default fetch refuses loopback');
+  });
 });

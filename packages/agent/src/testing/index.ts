@@ -1,4 +1,5 @@
 export { FakeGitHub } from './fake-github.ts';
+export { FakeGmail } from './fake-gmail.ts';
 export { type FakeAnswer, FakeService, type ReceivedRequest } from './fake-service.ts';
 export { FakeSlack } from './fake-slack.ts';
 export { FakeStripe } from './fake-stripe.ts';
