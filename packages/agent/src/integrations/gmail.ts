@@ -192,6 +192,9 @@ export const gmail: Integration = defineIntegration<Gmail>({
       optional: true,
     },
   ],
+  configured: (isSet) =>
+    isSet('GMAIL_ACCESS_TOKEN') ||
+    (isSet('GMAIL_REFRESH_TOKEN') && isSet('GMAIL_CLIENT_ID') && isSet('GMAIL_CLIENT_SECRET')),
   defaultBaseUrl,
   client(secrets, { baseUrl, fetch }) {
     const refresh =

@@ -66,6 +66,12 @@ export interface Integration<Client = unknown> {
    * framework masks the credentials in it afterwards. Without it the error's message is used.
    */
   describeError?(error: unknown): string | undefined;
+  /**
+   * Whether the secrets that are set let it work, for one that takes one of several sets of
+   * secrets (Gmail: an access token, or a refresh token with its client). Default: every secret
+   * not `optional` is set.
+   */
+  configured?(isSet: (name: string) => boolean): boolean;
   // biome-ignore lint/suspicious/noExplicitAny: each action has its own input type.
   actions: Array<IntegrationAction<Client, any>>;
 }

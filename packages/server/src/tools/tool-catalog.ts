@@ -37,7 +37,9 @@ export async function toolCatalog(
         configured: configured.has(s.name),
         required: s.optional !== true,
       })),
-      configured: integration.secrets.every((s) => s.optional === true || configured.has(s.name)),
+      configured:
+        integration.configured?.((name) => configured.has(name)) ??
+        integration.secrets.every((s) => s.optional === true || configured.has(s.name)),
       actions: integration.actions.map((a) => ({
         name: integrationToolName(integration.name, a.name),
         action: a.name,

@@ -152,6 +152,15 @@ describeEachDatabase('http /v1/secrets and /v1/tools', ({ open }) => {
       slack?.secrets.map((s) => [s.name, s.configured]),
       [['SLACK_BOT_TOKEN', false]],
     );
+    // Gmail's secrets are each optional, but it needs a token of some kind.
+    assert.equal(catalog.integrations.find((i) => i.name === 'gmail')?.configured, false);
+    assert.deepEqual(
+      catalog.integrations
+        .find((i) => i.name === 'stripe')
+        ?.actions.filter((a) => a.approval === 'always')
+        .map((a) => a.name),
+      ['stripe_create_payment_link', 'stripe_create_checkout_session', 'stripe_create_refund'],
+    );
     assert.deepEqual(catalog.mcp, [
       { agent: 'b', server: 'docs', transport: 'http', allow: ['search'], deny: null },
     ]);
