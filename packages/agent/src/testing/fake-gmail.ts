@@ -28,6 +28,7 @@ export class FakeGmail extends FakeService {
   readonly clientSecret: string;
   readonly messages: FakeGmailMessage[] = [];
   readonly drafts: Array<{ id: string; message: FakeGmailMessage }> = [];
+  readonly #limited: FakeAnswer[] = [];
   #next = 1;
   #clock = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -136,7 +137,8 @@ export class FakeGmail extends FakeService {
    */
   rateLimited(times = 1, status: 429 | 403 = 429): void {
     for (let i = 0; i < times; i++) {
-      this.answerNext(
+      // The API's limit: the token endpoint is not counted.
+      this.#limited.push(
         status === 429
           ? googleError(
               429,
@@ -200,7 +202,7 @@ export class FakeGmail extends FakeService {
         },
       };
     }
-    return handle();
+    return this.#limited.shift() ?? handle();
   }
 
   #search(q: string): FakeGmailMessage[] {

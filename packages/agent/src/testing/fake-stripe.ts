@@ -178,6 +178,22 @@ export class FakeStripe extends FakeService {
     return new FakeStripe(apiKey).start();
   }
 
+  /** A customer, as if made in Stripe's dashboard; returns its id. */
+  addCustomer(email: string, name: string | null = null): string {
+    const id = this.#id('cus');
+    this.customers.push({
+      id,
+      object: 'customer',
+      created: this.#clock++,
+      email,
+      name,
+      phone: null,
+      description: null,
+      metadata: {},
+    });
+    return id;
+  }
+
   /** A succeeded payment of `amount` (smallest currency unit) by a customer; returns its id. */
   addPayment(amount: number, customer: string | null = null, currency = 'usd'): string {
     const id = this.#id('pi');
