@@ -232,6 +232,12 @@ describe('stripe integration', () => {
     // The SDK retried it (Stripe-Should-Retry: true) before the action saw an error.
     assert.equal(fake.requests.filter((q) => q.method === 'GET').length, 2);
 
+    // Still locked after the SDK's two retries: not retried again.
+    fake.rateLimited(3, 'lock_timeout');
+    const stillLocked = await call(fake, 'stripe_list_customers', {});
+    assert.equal(stillLocked.isError, true);
+    assert.equal(fake.requests.filter((q) => q.method === 'GET').length, 5);
+
     fake.rateLimited(3, 'rate_limit');
     const exhausted = await call(fake, 'stripe_list_customers', {});
     assert.equal(exhausted.isError, true);

@@ -48,8 +48,8 @@ function nextPage(list: { has_more: boolean; data: Array<{ id: string }> }): str
 /**
  * `call` again when Stripe answers 429, waiting 0.5 s, then 1 s: Stripe asks for exponential
  * backoff on its rate limit, which its SDK leaves to the caller (it retries a 429 only when
- * the answer says `Stripe-Should-Retry: true`, as a lock timeout's does). Never when Stripe says
- * `Stripe-Should-Retry: false`. A write passes the same idempotency key each time, so a retry
+ * the answer says `Stripe-Should-Retry: true`, as a lock timeout's does, and then not here).
+ * Never when Stripe says `Stripe-Should-Retry: false`. A write passes the same idempotency key each time, so a retry
  * cannot do it twice.
  */
 async function retryRateLimit<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -58,9 +58,10 @@ async function retryRateLimit<T>(call: () => Promise<T>, signal: AbortSignal): P
       return await call();
     } catch (error) {
       const e = error as { statusCode?: number; headers?: Record<string, string> };
+      // Stripe-Should-Retry either way settles it: false, never; true, the SDK has retried.
       if (
         e.statusCode !== 429 ||
-        e.headers?.['stripe-should-retry'] === 'false' ||
+        e.headers?.['stripe-should-retry'] !== undefined ||
         attempt >= rateLimitRetries
       ) {
         throw error;
