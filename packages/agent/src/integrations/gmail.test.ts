@@ -283,6 +283,17 @@ describe('gmail integration', () => {
         ['/gmail/v1/users/me/messages', 'GET'],
       ],
     );
+    // A proxy that echoes the refreshed token in its error page: it is masked too.
+    fake.answerApiNext((request) => ({
+      status: 502,
+      text: `upstream failed for ${request.headers.authorization}`,
+    }));
+    const echoed = await call(fake, 'gmail_read_message', { id: 'ffffffff' }, oauth);
+    assert.match(
+      echoed.output,
+      /Gmail answered 502: upstream failed for Bearer \[GMAIL_REFRESHED_ACCESS_TOKEN\]/,
+    );
+    for (const issued of fake.accessTokens) assert.ok(!echoed.output.includes(issued));
     // An expired access token alone, a revoked refresh token, nothing at all.
     const alone = await call(fake, 'gmail_search_emails', {}, { GMAIL_ACCESS_TOKEN: expired });
     assert.match(alone.output, /Gmail refused the access token \(401 UNAUTHENTICATED\)/);

@@ -196,7 +196,7 @@ export const gmail: Integration = defineIntegration<Gmail>({
     isSet('GMAIL_ACCESS_TOKEN') ||
     (isSet('GMAIL_REFRESH_TOKEN') && isSet('GMAIL_CLIENT_ID') && isSet('GMAIL_CLIENT_SECRET')),
   defaultBaseUrl,
-  client(secrets, { baseUrl, fetch }) {
+  client(secrets, { baseUrl, fetch, obtained }) {
     const refresh =
       secrets.GMAIL_REFRESH_TOKEN && secrets.GMAIL_CLIENT_ID && secrets.GMAIL_CLIENT_SECRET;
     if (!secrets.GMAIL_ACCESS_TOKEN && !refresh) {
@@ -212,6 +212,9 @@ export const gmail: Integration = defineIntegration<Gmail>({
       // With the operator's own API URL (a test's fake), its /token stands in for Google's.
       endpoints: { oauth2TokenUrl: root === defaultBaseUrl ? googleTokenUrl : `${root}/token` },
       transporterOptions: { fetchImplementation: fetch },
+    });
+    oauth.on('tokens', (tokens) => {
+      if (tokens.access_token) obtained('GMAIL_REFRESHED_ACCESS_TOKEN', tokens.access_token);
     });
     // Without an access token the first request gets one from the refresh token; with one, a
     // 401 (it expired) refreshes it once, when there is a refresh token.
@@ -246,6 +249,10 @@ export const gmail: Integration = defineIntegration<Gmail>({
     const data = e.response?.data;
     const status = e.response?.status ?? e.status;
     if (status === undefined || data === undefined) return undefined;
+    // Not Google's JSON (a proxy's page): its text, whose credentials are then masked.
+    if (typeof data !== 'object' || data === null) {
+      return `Gmail answered ${status}: ${String(data).slice(0, 500)}`;
+    }
     if (typeof data.error === 'string') {
       return `Google refused the refresh token GMAIL_REFRESH_TOKEN or the client GMAIL_CLIENT_ID/GMAIL_CLIENT_SECRET (${status} ${data.error}: ${data.error_description ?? ''}): connect the mailbox again and set them with \`runtools secrets set\`.`;
     }

@@ -95,6 +95,9 @@ function integrationTool(
     approval: action.approval ?? 'never',
     async execute(input, ctx): Promise<ToolResult> {
       const secrets: Record<string, string> = {};
+      // Credentials the client got during the call (refreshed tokens), masked like the secrets.
+      const obtained: Record<string, string> = {};
+      const masked = () => ({ ...obtained, ...secrets });
       for (const secret of integration.secrets) {
         const value = await options.credentials(secret.name);
         if (value !== undefined && value !== '') secrets[secret.name] = value;
@@ -122,10 +125,16 @@ function integrationTool(
         })) as typeof fetch;
       const baseUrl = options.baseUrls?.[integration.name] ?? integration.defaultBaseUrl;
       try {
-        const client = integration.client(secrets, { baseUrl, fetch: callFetch });
+        const client = integration.client(secrets, {
+          baseUrl,
+          fetch: callFetch,
+          obtained: (secretName, value) => {
+            if (value !== '') obtained[secretName] = value;
+          },
+        });
         const result = await action.run(input, { client, secrets, signal });
         const text = typeof result === 'string' ? result : JSON.stringify(result ?? null, null, 2);
-        return { output: truncate(maskCredentials(text, secrets)) };
+        return { output: truncate(maskCredentials(text, masked())) };
       } catch (error) {
         const why = signal.aborted
           ? ctx.signal.aborted
@@ -133,7 +142,7 @@ function integrationTool(
             : `no answer within ${(options.timeoutMs ?? 60_000) / 1000} s`
           : (integration.describeError?.(error) ?? (error as Error)?.message ?? String(error));
         return {
-          output: truncate(maskCredentials(`${integration.title}: ${why}`, secrets)),
+          output: truncate(maskCredentials(`${integration.title}: ${why}`, masked())),
           isError: true,
           metadata: { integration: integration.name },
         };

@@ -46,6 +46,12 @@ export interface ClientSettings {
    * and ends with the call's signal.
    */
   fetch: typeof fetch;
+  /**
+   * Registers a credential the client obtains during the call (an OAuth access token it got
+   * from a refresh token), so that results and errors have it masked like the stored secrets,
+   * as `[NAME]`.
+   */
+  obtained(name: string, value: string): void;
 }
 
 /**

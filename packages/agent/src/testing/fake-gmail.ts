@@ -28,7 +28,7 @@ export class FakeGmail extends FakeService {
   readonly clientSecret: string;
   readonly messages: FakeGmailMessage[] = [];
   readonly drafts: Array<{ id: string; message: FakeGmailMessage }> = [];
-  readonly #limited: FakeAnswer[] = [];
+  readonly #apiNext: Array<(request: ReceivedRequest) => FakeAnswer> = [];
   #next = 1;
   #clock = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -138,7 +138,7 @@ export class FakeGmail extends FakeService {
   rateLimited(times = 1, status: 429 | 403 = 429): void {
     for (let i = 0; i < times; i++) {
       // The API's limit: the token endpoint is not counted.
-      this.#limited.push(
+      this.answerApiNext(
         status === 429
           ? googleError(
               429,
@@ -154,6 +154,13 @@ export class FakeGmail extends FakeService {
               'usageLimits',
             ),
       );
+    }
+  }
+
+  /** The next authenticated API requests (not the token endpoint's) get these answers. */
+  answerApiNext(...answers: Array<FakeAnswer | ((request: ReceivedRequest) => FakeAnswer)>): void {
+    for (const answer of answers) {
+      this.#apiNext.push(typeof answer === 'function' ? answer : () => answer);
     }
   }
 
@@ -202,7 +209,7 @@ export class FakeGmail extends FakeService {
         },
       };
     }
-    return this.#limited.shift() ?? handle();
+    return this.#apiNext.shift()?.(request) ?? handle();
   }
 
   #search(q: string): FakeGmailMessage[] {
