@@ -324,5 +324,16 @@ describe('gmail integration', () => {
     );
     assert.equal(r?.isError, true);
     assert.equal(fake.requests.length, 0, 'the default fetch refuses loopback');
+    // The token refresh too.
+    const refreshing = createIntegrationTools([{ name: 'gmail' }], {
+      credentials: async (name) => (oauth as Record<string, string>)[name],
+      baseUrls: { gmail: fake.url },
+    });
+    const r2 = await refreshing.gmail_search_emails?.execute(
+      { query: 'in:inbox', maxResults: 10 },
+      ctx(),
+    );
+    assert.equal(r2?.isError, true);
+    assert.equal(fake.requests.length, 0, 'not even /token');
   });
 });
