@@ -29,8 +29,8 @@ export function AgentWorkflow({
   }
   return (
     <div className="mb-4 space-y-2">
-      {editable ? null : (
-        <p className="text-sm text-zinc-500">Read-only: {reason ?? 'not editable here'}.</p>
+      {editable || reason === undefined ? null : (
+        <p className="text-sm text-zinc-500">The workflow is read-only: {reason}.</p>
       )}
       <WorkflowView
         workflow={workflow}

@@ -56,12 +56,12 @@ const width = 220;
 const height = 76;
 
 const kindTone: Record<string, string> = {
-  agent: 'border-l-sky-500',
-  tool: 'border-l-violet-500',
-  branch: 'border-l-amber-500',
-  parallel: 'border-l-teal-500',
-  approval: 'border-l-rose-500',
-  code: 'border-l-zinc-500',
+  agent: 'border-l-sky-500 dark:border-l-sky-400',
+  tool: 'border-l-violet-500 dark:border-l-violet-400',
+  branch: 'border-l-amber-500 dark:border-l-amber-400',
+  parallel: 'border-l-teal-500 dark:border-l-teal-400',
+  approval: 'border-l-rose-500 dark:border-l-rose-400',
+  code: 'border-l-zinc-500 dark:border-l-zinc-400',
 };
 
 const stateTone: Record<StepState, string> = {
@@ -232,23 +232,33 @@ export function WorkflowGraph({
       }),
     [ids, workflow, states, selected, positions, editable],
   );
-  const edges: Edge[] = useMemo(
-    () =>
-      graphEdges.map((e) => ({
+  const edges: Edge[] = useMemo(() => {
+    // Edges between the same two steps overlap: the first carries all their labels.
+    const labels = new Map<string, string[]>();
+    for (const e of graphEdges) {
+      const pair = `${e.source}>${e.target}`;
+      labels.set(pair, [...(labels.get(pair) ?? []), ...(e.label ? [e.label] : [])]);
+    }
+    const labelled = new Set<string>();
+    return graphEdges.map((e) => {
+      const pair = `${e.source}>${e.target}`;
+      const label = labelled.has(pair) ? '' : (labels.get(pair) ?? []).join(', ');
+      labelled.add(pair);
+      return {
         id: e.id,
         source: e.source,
         target: e.target,
         sourceHandle: roleHandle(e.role),
         type: 'smoothstep',
-        label: e.label || undefined,
+        label: label || undefined,
         ariaLabel: `${e.source} to ${e.target}${e.label ? ` (${e.label})` : ''}`,
         markerEnd: { type: MarkerType.ArrowClosed },
         reconnectable: editable ? 'target' : false,
         animated: states?.[e.source] === 'completed' && states?.[e.target] === 'running',
         data: { role: e.role },
-      })),
-    [graphEdges, editable, states],
-  );
+      };
+    });
+  }, [graphEdges, editable, states]);
 
   const connect = (c: Connection) => {
     if (!onConnect || c.source === null || c.target === null) return;

@@ -201,7 +201,7 @@ export function AgentPage() {
           <AgentWorkflow
             value={workflow}
             editable={agent.editable && workflowField?.editable === true}
-            reason={workflowField?.reason ?? agent.reason}
+            reason={agent.editable ? workflowField?.reason : undefined}
             set={(w) => set('workflow', w)}
           />
         </Suspense>
