@@ -12,6 +12,7 @@ const sections: Array<{ to: string; label: string; scopes: ApiScope[] }> = [
   { to: '/runs', label: 'Runs', scopes: ['run'] },
   { to: '/sandboxes', label: 'Sandboxes', scopes: ['sandboxes'] },
   { to: '/templates', label: 'Templates', scopes: ['deploy', 'sandboxes'] },
+  { to: '/tools', label: 'Tools', scopes: ['deploy', 'admin'] },
   { to: '/webhooks', label: 'Webhooks', scopes: ['admin'] },
   { to: '/keys', label: 'API keys', scopes: ['admin'] },
 ];

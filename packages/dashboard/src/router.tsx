@@ -115,6 +115,10 @@ const routeTree = root.addChildren([
     '/keys',
     later(() => import('./pages/keys.tsx'), 'KeysPage'),
   ),
+  page(
+    '/tools',
+    later(() => import('./pages/tools.tsx'), 'ToolsPage'),
+  ),
 ]);
 
 export const router = createRouter({ routeTree, defaultPreload: false });

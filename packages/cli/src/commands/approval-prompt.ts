@@ -27,11 +27,13 @@ export async function answerApproval(
   // Ctrl-C at the question leaves the run waiting (it can be answered later) and stops asking.
   rl.on('SIGINT', () => asked.abort());
   try {
-    const shown = truncate(compactInput(event.input), 200);
-    const yes = await rl.question(
-      `${err.yellow('?')} Allow ${err.bold(event.tool)} ${shown}? [y/N] `,
-      { signal: asked.signal },
-    );
+    // A workflow's approval step asks its message; a tool call shows the call.
+    const message = (event.input as { message?: unknown } | null)?.message;
+    const question =
+      event.workflowStep === event.tool && typeof message === 'string'
+        ? `Step ${err.bold(event.tool)} asks: ${truncate(message, 200)} Approve? [y/N] `
+        : `Allow ${err.bold(event.tool)} ${truncate(compactInput(event.input), 200)}? [y/N] `;
+    const yes = await rl.question(`${err.yellow('?')} ${question}`, { signal: asked.signal });
     if (/^y(es)?$/i.test(yes.trim())) {
       await send(() => rt.runs.approve(runId, event.callId));
       return;

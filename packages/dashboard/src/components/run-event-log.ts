@@ -47,7 +47,25 @@ export type RunBlock =
       reason?: string;
     }
   | { kind: 'error'; key: string; events: number; code: string; message: string }
+  | {
+      kind: 'workflow';
+      key: string;
+      events: number;
+      /** One line: a workflow step started, completed or failed. */
+      text: string;
+      state: 'started' | 'completed' | 'failed';
+    }
   | { kind: 'status'; key: string; events: number; status: RunStatus; reason?: string; ts: string };
+
+/** Where one workflow step stands, from its `workflow_step_*` events. */
+export interface WorkflowStepProgress {
+  state: 'running' | 'completed' | 'failed' | 'interrupted';
+  attempt: number;
+  /** Its output, once completed (`workflow_step_completed`). */
+  output?: unknown;
+  completed: boolean;
+  error?: { code: string; message: string };
+}
 
 export interface RunLog {
   blocks: RunBlock[];
@@ -60,6 +78,8 @@ export interface RunLog {
   /** Model calls finished (`step` events) and their tokens. */
   steps: number;
   usage: Usage;
+  /** The workflow's steps by id, for a run of an agent with a workflow (empty otherwise). */
+  workflow: Readonly<Record<string, WorkflowStepProgress>>;
 }
 
 export const emptyRunLog: RunLog = {
@@ -69,6 +89,7 @@ export const emptyRunLog: RunLog = {
   status: null,
   steps: 0,
   usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+  workflow: {},
 };
 
 /**
@@ -78,7 +99,7 @@ export const emptyRunLog: RunLog = {
  */
 export function appendEvents(log: RunLog, events: readonly RunEvent[]): RunLog {
   let blocks: RunBlock[] | undefined;
-  let { lastSeq, count, status, steps, usage } = log;
+  let { lastSeq, count, status, steps, usage, workflow } = log;
   for (const event of events) {
     if (event.seq <= lastSeq) continue;
     blocks ??= log.blocks.slice();
@@ -86,6 +107,7 @@ export function appendEvents(log: RunLog, events: readonly RunEvent[]): RunLog {
     count += 1;
     apply(blocks, event);
     if (event.type === 'status') status = event.status;
+    if (event.type.startsWith('workflow_step_')) workflow = stepProgress(workflow, event);
     if (event.type === 'step') {
       steps += 1;
       usage = {
@@ -95,7 +117,42 @@ export function appendEvents(log: RunLog, events: readonly RunEvent[]): RunLog {
       };
     }
   }
-  return blocks === undefined ? log : { blocks, lastSeq, count, status, steps, usage };
+  return blocks === undefined ? log : { blocks, lastSeq, count, status, steps, usage, workflow };
+}
+
+function stepProgress(
+  workflow: Readonly<Record<string, WorkflowStepProgress>>,
+  event: RunEvent,
+): Readonly<Record<string, WorkflowStepProgress>> {
+  switch (event.type) {
+    case 'workflow_step_started':
+      return {
+        ...workflow,
+        [event.stepId]: { state: 'running', attempt: event.attempt, completed: false },
+      };
+    case 'workflow_step_completed':
+      return {
+        ...workflow,
+        [event.stepId]: {
+          attempt: workflow[event.stepId]?.attempt ?? 1,
+          state: 'completed',
+          output: event.output,
+          completed: true,
+        },
+      };
+    case 'workflow_step_failed':
+      return {
+        ...workflow,
+        [event.stepId]: {
+          attempt: workflow[event.stepId]?.attempt ?? 1,
+          completed: false,
+          state: event.retrying ? 'interrupted' : 'failed',
+          error: { code: event.code, message: event.message },
+        },
+      };
+    default:
+      return workflow;
+  }
 }
 
 /** Notes on a tool call's block where its approval stands. */
@@ -259,6 +316,33 @@ function apply(blocks: RunBlock[], event: RunEvent): void {
     }
     case 'error':
       blocks.push({ kind: 'error', key, events: 1, code: event.code, message: event.message });
+      return;
+    case 'workflow_step_started':
+      blocks.push({
+        kind: 'workflow',
+        key,
+        events: 1,
+        state: 'started',
+        text: `Workflow step ${event.stepId} started (${event.kind}${event.attempt > 1 ? `, attempt ${event.attempt}` : ''})`,
+      });
+      return;
+    case 'workflow_step_completed':
+      blocks.push({
+        kind: 'workflow',
+        key,
+        events: 1,
+        state: 'completed',
+        text: `Workflow step ${event.stepId} completed${event.next ? ` → ${event.next}` : ''}`,
+      });
+      return;
+    case 'workflow_step_failed':
+      blocks.push({
+        kind: 'workflow',
+        key,
+        events: 1,
+        state: 'failed',
+        text: `Workflow step ${event.stepId} ${event.retrying ? 'was interrupted and runs again' : 'failed'}: ${event.code}`,
+      });
       return;
     case 'status':
       blocks.push({

@@ -77,6 +77,16 @@ const Block = memo(function Block({
           <strong>Error</strong> <code className="font-mono">{block.code}</code>: {block.message}
         </div>
       );
+    case 'workflow':
+      return (
+        <p
+          {...data}
+          data-workflow={block.state}
+          className={`text-xs ${block.state === 'failed' ? 'text-red-700 dark:text-red-300' : 'text-zinc-500 dark:text-zinc-400'}`}
+        >
+          {block.text}
+        </p>
+      );
     case 'status':
       return (
         <p {...data} className="flex items-center gap-2 text-xs text-zinc-500 dark:text-zinc-400">

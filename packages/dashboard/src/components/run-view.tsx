@@ -1,11 +1,16 @@
 import type { RunStatus } from '@runtools/sdk/api';
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { preloadMarkdown } from './markdown.tsx';
 import { RunControls } from './run-controls.tsx';
 import { type RunConnection, useRunEvents } from './run-event-stream.ts';
 import { formatCount } from './run-format.ts';
 import { RunTimeline } from './run-timeline.tsx';
 import { ErrorNotice, StatusBadge } from './ui.tsx';
+
+// The workflow graph loads only for a run of an agent with a workflow.
+const RunWorkflow = lazy(() =>
+  import('./run-workflow.tsx').then((m) => ({ default: m.RunWorkflow })),
+);
 
 const connectionText: Record<RunConnection, string> = {
   connecting: 'connecting…',
@@ -22,12 +27,15 @@ export function RunView({
   runId,
   initialStatus,
   onStatus,
+  workflow,
 }: {
   runId: string;
   /** The status the run had when the page read it, until its events say otherwise. */
   initialStatus?: RunStatus | undefined;
   /** Told each status the run's events announce (e.g. to read the run again). */
   onStatus?: ((status: RunStatus) => void) | undefined;
+  /** The workflow of the run's agent, when it has one: drawn with the steps' progress. */
+  workflow?: unknown;
 }) {
   const { log, connection, error } = useRunEvents(runId);
   const status = log.status ?? initialStatus ?? null;
@@ -55,6 +63,11 @@ export function RunView({
         <p role="status" className="text-sm text-zinc-500 dark:text-zinc-400">
           Waiting for the run's first event…
         </p>
+      ) : null}
+      {workflow ? (
+        <Suspense fallback={null}>
+          <RunWorkflow workflow={workflow} progress={log.workflow} status={status} />
+        </Suspense>
       ) : null}
       <RunTimeline blocks={log.blocks} count={log.count} runId={runId} status={status} />
     </div>

@@ -2,11 +2,17 @@ import type { ProjectAgent } from '@runtools/sdk/api';
 import { RunToolsApiError } from '@runtools/sdk/client';
 import { useQuery } from '@tanstack/react-query';
 import { useParams } from '@tanstack/react-router';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { AgentFieldsForm } from '../components/agent-fields-form.tsx';
 import { CodeEditor } from '../components/code-editor.tsx';
 import { Button, ErrorNotice, Loading, PageHeader } from '../components/ui.tsx';
+
 import { useClient } from '../session.tsx';
+
+// The workflow graph and its editor load with an agent that has a workflow.
+const AgentWorkflow = lazy(() =>
+  import('../components/agent-workflow.tsx').then((m) => ({ default: m.AgentWorkflow })),
+);
 
 /** A unified diff, its added and removed lines coloured. */
 function Diff({ diff }: { diff: string }) {
@@ -57,7 +63,7 @@ export function AgentPage() {
   const [agent, setAgent] = useState<ProjectAgent | null>(null);
   const [draft, setDraft] = useState<Record<string, unknown>>({});
   const [baseHash, setBaseHash] = useState<string | null>(null);
-  const [tab, setTab] = useState<'form' | 'code'>('form');
+  const [tab, setTab] = useState<'form' | 'workflow' | 'code'>('form');
   const [diff, setDiff] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
@@ -97,6 +103,8 @@ export function AgentPage() {
     setSaved(false);
   };
   const edit = () => ({ baseHash: baseHash ?? agent.hash, set: draft });
+  const workflow = current('workflow');
+  const workflowField = agent.fields.findLast((f) => f.name === 'workflow');
   const fail = (e: unknown) => {
     if (RunToolsApiError.isInstance(e) && e.code === 'agent_file_conflict') {
       const details = e.details as { current?: { source?: string } };
@@ -176,29 +184,47 @@ export function AgentPage() {
         <Button role="tab" aria-selected={tab === 'form'} onClick={() => setTab('form')}>
           Form
         </Button>
+        {workflow ? (
+          <Button role="tab" aria-selected={tab === 'workflow'} onClick={() => setTab('workflow')}>
+            Workflow
+          </Button>
+        ) : null}
         <Button role="tab" aria-selected={tab === 'code'} onClick={() => setTab('code')}>
           View code
         </Button>
       </div>
       {tab === 'code' ? (
         <CodeEditor label="Agent file" language="typescript" readOnly value={agent.source ?? ''} />
-      ) : (
-        <div className="space-y-4">
-          <AgentFieldsForm
-            fields={
-              agent.editable
-                ? agent.fields
-                : agent.fields.map((f) => ({
-                    ...f,
-                    editable: false,
-                    reason: f.reason ?? agent.reason,
-                  }))
-            }
-            value={current}
-            set={set}
-            tools={list.data?.tools ?? { core: [], installed: [] }}
-            templates={(templates.data?.data ?? []).map((t) => t.slug)}
+      ) : null}
+      {tab === 'workflow' && workflow ? (
+        <Suspense fallback={<Loading what="the workflow" />}>
+          <AgentWorkflow
+            value={workflow}
+            editable={agent.editable && workflowField?.editable === true}
+            reason={agent.editable ? workflowField?.reason : undefined}
+            set={(w) => set('workflow', w)}
           />
+        </Suspense>
+      ) : null}
+      {tab !== 'code' ? (
+        <div className="space-y-4">
+          {tab === 'form' ? (
+            <AgentFieldsForm
+              fields={
+                agent.editable
+                  ? agent.fields
+                  : agent.fields.map((f) => ({
+                      ...f,
+                      editable: false,
+                      reason: f.reason ?? agent.reason,
+                    }))
+              }
+              value={current}
+              set={set}
+              tools={list.data?.tools ?? { core: [], installed: [] }}
+              templates={(templates.data?.data ?? []).map((t) => t.slug)}
+            />
+          ) : null}
           {agent.editable ? (
             <div className="flex gap-2">
               <Button disabled={!dirty} onClick={() => void review()}>
@@ -219,7 +245,7 @@ export function AgentPage() {
           {diff !== null ? <Diff diff={diff || '(no change)'} /> : null}
           {error ? <ErrorNotice error={error} /> : null}
         </div>
-      )}
+      ) : null}
     </>
   );
 }

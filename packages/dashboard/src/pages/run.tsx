@@ -26,6 +26,17 @@ export function RunPage() {
   const queries = useQueryClient();
   const run = useQuery(runQuery(client, runId));
   const deployments = useQuery(deploymentsQuery(client));
+  // The workflow is in the definition of the runtime the run's deployment serves.
+  const deploymentId = run.data?.deploymentId;
+  const definition = useQuery({
+    queryKey: ['deployment-definition', deploymentId],
+    enabled: deploymentId !== undefined,
+    staleTime: 60_000,
+    queryFn: async () => {
+      const deployment = await client.deployments.get(deploymentId as string);
+      return (await client.runtimes.get(deployment.runtimeId)).definition;
+    },
+  });
   // A status change moves the run's times: read it again.
   const onStatus = useCallback(
     () => void queries.invalidateQueries({ queryKey: ['run', runId] }),
@@ -88,7 +99,12 @@ export function RunPage() {
         <h2 id="run-events" className="mb-3 text-sm font-semibold">
           Events
         </h2>
-        <RunView runId={data.id} initialStatus={data.status} onStatus={onStatus} />
+        <RunView
+          runId={data.id}
+          initialStatus={data.status}
+          onStatus={onStatus}
+          workflow={(definition.data as { workflow?: unknown } | undefined)?.workflow}
+        />
       </section>
     </>
   );

@@ -3,6 +3,7 @@
  * webhook payload. The server's routes and OpenAPI document are built from these schemas and the
  * client's types are inferred from them, so the two cannot drift apart. All JSON is camelCase.
  */
+export * from './agent-code-value.ts';
 export * from './api-keys.ts';
 export * from './bundles.ts';
 export * from './common.ts';

@@ -1,5 +1,7 @@
 import type { Expression, Node, ObjectExpression, ObjectProperty } from '@babel/types';
+import { isAgentCodeValue } from '@runtools/sdk/api';
 import { type ParsedAgentFile, unwrap } from './agent-file-parse.ts';
+import { workflowShapeProblem } from './agent-workflow-field.ts';
 
 /** The fields of an agent the builder writes; every other field is shown read-only. */
 export const editableAgentFields = [
@@ -14,6 +16,7 @@ export const editableAgentFields = [
   'timeoutMs',
   'temperature',
   'env',
+  'workflow',
 ] as const;
 
 export type EditableAgentField = (typeof editableAgentFields)[number];
@@ -47,12 +50,36 @@ export interface AgentField {
 
 export type StaticValue = { ok: true; value: unknown } | { ok: false; reason: string };
 
+/** How `staticValue` reads. */
+export interface StaticValueOptions {
+  /**
+   * Read a sub-expression that is not a literal as a code marker (`{ $code: its source }`)
+   * instead of failing: the workflow field, whose zod schemas and functions stay code.
+   */
+  code?: boolean;
+}
+
 /**
  * The value of a literal the builder can read and write: strings, numbers, booleans, `null`,
  * template literals without `${}`, and arrays and objects of those without spreads (`as const`
- * and `satisfies` are looked through). Anything else says why not.
+ * and `satisfies` are looked through). Anything else says why not, or with `code`, is read as
+ * its source text in a marker.
  */
-export function staticValue(node: Expression, parsed: ParsedAgentFile): StaticValue {
+export function staticValue(
+  node: Expression,
+  parsed: ParsedAgentFile,
+  options: StaticValueOptions = {},
+): StaticValue {
+  const v = literalValue(node, parsed, options);
+  if (v.ok || options.code !== true) return v;
+  return { ok: true, value: { $code: parsed.text.slice(node.start ?? 0, node.end ?? 0) } };
+}
+
+function literalValue(
+  node: Expression,
+  parsed: ParsedAgentFile,
+  options: StaticValueOptions,
+): StaticValue {
   const n = unwrap(node);
   switch (n.type) {
     case 'StringLiteral':
@@ -77,7 +104,7 @@ export function staticValue(node: Expression, parsed: ParsedAgentFile): StaticVa
       for (const e of n.elements) {
         if (e === null) return { ok: false, reason: 'an array with holes' };
         if (e.type === 'SpreadElement') return { ok: false, reason: 'spread' };
-        const v = staticValue(e, parsed);
+        const v = staticValue(e, parsed, options);
         if (!v.ok) return v;
         out.push(v.value);
       }
@@ -90,7 +117,7 @@ export function staticValue(node: Expression, parsed: ParsedAgentFile): StaticVa
         if (p.type === 'ObjectMethod') return { ok: false, reason: 'computed' };
         const key = propertyKey(p);
         if (key === undefined) return { ok: false, reason: 'a computed key' };
-        const v = staticValue(p.value as Expression, parsed);
+        const v = staticValue(p.value as Expression, parsed, options);
         if (!v.ok) return v;
         out[key] = v.value;
       }
@@ -177,13 +204,30 @@ export function agentFields(parsed: ParsedAgentFile): AgentField[] {
     const v = staticValue(p.value as Expression, parsed);
     const field: AgentField = { name, editable: false, source, range };
     if (v.ok) field.value = v.value;
+    // A workflow is data with code inside (zod schemas, functions): its literal parts are edited.
+    const workflow = key === 'workflow' && !v.ok ? workflowValue(p.value as Expression, parsed) : v;
+    if (workflow.ok) field.value = workflow.value;
     const overridden = findProperty(object, key) !== p;
     if (overridden) field.reason = `overridden by a later ${key}`;
     else if (index < lastSpread) field.reason = 'may be overridden by the spread after it';
-    else if (!v.ok) field.reason = v.reason;
+    else if (!workflow.ok) field.reason = workflow.reason;
     else if (!isEditableAgentField(key)) field.reason = 'not edited by the builder';
     else field.editable = true;
     fields.push(field);
   });
   return fields;
+}
+
+/**
+ * A workflow's value with its code parts as markers, when its graph (start, steps, each step's
+ * kind and edges) is data; else why the builder cannot edit it.
+ */
+function workflowValue(node: Expression, parsed: ParsedAgentFile): StaticValue {
+  const plain = staticValue(node, parsed);
+  const v = staticValue(node, parsed, { code: true });
+  if (!v.ok) return v;
+  if (plain.ok) return plain;
+  if (isAgentCodeValue(v.value)) return plain;
+  const problem = workflowShapeProblem(v.value);
+  return problem === undefined ? v : { ok: false, reason: problem };
 }

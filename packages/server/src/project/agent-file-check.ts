@@ -8,6 +8,7 @@ import {
 import { agentFields, isEditableAgentField, staticValue } from './agent-fields.ts';
 import type { AgentFieldChanges } from './agent-file-edit.ts';
 import type { ParsedAgentFile } from './agent-file-parse.ts';
+import { foreignCode, workflowForCheck } from './agent-workflow-field.ts';
 
 /**
  * Refuses a change the builder may not make: a field it does not edit, one whose source is not
@@ -31,6 +32,15 @@ export function checkEditable(parsed: ParsedAgentFile, changes: AgentFieldChange
     if (field !== undefined && !field.editable) throw readOnly(name, field.reason ?? 'computed');
     if (field === undefined && spread && changes[name] === null) {
       throw readOnly(name, 'it may come from a spread; edit the file');
+    }
+    if (name === 'workflow') {
+      const foreign = foreignCode(field?.value, changes[name]);
+      if (foreign.length > 0) {
+        throw readOnly(
+          `workflow.${foreign[0]}`,
+          'code the file does not have there; the builder keeps the code of a workflow as it is and writes only data',
+        );
+      }
     }
   }
 }
@@ -60,7 +70,9 @@ export function checkDefinition(edited: ParsedAgentFile, changes: AgentFieldChan
   for (const [name, value] of Object.entries(changes)) {
     const schema = shape[name];
     if (schema === undefined) continue;
-    const r = schema.safeParse(value === null ? undefined : value);
+    // The workflow's code parts (zod schemas, functions) are checked when the agent loads.
+    const data = name === 'workflow' ? workflowForCheck(value) : value;
+    const r = schema.safeParse(data === null ? undefined : data);
     if (!r.success) {
       for (const i of r.error?.issues ?? []) {
         issues.push({ field: [name, ...i.path.map(String)].join('.'), message: i.message });

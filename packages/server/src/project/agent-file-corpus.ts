@@ -308,6 +308,46 @@ const definition: AgentDefinitionInput = {
 export default defineAgent(definition);
 `;
 
+const workflow = `import { defineAgent } from '@runtools/sdk';
+import { z } from 'zod';
+
+async function tagRelease({ steps }: { steps: Record<string, { output: unknown }> }) {
+  return { tagged: Boolean(steps.review) };
+}
+
+export default defineAgent({
+  slug: 'triage',
+  model: 'auto',
+  systemPrompt: 'You triage issues.',
+  tools: ['bash'],
+  workflow: {
+    start: 'triage',
+    steps: {
+      // The model's answer picks the path.
+      triage: {
+        kind: 'agent',
+        prompt: 'Classify: {{input}}',
+        output: z.object({ category: z.enum(['bug', 'question']) }),
+        next: 'route',
+      },
+      route: {
+        kind: 'branch',
+        on: 'steps.triage.output.category',
+        cases: { bug: 'fix', question: 'answer' },
+        default: 'answer',
+      },
+      fix: { kind: 'tool', tool: 'bash', input: { command: 'make test' }, next: 'review' },
+      review: { kind: 'approval', message: 'Ship it?', next: 'ship', denied: 'answer' },
+      ship: { kind: 'parallel', steps: ['notes', 'tag'], next: 'done' },
+      notes: { kind: 'agent', prompt: 'Release notes.' },
+      tag: { kind: 'code', run: tagRelease },
+      done: { kind: 'agent', prompt: 'Summarise.' },
+      answer: { kind: 'agent', prompt: 'Answer: {{input}}' },
+    },
+  },
+});
+`;
+
 export const corpus: CorpusFile[] = [
   { name: 'the scaffold', file: 'agents/code-assistant.ts', text: scaffold },
   {
@@ -381,4 +421,9 @@ export const lookupOrder = defineTool({
     text: noTrailingMultiline,
   },
   { name: 'a typed const', file: 'agents/typed-const.ts', text: typedConst },
+  {
+    name: 'a workflow with a zod output and a code step',
+    file: 'agents/triage.ts',
+    text: workflow,
+  },
 ];

@@ -39,6 +39,12 @@ function changed(field: string, value: unknown): unknown {
       return 0.7;
     case 'env':
       return { ...(value as object), NEW_VAR: `quote " and ' both` };
+    case 'workflow': {
+      // The start step's prompt, the rest (code parts' markers included) as read.
+      const w = value as { start: string; steps: Record<string, object> };
+      const start = { ...w.steps[w.start], prompt: 'A new "prompt" with `ticks`' };
+      return { ...w, steps: { ...w.steps, [w.start]: start } };
+    }
     default:
       throw new Error(field);
   }

@@ -1,4 +1,5 @@
 import type { ArrayExpression, Expression, Node, ObjectExpression } from '@babel/types';
+import { isAgentCodeValue } from '@runtools/sdk/api';
 import MagicString from 'magic-string';
 import { findProperty, propertyKey, staticValue } from './agent-fields.ts';
 import { type ParsedAgentFile, parseAgentFile, unwrap } from './agent-file-parse.ts';
@@ -15,6 +16,9 @@ import {
 export type AgentFieldChanges = Readonly<Record<string, unknown>>;
 
 const remove = Symbol('remove');
+
+/** Fields whose code parts are read as markers (`{ $code }`) and kept as they are. */
+const codeFields = new Set(['workflow']);
 type Change = unknown | typeof remove;
 
 /** One entry of an array or object written one per line: its lines, and its comma. */
@@ -34,7 +38,10 @@ interface Chunk {
  * line keeps each kept entry's line (with its comments) and adds new entries in the same
  * layout, and a new field goes after the last one, indented like it. The result is re-parsed
  * and each changed value read back; a layout the careful edit cannot keep is written again as a
- * plain replacement of the changed values. The caller checks that the fields may be edited.
+ * plain replacement of the changed values. In the workflow, a code marker (`{ $code }`) stands
+ * for a sub-expression that is code (a zod schema, a function): where it is unchanged its text
+ * is not touched, and a marker written elsewhere is written as its source text. The caller checks
+ * that the fields may be edited and that the markers are the field's own (`foreignCode`).
  */
 export function editAgentSource(parsed: ParsedAgentFile, changes: AgentFieldChanges): string {
   if (parsed.object === null) throw new Error('the file has no agent object to edit');
@@ -61,7 +68,7 @@ function readsBack(text: string, changes: AgentFieldChanges): boolean {
       continue;
     }
     if (prop === undefined) return false;
-    const v = staticValue(prop.value as Expression, parsed);
+    const v = staticValue(prop.value as Expression, parsed, { code: codeFields.has(name) });
     if (!v.ok || !sameValue(v.value, value)) return false;
   }
   return true;
@@ -107,17 +114,20 @@ class AgentEditor {
     const map = new Map<string, Change>(
       Object.entries(changes).map(([k, v]) => [k, v === null ? remove : v]),
     );
-    this.#editObject(object, map, lineIndent(this.#text, object.start ?? 0));
+    this.#editObject(object, map, lineIndent(this.#text, object.start ?? 0), (k) =>
+      codeFields.has(k),
+    );
     return this.#ms.toString();
   }
 
-  #editValue(node: Expression, value: unknown, indent: string): void {
+  /** `code`: read code parts as markers (inside the workflow). */
+  #editValue(node: Expression, value: unknown, indent: string, code: boolean): void {
     const n = unwrap(node);
-    const current = staticValue(n, this.#parsed);
+    const current = staticValue(n, this.#parsed, { code });
     if (current.ok && sameValue(current.value, value)) return;
-    if (!this.#plain && current.ok) {
+    if (!this.#plain && current.ok && !isAgentCodeValue(current.value)) {
       if (n.type === 'ArrayExpression' && Array.isArray(value)) {
-        this.#editArray(n, value, indent);
+        this.#editArray(n, value, indent, code);
         return;
       }
       if (n.type === 'ObjectExpression' && isPlainObject(value) && isPlainObject(current.value)) {
@@ -125,11 +135,11 @@ class AgentEditor {
         for (const k of Object.keys(current.value))
           if (!Object.hasOwn(value, k)) changes.set(k, remove);
         for (const [k, v] of Object.entries(value)) changes.set(k, v);
-        this.#editObject(n, changes, indent);
+        this.#editObject(n, changes, indent, () => code);
         return;
       }
     }
-    this.#ms.overwrite(n.start ?? 0, n.end ?? 0, printValue(value, this.#style, indent, n));
+    this.#ms.overwrite(n.start ?? 0, n.end ?? 0, printValue(value, this.#style, indent, n, code));
   }
 
   /** The entries' chunks when each entry has lines of its own, else null. */
@@ -159,10 +169,12 @@ class AgentEditor {
     return chunks;
   }
 
-  #editArray(node: ArrayExpression, value: unknown[], indent: string): void {
+  #editArray(node: ArrayExpression, value: unknown[], indent: string, code: boolean): void {
     const text = this.#text;
     const elements = node.elements as Expression[];
-    const olds = elements.map((e) => (staticValue(e, this.#parsed) as { value: unknown }).value);
+    const olds = elements.map(
+      (e) => (staticValue(e, this.#parsed, { code }) as { value: unknown }).value,
+    );
     const pairs = commonSubsequence(olds, value);
     const chunks = this.#chunks(node, elements);
     if (value.length === 0) {
@@ -173,7 +185,11 @@ class AgentEditor {
     const oldOf = new Map(pairs.map(([o, n]) => [n, o]));
     if (chunks === null) {
       if (multiline(text, node)) {
-        this.#ms.overwrite(node.start ?? 0, node.end ?? 0, printValue(value, this.#style, indent));
+        this.#ms.overwrite(
+          node.start ?? 0,
+          node.end ?? 0,
+          printValue(value, this.#style, indent, undefined, code),
+        );
         return;
       }
       // One line: kept elements keep their text, the spacing inside the brackets stays.
@@ -188,7 +204,9 @@ class AgentEditor {
       const items = value.map((v, i) => {
         const o = oldOf.get(i);
         const e = o === undefined ? undefined : elements[o];
-        return e ? text.slice(e.start ?? 0, e.end ?? 0) : printValue(v, this.#style, indent);
+        return e
+          ? text.slice(e.start ?? 0, e.end ?? 0)
+          : printValue(v, this.#style, indent, undefined, code);
       });
       const body = `[${lead}${items.join(sep)}${trailing !== undefined ? ',' : ''}${tail}]`;
       this.#ms.overwrite(node.start ?? 0, node.end ?? 0, body);
@@ -212,7 +230,7 @@ class AgentEditor {
       if (oldOf.has(n)) return;
       const next = pairs.find(([, m]) => m > n);
       const anchor = next ? (chunks[next[0]] as Chunk).start : (chunks.at(-1) as Chunk).end;
-      const line = `${entryIndent}${printValue(v, this.#style, entryIndent)}${wantComma(n) ? ',' : ''}${this.#style.eol}`;
+      const line = `${entryIndent}${printValue(v, this.#style, entryIndent, undefined, code)}${wantComma(n) ? ',' : ''}${this.#style.eol}`;
       inserts.set(anchor, (inserts.get(anchor) ?? '') + line);
     });
     this.#insert(inserts);
@@ -223,7 +241,13 @@ class AgentEditor {
     for (const [anchor, lines] of inserts) this.#ms.prependRight(anchor, lines);
   }
 
-  #editObject(node: ObjectExpression, changes: Map<string, Change>, indent: string): void {
+  /** `codeOf(key)`: whether that property's value is read with code markers. */
+  #editObject(
+    node: ObjectExpression,
+    changes: Map<string, Change>,
+    indent: string,
+    codeOf: (key: string) => boolean,
+  ): void {
     const text = this.#text;
     const props = node.properties;
     const chunks = this.#plain ? null : this.#chunks(node, props);
@@ -239,7 +263,7 @@ class AgentEditor {
         removed.add(i);
         this.#removeProperty(node, i, chunks);
       } else {
-        this.#editValue(p.value as Expression, change, lineIndent(text, p.start ?? 0));
+        this.#editValue(p.value as Expression, change, lineIndent(text, p.start ?? 0), codeOf(key));
       }
     });
     const added = [...changes].filter(([k, v]) => v !== remove && !existing.has(k));
@@ -257,7 +281,7 @@ class AgentEditor {
       const lines = added
         .map(([k, v], i) => {
           const comma = i < added.length - 1 || trailing ? ',' : '';
-          return `${entryIndent}${printKey(k, this.#style)}: ${printValue(v, this.#style, entryIndent)}${comma}${this.#style.eol}`;
+          return `${entryIndent}${printKey(k, this.#style)}: ${printValue(v, this.#style, entryIndent, undefined, codeOf(k))}${comma}${this.#style.eol}`;
         })
         .join('');
       if (lines) this.#insert(new Map([[(chunks.at(-1) as Chunk).end, lines]]));
@@ -266,7 +290,7 @@ class AgentEditor {
     if (added.length === 0) return;
     const entries = added.map(
       ([k, v]) =>
-        `${printKey(k, this.#style)}: ${printValue(v, this.#style, indent + this.#style.indentUnit)}`,
+        `${printKey(k, this.#style)}: ${printValue(v, this.#style, indent + this.#style.indentUnit, undefined, codeOf(k))}`,
     );
     if (lastKept === undefined) {
       // Nothing left to follow: the object is written again from its braces.

@@ -1,4 +1,5 @@
 import type { Node, ObjectExpression } from '@babel/types';
+import { isAgentCodeValue } from '@runtools/sdk/api';
 
 /** How a file writes its code, so that a new value reads as if its author had typed it. */
 export interface FileStyle {
@@ -143,9 +144,20 @@ export function printString(s: string, style: FileStyle, old?: Node): string {
 /**
  * A JSON value as TypeScript source in `style`, for a line indented by `indent`: strings quoted
  * (a multi-line one as a template literal), arrays and objects on one line when short, else one
- * entry per line.
+ * entry per line. With `code` (the workflow field, whose markers the caller checked came from
+ * the file) a code marker is written as its source text; elsewhere a marker is refused.
  */
-export function printValue(value: unknown, style: FileStyle, indent: string, old?: Node): string {
+export function printValue(
+  value: unknown,
+  style: FileStyle,
+  indent: string,
+  old?: Node,
+  code = false,
+): string {
+  if (isAgentCodeValue(value)) {
+    if (!code) throw new TypeError('a code marker outside the workflow');
+    return value.$code;
+  }
   if (typeof value === 'string') return printString(value, style, old);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError('not a finite number');
@@ -154,7 +166,7 @@ export function printValue(value: unknown, style: FileStyle, indent: string, old
   if (typeof value === 'boolean' || value === null) return String(value);
   const inner = indent + style.indentUnit;
   if (Array.isArray(value)) {
-    const items = value.map((v) => printValue(v, style, inner));
+    const items = value.map((v) => printValue(v, style, inner, undefined, code));
     const line = `[${items.join(', ')}]`;
     if (!items.some((i) => i.includes('\n')) && indent.length + line.length <= maxLineLength)
       return line;
@@ -163,7 +175,9 @@ export function printValue(value: unknown, style: FileStyle, indent: string, old
   if (typeof value === 'object' && value !== undefined) {
     const entries = Object.entries(value as Record<string, unknown>);
     if (entries.length === 0) return '{}';
-    const items = entries.map(([k, v]) => `${printKey(k, style)}: ${printValue(v, style, inner)}`);
+    const items = entries.map(
+      ([k, v]) => `${printKey(k, style)}: ${printValue(v, style, inner, undefined, code)}`,
+    );
     const line = `{ ${items.join(', ')} }`;
     if (!items.some((i) => i.includes('\n')) && indent.length + line.length <= maxLineLength)
       return line;

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { marketplace } from '@runtools/agent';
 import { RunToolsError } from '@runtools/sdk';
 import {
   agentFileCreateSchema,
@@ -111,10 +112,13 @@ function readOnlyServer(): RunToolsError {
   );
 }
 
-/** The tools a form offers: core ones, and the others the project's agents name. */
+/**
+ * The tools a form offers: core ones, the marketplace integrations this server runs, and the
+ * others the project's agents name.
+ */
 function toolsOf(agents: ProjectAgent[]) {
   const core: string[] = [...coreToolNames];
-  const installed = new Set<string>();
+  const installed = new Set<string>(marketplace.map((integration) => integration.name));
   for (const a of agents) {
     const tools = a.fields.findLast((f) => f.name === 'tools')?.value;
     if (!Array.isArray(tools)) continue;
