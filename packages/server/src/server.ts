@@ -274,11 +274,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // Integrations reach their services only where the operator allows (public addresses).
     const integrationFetch = createPinnedFetch({ policy: integrationPolicy });
     cleanup.push(() => integrationFetch.close());
+    const integrations = {
+      fetch: integrationFetch,
+      ...(options.integrationBaseUrls ? { baseUrls: options.integrationBaseUrls } : {}),
+    };
     const worker = new RunWorker({
-      integrations: {
-        fetch: integrationFetch,
-        ...(options.integrationBaseUrls ? { baseUrls: options.integrationBaseUrls } : {}),
-      },
+      integrations,
       store,
       engine,
       toolRunners,
@@ -311,6 +312,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
       ...(options.authThrottle !== undefined ? { authThrottle: options.authThrottle } : {}),
       acceptingRuns: () => !draining,
+      integrations,
     });
     const server = await serve({
       app,

@@ -196,6 +196,43 @@ export const gmail: Integration = defineIntegration<Gmail>({
     isSet('GMAIL_ACCESS_TOKEN') ||
     (isSet('GMAIL_REFRESH_TOKEN') && isSet('GMAIL_CLIENT_ID') && isSet('GMAIL_CLIENT_SECRET')),
   defaultBaseUrl,
+  oauth: {
+    clientIdSecret: 'GMAIL_CLIENT_ID',
+    clientSecretSecret: 'GMAIL_CLIENT_SECRET',
+    authorizeUrl: (baseUrl) =>
+      baseUrl === undefined
+        ? 'https://accounts.google.com/o/oauth2/v2/auth'
+        : `${baseUrl.replace(/\/+$/, '')}/o/oauth2/v2/auth`,
+    scopes: ['https://www.googleapis.com/auth/gmail.modify'],
+    // A refresh token comes only with offline access, and again only on a fresh consent.
+    params: { access_type: 'offline', prompt: 'consent' },
+    async exchange({ code, redirectUri, clientId, clientSecret }, { baseUrl, fetch }) {
+      const root = baseUrl.replace(/\/+$/, '');
+      const oauth = new auth.OAuth2({
+        clientId,
+        clientSecret,
+        redirectUri,
+        endpoints: { oauth2TokenUrl: root === defaultBaseUrl ? googleTokenUrl : `${root}/token` },
+        transporterOptions: { fetchImplementation: fetch },
+      });
+      const { tokens } = await oauth.getToken(code);
+      if (!tokens.refresh_token) {
+        throw new Error('Google answered the code without a refresh token (offline access).');
+      }
+      oauth.setCredentials(tokens);
+      const profile = await gmailClient({
+        version: 'v1',
+        auth: oauth,
+        rootUrl: `${root}/`,
+        fetchImplementation: fetch,
+      }).users.getProfile({ userId: 'me' });
+      return {
+        // The refresh token only: each call gets a fresh access token from it.
+        secrets: { GMAIL_REFRESH_TOKEN: tokens.refresh_token },
+        account: profile.data.emailAddress ?? 'the mailbox',
+      };
+    },
+  },
   client(secrets, { baseUrl, fetch, obtained }) {
     const refresh =
       secrets.GMAIL_REFRESH_TOKEN && secrets.GMAIL_CLIENT_ID && secrets.GMAIL_CLIENT_SECRET;

@@ -78,8 +78,30 @@ export interface Integration<Client = unknown> {
    * not `optional` is set.
    */
   configured?(isSet: (name: string) => boolean): boolean;
+  /** How an admin connects an account with the service's OAuth consent (Slack, Gmail). */
+  oauth?: OAuthConnect;
   // biome-ignore lint/suspicious/noExplicitAny: each action has its own input type.
   actions: Array<IntegrationAction<Client, any>>;
+}
+
+/**
+ * The OAuth authorization-code flow of an integration, with the operator's own OAuth client: the
+ * consent page a person is sent to, and the exchange of the code it returns for the secrets the
+ * integration reads (stored server-wide) and the account they belong to.
+ */
+export interface OAuthConnect {
+  /** The secrets holding the operator's OAuth client, e.g. `SLACK_CLIENT_ID`, `SLACK_CLIENT_SECRET`. */
+  clientIdSecret: string;
+  clientSecretSecret: string;
+  /** The consent page's URL; with an operator base URL (tests), on that origin. */
+  authorizeUrl(baseUrl: string | undefined): string;
+  scopes: string[];
+  /** More query parameters of the consent page (Google: `access_type=offline`). */
+  params?: Record<string, string>;
+  exchange(
+    input: { code: string; redirectUri: string; clientId: string; clientSecret: string },
+    settings: Pick<ClientSettings, 'baseUrl' | 'fetch'>,
+  ): Promise<{ secrets: Record<string, string>; account: string }>;
 }
 
 /** Defines an integration, typing its actions' `client` (an identity function). */

@@ -54,6 +54,32 @@ export const slack: Integration = defineIntegration<WebClient>({
     },
   ],
   defaultBaseUrl: 'https://slack.com/api/',
+  oauth: {
+    clientIdSecret: 'SLACK_CLIENT_ID',
+    clientSecretSecret: 'SLACK_CLIENT_SECRET',
+    authorizeUrl: (baseUrl) =>
+      new URL('/oauth/v2/authorize', baseUrl ?? 'https://slack.com/').toString(),
+    scopes: ['chat:write', 'channels:read', 'channels:history', 'users:read', 'users:read.email'],
+    async exchange({ code, redirectUri, clientId, clientSecret }, { baseUrl, fetch }) {
+      const client = new WebClient(undefined, {
+        slackApiUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
+        fetch,
+        logger: silent,
+        allowAbsoluteUrls: false,
+      });
+      const r = (await client.oauth.v2.access({
+        client_id: clientId,
+        client_secret: clientSecret,
+        code,
+        redirect_uri: redirectUri,
+      })) as { access_token?: string; team?: { name?: string; id?: string } };
+      if (!r.access_token) throw new Error('Slack answered the code without a bot token.');
+      return {
+        secrets: { SLACK_BOT_TOKEN: r.access_token },
+        account: `workspace ${r.team?.name ?? r.team?.id ?? '(unnamed)'}`,
+      };
+    },
+  },
   client: (secrets, { baseUrl, fetch }) =>
     new WebClient(secrets.SLACK_BOT_TOKEN, {
       slackApiUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,

@@ -42,10 +42,27 @@ export class FakeSlack extends FakeService {
     },
   ];
   #clock = 1_712_000_000;
+  /** The OAuth app a workspace admin installs (`oauth.v2.access` checks it). */
+  readonly oauthClient = { id: 'fake-slack-client-id', secret: 'fake-slack-client-secret' };
+  /** Codes the consent page gave out, each usable once, with the redirect URI it was for. */
+  readonly #codes = new Map<string, string>();
 
   constructor(token: string) {
     super();
     this.token = token;
+    // The consent page: the person approves at once, as a test's browser would.
+    this.on('GET', '/oauth/v2/authorize', (r) => {
+      const redirect = r.query.get('redirect_uri') ?? '';
+      if (r.query.get('client_id') !== this.oauthClient.id || !redirect) {
+        return { status: 400, text: 'invalid_client_id' };
+      }
+      const code = `fake-code-${this.#clock++}`;
+      this.#codes.set(code, redirect);
+      const to = new URL(redirect);
+      to.searchParams.set('code', code);
+      to.searchParams.set('state', r.query.get('state') ?? '');
+      return { status: 302, headers: { location: to.toString() }, text: '' };
+    });
     this.on('POST', '/api/:method', (r, p) => this.#call(r, p.method ?? ''));
   }
 
@@ -78,6 +95,29 @@ export class FakeSlack extends FakeService {
 
   #call(request: ReceivedRequest, method: string): FakeAnswer {
     const fields = bodyFields(request) as Record<string, string | undefined>;
+    if (method === 'oauth.v2.access') {
+      // The client authenticates with its id and secret (form fields, or HTTP Basic).
+      const basic = String(request.headers.authorization ?? '');
+      const [id, secret] = basic.startsWith('Basic ')
+        ? Buffer.from(basic.slice(6), 'base64').toString().split(':')
+        : [fields.client_id, fields.client_secret];
+      if (id !== this.oauthClient.id || secret !== this.oauthClient.secret) {
+        return fail('invalid_client_id');
+      }
+      const redirect = this.#codes.get(fields.code ?? '');
+      if (redirect === undefined) return fail('invalid_code');
+      if (fields.redirect_uri !== redirect) return fail('bad_redirect_uri');
+      this.#codes.delete(fields.code ?? '');
+      return ok({
+        app_id: 'A0FAKE',
+        access_token: this.token,
+        token_type: 'bot',
+        scope: 'chat:write,channels:read',
+        bot_user_id: 'U0BOT',
+        team: { id: 'T0FAKE', name: 'Fake Workspace' },
+        authed_user: { id: 'U0ALICE' },
+      });
+    }
     const auth = String(request.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : fields.token;
     if (token === undefined || token === '') return fail('not_authed');

@@ -36,6 +36,10 @@ export const catalogIntegrationSchema = z
     secrets: z.array(catalogSecretSchema),
     /** Whether every required secret has a server-wide value. */
     configured: z.boolean(),
+    /** Whether an admin can connect an account by the service's OAuth consent (`POST /v1/tools/{name}/connect`). */
+    oauth: z.boolean(),
+    /** The account connected that way, and when; null when none is. */
+    connection: z.object({ account: z.string(), connectedAt: z.string() }).nullable(),
     actions: z.array(
       catalogToolSchema.extend({
         /** The action's name within the integration (`create_issue`): `{ github: ['create_issue'] }`. */
@@ -71,3 +75,30 @@ export const toolCatalogSchema = z
 
 export type ToolCatalog = z.infer<typeof toolCatalogSchema>;
 export type CatalogIntegration = z.infer<typeof catalogIntegrationSchema>;
+
+/** `POST /v1/tools/{name}/connect`: where the service's OAuth consent starts. */
+export const integrationConnectInputSchema = z
+  .object({
+    /**
+     * Where the service sends the person back (registered with the OAuth app); default this
+     * server's `/oauth/callback`.
+     */
+    redirectUri: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'IntegrationConnectInput' });
+
+export const integrationConnectSchema = z
+  .object({
+    /** Open it in a browser: the service asks the person to allow the app, then comes back. */
+    authorizeUrl: z.string(),
+    redirectUri: z.string(),
+    /** Until when the consent may come back. */
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'IntegrationConnect' });
+
+export type IntegrationConnect = z.infer<typeof integrationConnectSchema>;

@@ -321,6 +321,17 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Accounts connected to integrations by OAuth consent: which, and when (the tokens are secrets). */
+  '0013_integration_connections': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('integration_connections')
+        .addColumn('integration', 'text', (c) => c.primaryKey())
+        .addColumn('account', 'text', (c) => c.notNull())
+        .addColumn('connected_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /**

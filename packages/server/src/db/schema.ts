@@ -188,6 +188,14 @@ export interface BundlesTable {
  * (`SecretBox`, bound to the name and scope). `scope` is '' for the server-wide value and a
  * deployment's id for that deployment's own.
  */
+/** An account connected to an integration by its OAuth consent flow. */
+export interface IntegrationConnectionsTable {
+  integration: string;
+  /** What the service says the account is: a Slack workspace, a mailbox. */
+  account: string;
+  connected_at: string;
+}
+
 export interface SecretsTable {
   name: string;
   scope: string;
@@ -212,4 +220,5 @@ export interface Schema {
   secret_key_check: SecretKeyCheckTable;
   bundles: BundlesTable;
   secrets: SecretsTable;
+  integration_connections: IntegrationConnectionsTable;
 }

@@ -24,6 +24,11 @@ import { bundleRoutes } from './routes/bundles.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { healthRoutes } from './routes/health.ts';
+import {
+  type IntegrationSettings,
+  integrationConnectRoutes,
+  oauthCallbackRoutes,
+} from './routes/integration-connect.ts';
 import { mcpRoutes } from './routes/mcp.ts';
 import { projectAgentRoutes } from './routes/project-agents.ts';
 import { runApprovalRoutes } from './routes/run-approvals.ts';
@@ -85,6 +90,11 @@ export interface AppOptions {
    * `/v1/templates`. Without one, those routes answer 503 `sandboxes_unavailable`.
    */
   engine?: SandboxEngine;
+  /**
+   * Where integrations reach their services (the operator's base URLs and address policy): the
+   * OAuth connect flow exchanges its codes there.
+   */
+  integrations?: IntegrationSettings;
   /** Resumes of a paused sandbox through its ports (default: bursts of 5, one per 10 s). */
   sandboxResumeLimit?: RateLimitOptions;
   /**
@@ -158,6 +168,8 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
     }),
   );
   app.route('/', healthRoutes());
+  // The services' OAuth consent comes back here, with no key (a sealed state stands for one).
+  app.route('/', oauthCallbackRoutes(store, options.integrations ?? {}));
   app.route('/', dashboardRoutes());
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', {
     type: 'http',
@@ -230,6 +242,7 @@ export function createApp(options: AppOptions): OpenAPIHono<AppEnv> {
   app.route('/v1', apiKeyRoutes(store, sessions));
   app.route('/v1', secretRoutes(store));
   app.route('/v1', toolRoutes(store));
+  app.route('/v1', integrationConnectRoutes(store, options.integrations ?? {}));
   const webhookAddresses = options.webhookAddresses ?? defaultWebhookAddresses();
   app.route('/v1', webhookRoutes(store, webhookAddresses));
   app.route('/v1', webhookDeliveryRoutes(store));

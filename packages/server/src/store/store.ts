@@ -2,6 +2,7 @@ import type { Database } from '../db/database.ts';
 import { ApiKeyRepository } from './api-keys.ts';
 import { BundleRepository } from './bundles.ts';
 import { DeploymentRepository } from './deployments.ts';
+import { IntegrationConnectionRepository } from './integration-connections.ts';
 import { RunEventRepository } from './run-events.ts';
 import { RunRepository } from './runs.ts';
 import { RuntimeRepository } from './runtimes.ts';
@@ -25,6 +26,7 @@ export interface Store {
   readonly templates: TemplateRepository;
   readonly bundles: BundleRepository;
   readonly secrets: SecretRepository;
+  readonly connections: IntegrationConnectionRepository;
 }
 
 export function createStore(database: Database): Store {
@@ -41,5 +43,6 @@ export function createStore(database: Database): Store {
     templates: new TemplateRepository(database),
     bundles: new BundleRepository(database),
     secrets: new SecretRepository(database),
+    connections: new IntegrationConnectionRepository(database),
   };
 }

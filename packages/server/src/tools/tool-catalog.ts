@@ -21,6 +21,7 @@ export async function toolCatalog(
 ): Promise<ToolCatalog> {
   const names = integrations.flatMap((i) => i.secrets.map((s) => s.name));
   const configured = await store.secrets.configured(names);
+  const connections = new Map((await store.connections.list()).map((c) => [c.integration, c]));
   const catalog: ToolCatalog = {
     core: Object.values(coreTools).map((t) => ({
       name: t.name,
@@ -40,6 +41,11 @@ export async function toolCatalog(
       configured:
         integration.configured?.((name) => configured.has(name)) ??
         integration.secrets.every((s) => s.optional === true || configured.has(s.name)),
+      oauth: integration.oauth !== undefined,
+      connection: (() => {
+        const c = connections.get(integration.name);
+        return c ? { account: c.account, connectedAt: c.connectedAt } : null;
+      })(),
       actions: integration.actions.map((a) => ({
         name: integrationToolName(integration.name, a.name),
         action: a.name,

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  AddressPolicy,
+  createPinnedFetch,
+  loopbackRanges,
+  type PinnedFetch,
+} from '@runtools/agent';
+import { FakeSlack, TestModelServer } from '@runtools/agent/testing';
+import { RunTools } from '@runtools/sdk/client';
+import { type Database, openDatabase } from '../db/database.ts';
+import { type ControlPlane, startControlPlane } from '../testing/control-plane.ts';
+import { testBootstrapKey } from '../testing/test-server.ts';
+
+const botToken = 'xoxb-oauth-connected-0123456789abcdef';
+
+describe("connecting Slack by its OAuth consent (the service's SDK against a loopback fake)", () => {
+  const dbDir = mkdtempSync(join(tmpdir(), 'runtools-oauth-'));
+  let database: Database;
+  let slack: FakeSlack;
+  let model: TestModelServer;
+  let fetch: PinnedFetch;
+  let cp: ControlPlane;
+  let rt: RunTools;
+
+  before(async () => {
+    database = await openDatabase({ kind: 'sqlite', dataDir: dbDir });
+    slack = await FakeSlack.start(botToken);
+    model = await TestModelServer.start();
+    fetch = createPinnedFetch({ policy: new AddressPolicy({ allow: loopbackRanges }) });
+    const integrations = { baseUrls: { slack: slack.apiUrl }, fetch };
+    cp = await startControlPlane(database, { worker: { integrations }, app: { integrations } });
+    rt = new RunTools({ baseUrl: cp.url, apiKey: testBootstrapKey });
+  });
+  after(async () => {
+    await cp?.close();
+    await fetch?.close();
+    await slack?.close();
+    await model?.close();
+    await database?.close();
+    rmSync(dbDir, { recursive: true, force: true });
+  });
+
+  /** What a browser does: the consent page (which the fake approves at once), then our callback. */
+  async function consent(authorizeUrl: string, tamper?: (url: URL) => void) {
+    const approved = await globalThis.fetch(authorizeUrl, { redirect: 'manual' });
+    assert.equal(approved.status, 302);
+    const back = new URL(approved.headers.get('location') ?? '');
+    tamper?.(back);
+    const page = await globalThis.fetch(back);
+    return { status: page.status, text: await page.text() };
+  }
+
+  it('needs the operator’s OAuth app first, and only an admin may start it', async () => {
+    const before = await cp.request('POST', '/v1/tools/slack/connect', { body: {} });
+    assert.equal(before.status, 400);
+    assert.match(JSON.stringify(before.body), /SLACK_CLIENT_ID/);
+    const { key } = await rt.apiKeys.create({ name: 'deployer', scopes: ['deploy'] });
+    const refused = await cp.request('POST', '/v1/tools/slack/connect', {
+      body: {},
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(refused.status, 403);
+    const none = await cp.request('POST', '/v1/tools/github/connect', { body: {} });
+    assert.equal(none.status, 404);
+  });
+
+  it('connects the workspace: the bot token goes to the secret store, the catalog shows the account', async () => {
+    await rt.secrets.set({ name: 'SLACK_CLIENT_ID', value: slack.oauthClient.id });
+    await rt.secrets.set({ name: 'SLACK_CLIENT_SECRET', value: slack.oauthClient.secret });
+    const started = await cp.request('POST', '/v1/tools/slack/connect', { body: {} });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const { authorizeUrl, redirectUri } = started.body as {
+      authorizeUrl: string;
+      redirectUri: string;
+    };
+    assert.equal(redirectUri, `${cp.url}/oauth/callback`);
+    const url = new URL(authorizeUrl);
+    assert.equal(url.searchParams.get('client_id'), slack.oauthClient.id);
+    assert.match(url.searchParams.get('scope') ?? '', /chat:write/);
+    assert.ok(!authorizeUrl.includes(slack.oauthClient.secret), 'the client secret never leaves');
+
+    const page = await consent(authorizeUrl);
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.text, /workspace Fake Workspace is connected/);
+    assert.ok(!page.text.includes(botToken));
+    const catalog = await rt.tools.catalog();
+    const entry = catalog.integrations.find((i) => i.name === 'slack');
+    assert.equal(entry?.connection?.account, 'workspace Fake Workspace');
+    assert.equal(entry?.configured, true);
+    assert.ok(!JSON.stringify(catalog).includes(botToken));
+    // The stored token is the one the exchange gave: the SDK's own call succeeds with it.
+    const stored = await cp.store.secrets.resolve('SLACK_BOT_TOKEN', null);
+    assert.equal(stored, botToken);
+  });
+
+  it('refuses a forged or altered state, a consent the person declined, and a code the service refuses', async () => {
+    const started = await cp.request('POST', '/v1/tools/slack/connect', { body: {} });
+    const { authorizeUrl } = started.body as { authorizeUrl: string };
+    const forged = await consent(authorizeUrl, (back) =>
+      back.searchParams.set('state', 'eyJ4Ijox'),
+    );
+    assert.equal(forged.status, 400);
+    assert.match(forged.text, /not one this server started/);
+    const declined = await globalThis.fetch(
+      `${cp.url}/oauth/callback?error=access_denied&state=${encodeURIComponent(new URL(authorizeUrl).searchParams.get('state') ?? '')}`,
+    );
+    assert.equal(declined.status, 400);
+    assert.match(await declined.text(), /access_denied/);
+    const badCode = await consent(authorizeUrl, (back) => back.searchParams.set('code', 'made-up'));
+    assert.equal(badCode.status, 502);
+    const text = badCode.text;
+    assert.match(text, /refused the code/);
+    assert.ok(!text.includes(slack.oauthClient.secret));
+  });
+});
