@@ -36,7 +36,12 @@ export interface Dashboard extends AsyncDisposable {
  * the built dashboard), the scripted model, and headless Chromium driven by playwright-core.
  * The dashboard must be built (`npm run build`).
  */
-export async function startDashboard(): Promise<Dashboard> {
+export async function startDashboard(
+  serverOptions: Pick<
+    Parameters<typeof startServer>[0],
+    'integrationBaseUrls' | 'integrationAllow'
+  > = {},
+): Promise<Dashboard> {
   const dataDir = mkdtempSync('/var/tmp/rt-dashboard-');
   const engineDataDir = mkdtempSync('/var/tmp/rt-dashboard-engine-');
   const apiKey = `rt-dashboard-test-key-${process.pid}-0123456789abcdef`;
@@ -51,6 +56,7 @@ export async function startDashboard(): Promise<Dashboard> {
     logger: silentLogger,
     modelEndpointAllow: loopbackRanges,
     webhookAllow: loopbackRanges,
+    ...serverOptions,
   });
   const rt = new RunTools({ baseUrl: server.url, apiKey });
   const browser = await chromium.launch({

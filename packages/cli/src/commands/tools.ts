@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { type ClientFlags, createClient, withClientOptions } from '../client-config.ts';
+import { openBrowser } from '../dev/open-browser.ts';
 import { formatTable } from '../render/table.ts';
 
 /** `runtools tools list`: the tool catalog of the server. */
@@ -52,6 +53,45 @@ export function toolsCommand(): Command {
           `Set a missing secret with: runtools secrets set ${unset[0]} (the value is read from stdin or a hidden prompt)\n`,
         );
       }
+    }),
+  );
+  tools.addCommand(
+    withClientOptions(
+      new Command('connect')
+        .showHelpAfterError('(runtools tools connect --help shows how to use it)')
+        .description(
+          "Connect an account to an integration by the service's OAuth consent (slack, gmail): opens the consent page, waits until the account is connected",
+        )
+        .argument('<integration>', 'slack or gmail')
+        .option('--no-open', 'print the consent page instead of opening a browser')
+        .option(
+          '--redirect-uri <url>',
+          "where the service sends the browser back (default: the server's /oauth/callback)",
+        ),
+    ).action(async (name: string, flags: ClientFlags & { open: boolean; redirectUri?: string }) => {
+      const rt = createClient(flags);
+      const before = (await rt.tools.catalog()).integrations.find((i) => i.name === name);
+      const started = await rt.tools.connect(
+        name,
+        flags.redirectUri ? { redirectUri: flags.redirectUri } : {},
+      );
+      const opened = flags.open && (await openBrowser(started.authorizeUrl));
+      process.stdout.write(
+        `${opened ? 'Opened' : 'Open'} the consent page${opened ? '' : ' in a browser'}:\n${started.authorizeUrl}\n`,
+      );
+      process.stderr.write(`Waiting for the consent (until ${started.expiresAt})…\n`);
+      const deadline = Date.parse(started.expiresAt);
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const now = (await rt.tools.catalog()).integrations.find((i) => i.name === name);
+        const connection = now?.connection;
+        if (connection && connection.connectedAt !== before?.connection?.connectedAt) {
+          process.stdout.write(`Connected ${now?.title ?? name}: ${connection.account}\n`);
+          return;
+        }
+      }
+      process.stderr.write('No consent came back in time: run it again.\n');
+      process.exitCode = 1;
     }),
   );
   return tools;

@@ -33,7 +33,9 @@ export interface CliServer extends AsyncDisposable {
  * worker) and a scripted model, for tests that run the CLI as a child process against them.
  * Disposing of it stops both and removes their directories.
  */
-export async function startCliServer(): Promise<CliServer> {
+export async function startCliServer(
+  options: Pick<Parameters<typeof startServer>[0], 'integrationBaseUrls' | 'integrationAllow'> = {},
+): Promise<CliServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'runtools-cli-test-'));
   // Sandboxes need a directory their mapped users can traverse, outside a tmpfs /tmp.
   const engineDataDir = mkdtempSync('/var/tmp/rt-cli-test-');
@@ -51,6 +53,7 @@ export async function startCliServer(): Promise<CliServer> {
       logger: silentLogger,
       // The test model server is on loopback.
       modelEndpointAllow: loopbackRanges,
+      ...options,
     });
   } catch (error) {
     await model.close();

@@ -1,5 +1,6 @@
 import type { CatalogIntegration } from '@runtools/sdk/api';
 import { useSession } from '../session.tsx';
+import { IntegrationConnect } from './integration-connect.tsx';
 import { IntegrationEnable } from './integration-enable.tsx';
 import { SecretSetForm } from './secret-set-form.tsx';
 import { StatusBadge } from './ui.tsx';
@@ -22,6 +23,10 @@ export function CatalogIntegrationCard({ integration }: { integration: CatalogIn
         <StatusBadge status={integration.configured ? 'configured' : 'not configured'} />
       </div>
       <p className="text-sm text-zinc-700 dark:text-zinc-300">{integration.description}</p>
+      {integration.oauth && can('admin') ? <IntegrationConnect integration={integration} /> : null}
+      {integration.oauth && !can('admin') && integration.connection ? (
+        <p className="text-sm">Connected: {integration.connection.account}</p>
+      ) : null}
       <div>
         <h4 className="text-xs font-semibold uppercase tracking-wide text-zinc-500">Secrets</h4>
         <ul className="mt-1 space-y-2">

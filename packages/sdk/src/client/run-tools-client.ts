@@ -6,6 +6,7 @@ import type {
   Deployment,
   DeploymentInput,
   DeploymentPatch,
+  IntegrationConnect,
   Page,
   PageParams,
   Run,
@@ -183,6 +184,11 @@ export class RunTools {
   /** `/v1/tools`: the tool catalog (core, marketplace integrations, custom and MCP tools). */
   readonly tools: {
     catalog(): Promise<ToolCatalog>;
+    /**
+     * Starts connecting an account to an integration by the service's OAuth consent (admin):
+     * open `authorizeUrl` in a browser; the catalog shows the account once it is connected.
+     */
+    connect(name: string, options?: { redirectUri?: string }): Promise<IntegrationConnect>;
   };
 
   /** `/v1/sandboxes`: create, exec (streamed on request), files, pause, resume, delete, ports. */
@@ -290,7 +296,10 @@ export class RunTools {
       delete: (name, params) =>
         this.#request<void>('DELETE', `/v1/secrets/${id(name)}`, { query: { ...params } }),
     };
-    this.tools = { catalog: () => get('/v1/tools') };
+    this.tools = {
+      catalog: () => get('/v1/tools'),
+      connect: (name, options) => post(`/v1/tools/${id(name)}/connect`, { ...options }),
+    };
     const transport: ClientTransport = {
       baseUrl: this.baseUrl,
       request: this.#request.bind(this),
