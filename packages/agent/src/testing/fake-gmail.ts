@@ -29,6 +29,10 @@ export class FakeGmail extends FakeService {
   readonly messages: FakeGmailMessage[] = [];
   readonly drafts: Array<{ id: string; message: FakeGmailMessage }> = [];
   readonly #apiNext: Array<(request: ReceivedRequest) => FakeAnswer> = [];
+  /** Consent codes, each usable once, with the redirect URI it was for. */
+  readonly #codes = new Map<string, string>();
+  /** The mailbox's address (`users.getProfile`). */
+  readonly address = 'me@example.com';
   #next = 1;
   #clock = Date.UTC(2026, 0, 5, 9, 0, 0);
 
@@ -44,7 +48,30 @@ export class FakeGmail extends FakeService {
     this.clientId = options.clientId ?? '';
     this.clientSecret = options.clientSecret ?? '';
     const me = '/gmail/v1/users/me';
+    // Google's consent page: the person allows the app at once, as a test's browser would.
+    this.on('GET', '/o/oauth2/v2/auth', (r) => {
+      const redirect = r.query.get('redirect_uri') ?? '';
+      if (r.query.get('client_id') !== this.clientId || !redirect) {
+        return { status: 400, text: 'invalid_client' };
+      }
+      const code = `4/fake-code-${this.#next++}`;
+      this.#codes.set(code, redirect);
+      const to = new URL(redirect);
+      to.searchParams.set('code', code);
+      to.searchParams.set('state', r.query.get('state') ?? '');
+      return { status: 302, headers: { location: to.toString() }, text: '' };
+    });
     this.on('POST', '/token', (r) => this.#token(r));
+    this.on('GET', `${me}/profile`, (r) =>
+      this.#authed(r, () => ({
+        json: {
+          emailAddress: this.address,
+          messagesTotal: this.messages.length,
+          threadsTotal: 0,
+          historyId: '1',
+        },
+      })),
+    );
     this.on('GET', `${me}/messages`, (r) =>
       this.#authed(r, () => {
         const found = this.#search(r.query.get('q') ?? '');
@@ -170,6 +197,27 @@ export class FakeGmail extends FakeService {
       return {
         status: 401,
         json: { error: 'invalid_client', error_description: 'The OAuth client was not found.' },
+      };
+    }
+    if (f.grant_type === 'authorization_code') {
+      const redirect = this.#codes.get(f.code ?? '');
+      if (redirect === undefined || redirect !== f.redirect_uri) {
+        return {
+          status: 400,
+          json: { error: 'invalid_grant', error_description: 'Malformed auth code.' },
+        };
+      }
+      this.#codes.delete(f.code ?? '');
+      const access = `ya29.consent-${this.#next++}-${'x'.repeat(20)}`;
+      this.accessTokens.add(access);
+      return {
+        json: {
+          access_token: access,
+          refresh_token: this.refreshToken,
+          expires_in: 3599,
+          scope: 'https://www.googleapis.com/auth/gmail.modify',
+          token_type: 'Bearer',
+        },
       };
     }
     if (

@@ -9,18 +9,20 @@ import {
   loopbackRanges,
   type PinnedFetch,
 } from '@runtools/agent';
-import { FakeSlack, TestModelServer } from '@runtools/agent/testing';
+import { FakeGmail, FakeSlack, TestModelServer } from '@runtools/agent/testing';
 import { RunTools } from '@runtools/sdk/client';
 import { type Database, openDatabase } from '../db/database.ts';
 import { type ControlPlane, startControlPlane } from '../testing/control-plane.ts';
 import { testBootstrapKey } from '../testing/test-server.ts';
 
 const botToken = 'xoxb-oauth-connected-0123456789abcdef';
+const gmailRefresh = '1//gmail-refresh-token-0123456789abcdef';
 
 describe("connecting Slack by its OAuth consent (the service's SDK against a loopback fake)", () => {
   const dbDir = mkdtempSync(join(tmpdir(), 'runtools-oauth-'));
   let database: Database;
   let slack: FakeSlack;
+  let gmail: FakeGmail;
   let model: TestModelServer;
   let fetch: PinnedFetch;
   let cp: ControlPlane;
@@ -29,9 +31,15 @@ describe("connecting Slack by its OAuth consent (the service's SDK against a loo
   before(async () => {
     database = await openDatabase({ kind: 'sqlite', dataDir: dbDir });
     slack = await FakeSlack.start(botToken);
+    gmail = await FakeGmail.start({
+      accessToken: 'ya29.unused-0123456789',
+      refreshToken: gmailRefresh,
+      clientId: 'gmail-client.apps.googleusercontent.com',
+      clientSecret: 'gmail-client-secret-0123',
+    });
     model = await TestModelServer.start();
     fetch = createPinnedFetch({ policy: new AddressPolicy({ allow: loopbackRanges }) });
-    const integrations = { baseUrls: { slack: slack.apiUrl }, fetch };
+    const integrations = { baseUrls: { slack: slack.apiUrl, gmail: gmail.url }, fetch };
     cp = await startControlPlane(database, { worker: { integrations }, app: { integrations } });
     rt = new RunTools({ baseUrl: cp.url, apiKey: testBootstrapKey });
   });
@@ -39,6 +47,7 @@ describe("connecting Slack by its OAuth consent (the service's SDK against a loo
     await cp?.close();
     await fetch?.close();
     await slack?.close();
+    await gmail?.close();
     await model?.close();
     await database?.close();
     rmSync(dbDir, { recursive: true, force: true });
@@ -95,6 +104,24 @@ describe("connecting Slack by its OAuth consent (the service's SDK against a loo
     // The stored token is the one the exchange gave: the SDK's own call succeeds with it.
     const stored = await cp.store.secrets.resolve('SLACK_BOT_TOKEN', null);
     assert.equal(stored, botToken);
+  });
+
+  it('connects a mailbox: offline consent, the refresh token stored, the address shown', async () => {
+    await rt.secrets.set({ name: 'GMAIL_CLIENT_ID', value: gmail.clientId });
+    await rt.secrets.set({ name: 'GMAIL_CLIENT_SECRET', value: gmail.clientSecret });
+    const started = await rt.tools.connect('gmail');
+    const url = new URL(started.authorizeUrl);
+    assert.equal(url.pathname, '/o/oauth2/v2/auth');
+    assert.equal(url.searchParams.get('access_type'), 'offline');
+    assert.equal(url.searchParams.get('scope'), 'https://www.googleapis.com/auth/gmail.modify');
+    const page = await consent(started.authorizeUrl);
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.text, /me@example.com is connected/);
+    assert.equal(await cp.store.secrets.resolve('GMAIL_REFRESH_TOKEN', null), gmailRefresh);
+    const entry = (await rt.tools.catalog()).integrations.find((i) => i.name === 'gmail');
+    assert.equal(entry?.connection?.account, 'me@example.com');
+    assert.equal(entry?.configured, true);
+    assert.ok(!page.text.includes(gmailRefresh));
   });
 
   it('refuses a forged or altered state, a consent the person declined, and a code the service refuses', async () => {
