@@ -29,6 +29,11 @@ export interface IntegrationToolsOptions {
   fetch?: typeof fetch;
   /** Longest a call may take, retries included (default 60 s); then it is an error result. */
   timeoutMs?: number;
+  /**
+   * Stores a secret an integration renewed (a refreshed token), server-wide. Without it a renewed
+   * token is used for the call only.
+   */
+  saveCredential?: (name: string, value: string) => Promise<void>;
   /** How to set a missing secret, appended to its error (default: the CLI and API way). */
   secretsHelp?: (name: string) => string;
   /** The integrations to choose from (default: the marketplace); tests pass their own. */
@@ -125,6 +130,11 @@ function integrationTool(
         })) as typeof fetch;
       const baseUrl = options.baseUrls?.[integration.name] ?? integration.defaultBaseUrl;
       try {
+        const renewed = await integration.refresh?.(secrets, { baseUrl, fetch: callFetch });
+        for (const [secretName, value] of Object.entries(renewed ?? {})) {
+          secrets[secretName] = value;
+          await options.saveCredential?.(secretName, value);
+        }
         const client = integration.client(secrets, {
           baseUrl,
           fetch: callFetch,

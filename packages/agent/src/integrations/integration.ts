@@ -68,6 +68,14 @@ export interface Integration<Client = unknown> {
   /** The SDK client for one call. */
   client(secrets: Readonly<Record<string, string>>, settings: ClientSettings): Client;
   /**
+   * Before a call: new values of its secrets when the stored token has expired (Slack's rotating
+   * tokens), which the framework stores and uses; undefined when nothing needs refreshing.
+   */
+  refresh?(
+    secrets: Readonly<Record<string, string>>,
+    settings: Pick<ClientSettings, 'baseUrl' | 'fetch'>,
+  ): Promise<Record<string, string> | undefined>;
+  /**
    * A service error as the model should read it (status, the service's code and message); the
    * framework masks the credentials in it afterwards. Without it the error's message is used.
    */

@@ -38,6 +38,26 @@ const authErrors = new Set([
   'account_inactive',
 ]);
 
+/** What `oauth.v2.access` answers: a bot token, and with token rotation its refresh token. */
+interface RotatingToken {
+  access_token?: string;
+  refresh_token?: string;
+  expires_in?: number;
+}
+
+/** The secrets a token answer stands for (the refresh token and expiry only with rotation). */
+function tokenSecrets(r: RotatingToken): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: r.access_token as string,
+    ...(r.refresh_token && r.expires_in
+      ? {
+          SLACK_REFRESH_TOKEN: r.refresh_token,
+          SLACK_TOKEN_EXPIRES_AT: new Date(Date.now() + r.expires_in * 1000).toISOString(),
+        }
+      : {}),
+  };
+}
+
 function nextCursor(r: { response_metadata?: { next_cursor?: string } }): string | null {
   return r.response_metadata?.next_cursor || null;
 }
@@ -47,6 +67,23 @@ export const slack: Integration = defineIntegration<WebClient>({
   title: 'Slack',
   description: 'Post to and read Slack channels as a bot, and look up people in the workspace.',
   secrets: [
+    {
+      name: 'SLACK_REFRESH_TOKEN',
+      description:
+        "with an app that rotates its tokens: the refresh token (xoxe-1-…) `runtools tools connect slack` stores; expired bot tokens are renewed with it and the app's SLACK_CLIENT_ID and SLACK_CLIENT_SECRET",
+      optional: true,
+    },
+    {
+      name: 'SLACK_TOKEN_EXPIRES_AT',
+      description: 'when the rotating bot token expires',
+      optional: true,
+    },
+    {
+      name: 'SLACK_CLIENT_ID',
+      description: "the Slack app's client ID (for connecting and rotation)",
+      optional: true,
+    },
+    { name: 'SLACK_CLIENT_SECRET', description: "the Slack app's client secret", optional: true },
     {
       name: 'SLACK_BOT_TOKEN',
       description:
@@ -72,10 +109,10 @@ export const slack: Integration = defineIntegration<WebClient>({
         client_secret: clientSecret,
         code,
         redirect_uri: redirectUri,
-      })) as { access_token?: string; team?: { name?: string; id?: string } };
+      })) as RotatingToken & { team?: { name?: string; id?: string } };
       if (!r.access_token) throw new Error('Slack answered the code without a bot token.');
       return {
-        secrets: { SLACK_BOT_TOKEN: r.access_token },
+        secrets: tokenSecrets(r),
         account: `workspace ${r.team?.name ?? r.team?.id ?? '(unnamed)'}`,
       };
     },
@@ -90,6 +127,36 @@ export const slack: Integration = defineIntegration<WebClient>({
       // A 429 waits for its Retry-After (the client does), then retries: twice at most.
       retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
     }),
+  // An app with token rotation: an expired (or nearly expired) bot token is renewed first.
+  async refresh(secrets, { baseUrl, fetch }) {
+    const expiresAt = Date.parse(secrets.SLACK_TOKEN_EXPIRES_AT ?? '');
+    if (
+      !secrets.SLACK_REFRESH_TOKEN ||
+      Number.isNaN(expiresAt) ||
+      expiresAt - 60_000 > Date.now()
+    ) {
+      return undefined;
+    }
+    if (!secrets.SLACK_CLIENT_ID || !secrets.SLACK_CLIENT_SECRET) {
+      throw new Error(
+        'The Slack bot token expired and SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, needed to renew it, are not set: set them with `runtools secrets set`.',
+      );
+    }
+    const client = new WebClient(undefined, {
+      slackApiUrl: baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`,
+      fetch,
+      logger: silent,
+      allowAbsoluteUrls: false,
+    });
+    const r = (await client.oauth.v2.access({
+      client_id: secrets.SLACK_CLIENT_ID,
+      client_secret: secrets.SLACK_CLIENT_SECRET,
+      grant_type: 'refresh_token',
+      refresh_token: secrets.SLACK_REFRESH_TOKEN,
+    })) as RotatingToken;
+    if (!r.access_token) throw new Error('Slack renewed the token without a new one.');
+    return tokenSecrets(r);
+  },
   describeError(error) {
     const e = error as {
       code?: string;

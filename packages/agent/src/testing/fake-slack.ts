@@ -44,6 +44,13 @@ export class FakeSlack extends FakeService {
   #clock = 1_712_000_000;
   /** The OAuth app a workspace admin installs (`oauth.v2.access` checks it). */
   readonly oauthClient = { id: 'fake-slack-client-id', secret: 'fake-slack-client-secret' };
+  /**
+   * With token rotation (`rotate(seconds)`): the bot tokens given out and when each expires, and
+   * the refresh token that renews the current one.
+   */
+  readonly #rotating = new Map<string, number>();
+  #rotationSeconds = 0;
+  #refreshToken = '';
   /** Codes the consent page gave out, each usable once, with the redirect URI it was for. */
   readonly #codes = new Map<string, string>();
 
@@ -75,6 +82,24 @@ export class FakeSlack extends FakeService {
     return `${this.url}/api/`;
   }
 
+  /** From now on the OAuth flow gives out bot tokens that expire after `seconds`, with refresh tokens. */
+  rotate(seconds: number): void {
+    this.#rotationSeconds = seconds;
+  }
+
+  /** A new expiring bot token and the refresh token that renews it (the old one is spent). */
+  #rotatedToken(): { access_token: string; refresh_token: string; expires_in: number } {
+    const n = this.#clock++;
+    const access = `xoxe.xoxb-1-rotated-${n}`;
+    this.#rotating.set(access, Date.now() + this.#rotationSeconds * 1000);
+    this.#refreshToken = `xoxe-1-refresh-${n}`;
+    return {
+      access_token: access,
+      refresh_token: this.#refreshToken,
+      expires_in: this.#rotationSeconds,
+    };
+  }
+
   /** Posts a message as a user (for history tests); returns its ts. */
   addMessage(channel: string, user: string, text: string): string {
     const ts = `${this.#clock++}.000100`;
@@ -104,13 +129,23 @@ export class FakeSlack extends FakeService {
       if (id !== this.oauthClient.id || secret !== this.oauthClient.secret) {
         return fail('invalid_client_id');
       }
+      if (fields.grant_type === 'refresh_token') {
+        if (!this.#refreshToken || fields.refresh_token !== this.#refreshToken) {
+          return fail('invalid_refresh_token');
+        }
+        return ok({
+          ...this.#rotatedToken(),
+          token_type: 'bot',
+          team: { id: 'T0FAKE', name: 'Fake Workspace' },
+        });
+      }
       const redirect = this.#codes.get(fields.code ?? '');
       if (redirect === undefined) return fail('invalid_code');
       if (fields.redirect_uri !== redirect) return fail('bad_redirect_uri');
       this.#codes.delete(fields.code ?? '');
       return ok({
         app_id: 'A0FAKE',
-        access_token: this.token,
+        ...(this.#rotationSeconds > 0 ? this.#rotatedToken() : { access_token: this.token }),
         token_type: 'bot',
         scope: 'chat:write,channels:read',
         bot_user_id: 'U0BOT',
@@ -121,7 +156,9 @@ export class FakeSlack extends FakeService {
     const auth = String(request.headers.authorization ?? '');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : fields.token;
     if (token === undefined || token === '') return fail('not_authed');
-    if (token !== this.token) return fail('invalid_auth');
+    const expires = this.#rotating.get(token);
+    if (expires !== undefined && expires < Date.now()) return fail('token_expired');
+    if (token !== this.token && expires === undefined) return fail('invalid_auth');
     switch (method) {
       case 'auth.test':
         return ok({

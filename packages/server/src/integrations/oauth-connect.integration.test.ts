@@ -124,6 +124,50 @@ describe("connecting Slack by its OAuth consent (the service's SDK against a loo
     assert.ok(!page.text.includes(gmailRefresh));
   });
 
+  it('renews a rotating bot token when it expires: the run posts with the new one, which replaces the old in the store', async () => {
+    slack.rotate(1);
+    const started = await rt.tools.connect('slack');
+    assert.equal((await consent(started.authorizeUrl)).status, 200);
+    const first = await cp.store.secrets.resolve('SLACK_BOT_TOKEN', null);
+    const firstRefresh = await cp.store.secrets.resolve('SLACK_REFRESH_TOKEN', null);
+    assert.match(first ?? '', /^xoxe\.xoxb-1-rotated-/);
+    assert.ok(firstRefresh);
+    const runtime = await rt.runtimes.create({
+      slug: 'poster',
+      model: { provider: 'custom', endpoint: `${model.url}/v1`, model: 'scripted' },
+      systemPrompt: 'You post.',
+      tools: ['slack'],
+    });
+    await rt.deployments.create({
+      apiSlug: 'poster',
+      runtimeId: runtime.id,
+      template: 'debian-13',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    model.push(
+      {
+        toolCalls: [
+          {
+            name: 'slack_post_message',
+            input: { channel: '#general', text: 'after the rotation' },
+          },
+        ],
+      },
+      { text: 'Posted.' },
+    );
+    const result = await rt.run('poster', 'post it');
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    const events = await rt.runs.events(result.runId);
+    const posted = events.find((e) => e.type === 'tool_result');
+    assert.equal(posted?.type === 'tool_result' && posted.isError, false, JSON.stringify(posted));
+    assert.equal(slack.channels.get('C0GENERAL')?.messages[0]?.text, 'after the rotation');
+    const renewed = await cp.store.secrets.resolve('SLACK_BOT_TOKEN', null);
+    assert.notEqual(renewed, first, 'the renewed token replaced the expired one');
+    assert.notEqual(await cp.store.secrets.resolve('SLACK_REFRESH_TOKEN', null), firstRefresh);
+    const all = JSON.stringify(events);
+    for (const secret of [first, renewed, firstRefresh]) assert.ok(!all.includes(secret ?? '~'));
+  });
+
   it('refuses a forged or altered state, a consent the person declined, and a code the service refuses', async () => {
     const started = await cp.request('POST', '/v1/tools/slack/connect', { body: {} });
     const { authorizeUrl } = started.body as { authorizeUrl: string };

@@ -345,6 +345,10 @@ export class RunWorker {
             ...this.opts.integrations,
             // The deployment's own value of a secret first, then the server-wide one.
             credentials: (name) => store.secrets.resolve(name, run.deploymentId),
+            // A renewed token (Slack's rotation) replaces the server-wide one it renews.
+            saveCredential: async (name, value) => {
+              await store.secrets.set(name, value, null);
+            },
           }),
         ...(answer ? { answer } : {}),
         ...(agent.workflow ? this.workflowHooks(run, agent.bundle, deployment.templateSlug) : {}),

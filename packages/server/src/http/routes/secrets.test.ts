@@ -149,9 +149,18 @@ describeEachDatabase('http /v1/secrets and /v1/tools', ({ open }) => {
     );
     const slack = catalog.integrations.find((i) => i.name === 'slack');
     assert.deepEqual(
-      slack?.secrets.map((s) => [s.name, s.configured]),
-      [['SLACK_BOT_TOKEN', false]],
+      slack?.secrets.map((s) => [s.name, s.configured, s.required]),
+      [
+        ['SLACK_REFRESH_TOKEN', false, false],
+        ['SLACK_TOKEN_EXPIRES_AT', false, false],
+        ['SLACK_CLIENT_ID', false, false],
+        ['SLACK_CLIENT_SECRET', false, false],
+        ['SLACK_BOT_TOKEN', false, true],
+      ],
     );
+    assert.equal(slack?.configured, false);
+    assert.equal(slack?.oauth, true);
+    assert.equal(slack?.connection, null);
     // Gmail's secrets are each optional, but it needs a token of some kind.
     assert.equal(catalog.integrations.find((i) => i.name === 'gmail')?.configured, false);
     assert.deepEqual(
