@@ -84,7 +84,7 @@ describe('the tool catalog in the browser, under runtools dev', () => {
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Tools' })
       .click();
-    await page.getByRole('heading', { name: 'Tools' }).waitFor();
+    await page.getByRole('heading', { name: 'Tools', exact: true }).waitFor();
     return page;
   };
 
