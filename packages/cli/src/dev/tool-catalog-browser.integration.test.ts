@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestModelServer } from '@runtools/agent/testing';
-import { SandboxEngine } from '@runtools/sandbox';
-import { RunTools } from '@runtools/sdk';
-import { silentLogger } from '@runtools/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type DevServer, startDevServer } from './dev-server.ts';
+import type { Page } from 'playwright-core';
+import { artifactsDir, type DevBrowser, startDevBrowser } from '../testing/dev-browser-fixture.ts';
 
-const chromiumPath = process.env.RUNTOOLS_CHROMIUM ?? '/usr/bin/chromium';
-const artifactsDir = resolve(import.meta.dirname, '../../../dashboard/artifacts');
-const apiKey = `rt-catalog-test-key-${process.pid}-0123456789abcdef`;
 const token = 'ghp_catalogTestToken0123456789abcdefABCD';
 
 const agentFile = (endpoint: string) => `import { defineAgent } from '@runtools/sdk';
@@ -27,59 +20,21 @@ export default defineAgent({
 
 /** The tool catalog page in a real browser against `runtools dev` (the dashboard must be built). */
 describe('the tool catalog in the browser, under runtools dev', () => {
+  let d: DevBrowser;
   let root: string;
-  let engineDir: string;
-  let model: TestModelServer;
-  let dev: DevServer;
-  let browser: Browser;
-  let rt: RunTools;
+  let model: DevBrowser['model'];
+  let rt: DevBrowser['rt'];
 
   before(async () => {
-    root = mkdtempSync('/var/tmp/rt-catalog-project-');
-    engineDir = mkdtempSync('/var/tmp/rt-catalog-engine-');
-    model = await TestModelServer.start();
-    mkdirSync(join(root, 'agents'));
-    writeFileSync(join(root, 'agents/helper.ts'), agentFile(model.baseURL));
-    dev = await startDevServer({
-      root,
-      port: 0,
-      host: '127.0.0.1',
-      apiKey,
-      modelEnv: {},
-      engineDataDir: engineDir,
-      debounceMs: 50,
-      reporter: { log: silentLogger },
-    });
-    rt = new RunTools({ apiKey, baseUrl: dev.url });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage'],
-    });
-    mkdirSync(artifactsDir, { recursive: true });
+    d = await startDevBrowser({ 'agents/helper.ts': agentFile });
+    ({ root, model, rt } = d);
   });
-
   after(async () => {
-    await browser?.close();
-    await dev?.stop();
-    await model?.close();
-    const engine = await SandboxEngine.open({ dataDir: engineDir });
-    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
-    await engine.close();
-    rmSync(engineDir, { recursive: true, force: true });
-    rmSync(root, { recursive: true, force: true });
+    await d?.[Symbol.asyncDispose]();
   });
 
   const open = async (colorScheme: 'light' | 'dark' = 'light'): Promise<Page> => {
-    const context = await browser.newContext({
-      baseURL: dev.url,
-      colorScheme,
-      viewport: { width: 1280, height: 900 },
-    });
-    const page = await context.newPage();
-    await page.goto('/');
-    await page.getByLabel('API key').fill(apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const page = await d.signedIn({ colorScheme });
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('link', { name: 'Tools' })

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { TestModelServer } from '@runtools/agent/testing';
-import { SandboxEngine } from '@runtools/sandbox';
-import { silentLogger } from '@runtools/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type DevServer, startDevServer } from './dev-server.ts';
-
-const chromiumPath = process.env.RUNTOOLS_CHROMIUM ?? '/usr/bin/chromium';
-const artifactsDir = resolve(import.meta.dirname, '../../../dashboard/artifacts');
-const apiKey = `rt-workflow-test-key-${process.pid}-0123456789abcdef`;
+import type { Page } from 'playwright-core';
+import { artifactsDir, type DevBrowser, startDevBrowser } from '../testing/dev-browser-fixture.ts';
 
 const agentFile = (endpoint: string) => `import { defineAgent } from '@runtools/sdk';
 
@@ -56,65 +49,25 @@ function changedLines(before: string, after: string): { removed: string[]; added
 
 /** Editing a workflow in the graph, in a real browser against `runtools dev` (dashboard built). */
 describe('the workflow graph in the agent builder, under runtools dev', () => {
+  let d: DevBrowser;
   let root: string;
-  let engineDir: string;
-  let model: TestModelServer;
-  let dev: DevServer;
-  let browser: Browser;
   const file = () => join(root, 'agents/flow.ts');
-
   before(async () => {
-    root = mkdtempSync('/var/tmp/rt-workflow-project-');
-    engineDir = mkdtempSync('/var/tmp/rt-workflow-engine-');
-    model = await TestModelServer.start();
-    mkdirSync(join(root, 'agents'));
-    writeFileSync(file(), agentFile(model.baseURL));
-    dev = await startDevServer({
-      root,
-      port: 0,
-      host: '127.0.0.1',
-      apiKey,
-      modelEnv: {},
-      engineDataDir: engineDir,
-      debounceMs: 50,
-      reporter: { log: silentLogger },
-    });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage'],
-    });
-    mkdirSync(artifactsDir, { recursive: true });
+    d = await startDevBrowser({ 'agents/flow.ts': agentFile });
+    ({ root } = d);
   });
-
   after(async () => {
-    await browser?.close();
-    await dev?.stop();
-    await model?.close();
-    const engine = await SandboxEngine.open({ dataDir: engineDir });
-    for (const s of engine.list()) await engine.delete(s.id).catch(() => {});
-    await engine.close();
-    rmSync(engineDir, { recursive: true, force: true });
-    rmSync(root, { recursive: true, force: true });
+    await d?.[Symbol.asyncDispose]();
   });
 
   const open = async (colorScheme: 'light' | 'dark' = 'light'): Promise<Page> => {
-    const context = await browser.newContext({
-      baseURL: dev.url,
-      colorScheme,
-      viewport: { width: 1280, height: 1000 },
-    });
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto('/');
-    await page.getByLabel('API key').fill(apiKey);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const page = await d.signedIn({ colorScheme, height: 1000 });
     await page.goto('/agents/flow');
     await page.getByRole('tab', { name: 'Workflow' }).click();
     await page.locator('[data-testid="workflow-graph"][data-laid-out="true"]').waitFor();
     return page;
   };
+
   const pick = (page: Page, id: string) =>
     page
       .getByRole('list', { name: 'Workflow steps' })

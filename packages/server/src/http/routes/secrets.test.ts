@@ -131,7 +131,9 @@ describeEachDatabase('http /v1/secrets and /v1/tools', ({ open }) => {
       integrations: Array<{
         name: string;
         configured: boolean;
-        secrets: Array<{ name: string; configured: boolean }>;
+        oauth: boolean;
+        connection: { account: string } | null;
+        secrets: Array<{ name: string; configured: boolean; required: boolean }>;
         actions: Array<{ name: string; approval: string; inputSchema: { properties: object } }>;
       }>;
       mcp: Array<{ agent: string; server: string; transport: string }>;
