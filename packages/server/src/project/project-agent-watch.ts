@@ -37,11 +37,15 @@ export class ProjectAgentWatch implements Disposable {
 
   /** Sends `listener` the agent file's snapshot now (`initial`) and at each change; returns the unsubscribe. */
   async subscribe(path: string, listener: Listener): Promise<() => void> {
+    // Watching first, then reading: a change while the snapshot is read is not lost.
+    await this.#watch();
     const read = await this.#files.read(path);
     const sub: Subscription = { path, listener, version: await this.#version(read.snapshot) };
     this.#subscriptions.add(sub);
-    await this.#watch();
     listener({ type: 'snapshot', origin: 'initial', agent: read.snapshot });
+    // A recursive watch on Linux adds its folders' watches asynchronously: a change in its first
+    // moments may bring no event. Looking again shortly after sends it then (nothing if none).
+    setTimeout(() => this.#changed(), 250).unref();
     return () => {
       this.#subscriptions.delete(sub);
       if (this.#subscriptions.size === 0) this.#unwatch();
