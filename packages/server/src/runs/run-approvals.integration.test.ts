@@ -267,6 +267,21 @@ describe('approval of tool calls (sqlite, real sandboxes, the scripted model)', 
     });
     assert.equal(unknown.status, 404);
     assert.equal((unknown.body as ErrorJson).error.code, 'approval_not_found');
+    // Keys that may not answer it: one without the run scope, one restricted to another deployment.
+    const callId = (await rt.runs.get(runId)).approval?.callId ?? '';
+    const deployer = await rt.apiKeys.create({ name: 'deployer', scopes: ['deploy'] });
+    const other = await rt.apiKeys.create({ name: 'other app', deployments: ['hasty'] });
+    const asDeployer = await cp.request('POST', `/v1/runs/${runId}/approvals/${callId}`, {
+      body: { approved: true },
+      headers: { authorization: `Bearer ${deployer.key}` },
+    });
+    assert.equal(asDeployer.status, 403);
+    const asOther = await cp.request('POST', `/v1/runs/${runId}/approvals/${callId}`, {
+      body: { approved: true },
+      headers: { authorization: `Bearer ${other.key}` },
+    });
+    assert.equal(asOther.status, 404, 'a run of another deployment is not there for it');
+    assert.equal((await rt.runs.get(runId)).status, 'waiting', 'neither answer was taken');
     for (const body of [{}, { approved: 'yes' }, { approved: true, extra: 1 }]) {
       const bad = await cp.request('POST', `/v1/runs/${runId}/approvals/call_nope`, { body });
       assert.equal(bad.status, 400, JSON.stringify(body));
